@@ -1,0 +1,3 @@
+using GenCluster.Silo.Cli;
+
+return await GenClusterCli.Build().Parse(args).InvokeAsync();

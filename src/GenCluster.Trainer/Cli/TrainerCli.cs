@@ -1,0 +1,13 @@
+using System.CommandLine;
+
+namespace GenCluster.Trainer.Cli;
+
+/// <summary>The <c>gencluster-trainer</c> command line (one trainer process per device).</summary>
+public static class TrainerCli
+{
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("GenCluster trainer: one process per device; trains and all-reduces over a gRPC ring.");
+        return root;
+    }
+}

@@ -1,0 +1,3 @@
+using GenCluster.Trainer.Cli;
+
+return await TrainerCli.Build().Parse(args).InvokeAsync();
