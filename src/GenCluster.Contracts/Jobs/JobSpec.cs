@@ -1,0 +1,94 @@
+namespace GenCluster.Contracts.Jobs;
+
+/// <summary>What a user submits: the model, the data, the batch geometry, the gang size and the checkpoint cadence.</summary>
+/// <remarks>Validation lives in the grains' <c>JobSpecValidator</c>; every field has a default that makes a valid job.</remarks>
+[GenerateSerializer, Immutable]
+public sealed record JobSpec
+{
+    /// <summary>Human-readable name; the job id is generated.</summary>
+    [Id(0)] public string Name { get; init; } = "job";
+
+    /// <summary>Model kind: <c>dcgan</c> (more kinds follow).</summary>
+    [Id(1)] public string Model { get; init; } = "dcgan";
+
+    /// <summary>Model hyper-parameters.</summary>
+    [Id(2)] public ModelOptions ModelOptions { get; init; } = new();
+
+    /// <summary>Data set name: <c>mnist</c>.</summary>
+    [Id(3)] public string Dataset { get; init; } = "mnist";
+
+    /// <summary>Use only the first N training images (0 = all). Handy for smoke runs.</summary>
+    [Id(4)] public int DatasetLimit { get; init; }
+
+    /// <summary>Images per worker per micro-batch.</summary>
+    [Id(5)] public int PerWorkerBatch { get; init; } = 64;
+
+    /// <summary>Images per optimizer step over all workers (0 = per-worker batch × world size × accumulation).</summary>
+    /// <remarks>When set, gradient accumulation is derived per round so the global batch stays fixed when the world size changes.</remarks>
+    [Id(6)] public int GlobalBatch { get; init; }
+
+    /// <summary>Micro-batches per optimizer step when <see cref="GlobalBatch"/> is 0.</summary>
+    [Id(7)] public int GradientAccumulation { get; init; } = 1;
+
+    /// <summary>Optimizer steps to train.</summary>
+    [Id(8)] public long Steps { get; init; } = 2000;
+
+    /// <summary>Fewest workers a round may run with.</summary>
+    [Id(9)] public int MinWorkers { get; init; } = 1;
+
+    /// <summary>Most workers a round may use.</summary>
+    [Id(10)] public int MaxWorkers { get; init; } = 1;
+
+    /// <summary>Higher runs first and may preempt lower.</summary>
+    [Id(11)] public int Priority { get; init; }
+
+    /// <summary>Write a checkpoint every N steps (0 = only at the end).</summary>
+    [Id(12)] public int CheckpointEvery { get; init; } = 500;
+
+    /// <summary>How many recent checkpoints to keep.</summary>
+    [Id(13)] public int KeepCheckpoints { get; init; } = 3;
+
+    /// <summary>Write a sample grid every N steps (0 = only at the end).</summary>
+    [Id(14)] public int SampleEvery { get; init; } = 500;
+
+    /// <summary>Seed for initialisation, data order and latent noise.</summary>
+    [Id(15)] public long Seed { get; init; } = 1;
+
+    /// <summary>Device kind for the trainers: <c>cpu</c> or <c>cuda</c>; each trainer picks its own index.</summary>
+    [Id(16)] public string Device { get; init; } = "cpu";
+
+    /// <summary>Restarts after failures before the job fails.</summary>
+    [Id(17)] public int RestartBudget { get; init; } = 10;
+
+    /// <summary>Preemptions (SIGTERM, scheduler) tolerated; they do not count as failures.</summary>
+    [Id(18)] public int PreemptionBudget { get; init; } = 100;
+
+    /// <summary>Directory (shared by all trainers) under which <c>&lt;job&gt;/checkpoints</c> and <c>samples</c> go; empty = the silo's default.</summary>
+    [Id(19)] public string RunsDirectory { get; init; } = "";
+}
+
+/// <summary>GAN hyper-parameters (DCGAN defaults from Radford et al. 2015).</summary>
+[GenerateSerializer, Immutable]
+public sealed record ModelOptions
+{
+    /// <summary>Latent vector size.</summary>
+    [Id(0)] public int LatentDim { get; init; } = 100;
+
+    /// <summary>Base channel width of G and D.</summary>
+    [Id(1)] public int Width { get; init; } = 64;
+
+    /// <summary>Adam learning rate for G.</summary>
+    [Id(2)] public double LearningRateG { get; init; } = 2e-4;
+
+    /// <summary>Adam learning rate for D.</summary>
+    [Id(3)] public double LearningRateD { get; init; } = 2e-4;
+
+    /// <summary>Adam β1.</summary>
+    [Id(4)] public double Beta1 { get; init; } = 0.5;
+
+    /// <summary>Adam β2.</summary>
+    [Id(5)] public double Beta2 { get; init; } = 0.999;
+
+    /// <summary>GAN objective: <c>non-saturating</c>, <c>wasserstein</c>, <c>wgan-gp</c>, <c>hinge</c>.</summary>
+    [Id(6)] public string Objective { get; init; } = "non-saturating";
+}
