@@ -68,6 +68,11 @@ public sealed partial class WorkerLoop : BackgroundService
             try
             {
                 reply = await _controlPlane.HeartbeatAsync(CurrentHeartbeat(), stoppingToken);
+                if (reply.MustRegister)
+                {
+                    LogReRegistering(_worker.WorkerId);
+                    reply = await _controlPlane.RegisterAsync(_worker, stoppingToken);
+                }
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -230,6 +235,9 @@ public sealed partial class WorkerLoop : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Registered as {WorkerId} (ring {RingEndpoint}); lease {LeaseSeconds} s")]
     private partial void LogRegistered(string workerId, string ringEndpoint, double leaseSeconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The registry does not know {WorkerId}: registering again")]
+    private partial void LogReRegistering(string workerId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Control plane unreachable during {Operation}: {Error}; retrying")]
     private partial void LogControlPlaneUnreachable(string operation, string error);

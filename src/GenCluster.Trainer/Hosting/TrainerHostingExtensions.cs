@@ -1,0 +1,79 @@
+using System.Net;
+using GenCluster.Contracts.Workers;
+using GenCluster.Trainer.Worker;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
+
+namespace GenCluster.Trainer.Hosting;
+
+/// <summary>Service registrations and endpoints of a trainer process.</summary>
+public static class TrainerHostingExtensions
+{
+    /// <summary>The meter names a trainer exports.</summary>
+    public static readonly string[] Meters = ["GenCluster.Trainer", "GenCluster.Ring"];
+
+    /// <summary>Options, Kestrel ports (HTTP/2 ring, HTTP/1 metrics), Orleans client, worker loop, metrics.</summary>
+    public static WebApplicationBuilder AddGenClusterTrainer(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<TrainerOptions>().Bind(builder.Configuration.GetSection(TrainerOptions.Section)).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<TrainerOptions>, TrainerOptionsValidator>();
+        var options = new TrainerOptions();
+        builder.Configuration.GetSection(TrainerOptions.Section).Bind(options);
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Listen(IPAddress.Any, options.RingPort, listen => listen.Protocols = HttpProtocols.Http2);
+            kestrel.Listen(IPAddress.Any, options.MetricsPort, listen => listen.Protocols = HttpProtocols.Http1);
+        });
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(options.GraceSeconds + 5));
+
+        builder.UseOrleansClient(client =>
+        {
+            if (string.IsNullOrEmpty(options.Redis))
+                client.UseLocalhostClustering(options.GatewayPort, options.ServiceId, options.ClusterId);
+            else
+                client.UseRedisClustering(redis => redis.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(options.Redis))
+                    .Configure<Orleans.Configuration.ClusterOptions>(cluster =>
+                    {
+                        cluster.ClusterId = options.ClusterId;
+                        cluster.ServiceId = options.ServiceId;
+                    });
+        });
+
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(sp => WorkerIdentity.Describe(sp.GetRequiredService<IOptions<TrainerOptions>>().Value));
+        builder.Services.AddSingleton<IControlPlane, OrleansControlPlane>();
+        builder.Services.AddSingleton<WorkerLoop>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<WorkerLoop>());
+        builder.Services.AddHealthChecks();
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(Meters)
+            .AddRuntimeInstrumentation()
+            .AddPrometheusExporter());
+        return builder;
+    }
+
+    /// <summary>Maps <c>/metrics</c> and <c>/health</c> on the metrics port only.</summary>
+    public static WebApplication MapGenClusterTrainer(this WebApplication app)
+    {
+        var options = app.Services.GetRequiredService<IOptions<TrainerOptions>>().Value;
+        var metricsHost = $"*:{options.MetricsPort}";
+        app.MapPrometheusScrapingEndpoint("/metrics").RequireHost(metricsHost);
+        app.MapHealthChecks("/health").RequireHost(metricsHost);
+        return app;
+    }
+}
+
+/// <summary>How this process introduces itself to the control plane.</summary>
+public static class WorkerIdentity
+{
+    /// <summary>Builds the registration record from the options (default id: host name and process id).</summary>
+    public static WorkerInfo Describe(TrainerOptions options)
+    {
+        var host = Dns.GetHostName();
+        var id = string.IsNullOrEmpty(options.WorkerId) ? $"{host}-{Environment.ProcessId}" : options.WorkerId;
+        return new WorkerInfo(id, host, $"http://{options.AdvertiseHost}:{options.RingPort}",
+            $"http://{options.AdvertiseHost}:{options.MetricsPort}", options.Device);
+    }
+}
