@@ -1,0 +1,43 @@
+using System.Globalization;
+
+namespace GenCluster.Silo.Local;
+
+/// <summary>One snapshot of a training run as the progress display shows it.</summary>
+/// <param name="Step">Steps done.</param>
+/// <param name="TotalSteps">Target steps.</param>
+/// <param name="ImagesPerSecond">Global throughput.</param>
+/// <param name="LossD">Discriminator loss, if known.</param>
+/// <param name="LossG">Generator loss, if known.</param>
+/// <param name="State">Job state name.</param>
+/// <param name="Workers">Ranks in the current round.</param>
+public sealed record ProgressSnapshot(long Step, long TotalSteps, double ImagesPerSecond, double? LossD, double? LossG, string State, int Workers);
+
+/// <summary>Renders the one-line progress display: bar, step, images/s, losses, ETA. Pure.</summary>
+public static class ProgressLine
+{
+    /// <summary>Renders a snapshot; <paramref name="stepsPerSecond"/> drives the ETA (null = unknown).</summary>
+    public static string Render(ProgressSnapshot snapshot, double? stepsPerSecond, int barWidth = 24)
+    {
+        var fraction = snapshot.TotalSteps <= 0 ? 0 : Math.Clamp((double)snapshot.Step / snapshot.TotalSteps, 0, 1);
+        var filled = (int)Math.Round(fraction * barWidth);
+        var bar = new string('#', filled) + new string('-', barWidth - filled);
+        var inv = CultureInfo.InvariantCulture;
+        var losses = snapshot.LossD is null && snapshot.LossG is null
+            ? "D -     G -    "
+            : string.Create(inv, $"D {snapshot.LossD,6:F3} G {snapshot.LossG,6:F3}");
+        var eta = Eta(snapshot, stepsPerSecond);
+        return string.Create(inv,
+            $"[{bar}] {snapshot.Step,6}/{snapshot.TotalSteps} {fraction * 100,5:F1}% | {snapshot.ImagesPerSecond,7:F0} img/s | {losses} | ETA {eta} | {snapshot.State} x{snapshot.Workers}");
+    }
+
+    private static string Eta(ProgressSnapshot snapshot, double? stepsPerSecond)
+    {
+        if (snapshot.Step >= snapshot.TotalSteps) return "00:00";
+        if (stepsPerSecond is not > 0) return "--:--";
+        var seconds = (snapshot.TotalSteps - snapshot.Step) / stepsPerSecond.Value;
+        var span = TimeSpan.FromSeconds(Math.Min(seconds, TimeSpan.FromDays(9).TotalSeconds));
+        return span.TotalHours >= 1
+            ? string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalHours}:{span.Minutes:D2}:{span.Seconds:D2}")
+            : string.Create(CultureInfo.InvariantCulture, $"{span.Minutes:D2}:{span.Seconds:D2}");
+    }
+}

@@ -1,0 +1,63 @@
+using GenCluster.Silo.Local;
+
+namespace GenCluster.Silo.Tests.Local;
+
+public class ProgressLineTests
+{
+    [Fact]
+    public void RendersBarStepThroughputLossesAndEta()
+    {
+        var line = ProgressLine.Render(new ProgressSnapshot(500, 2000, 812.4, 1.2346, 0.9876, "Running", 2), stepsPerSecond: 10, barWidth: 20);
+        Assert.Equal("[#####---------------]    500/2000  25.0% |     812 img/s | D  1.235 G  0.988 | ETA 02:30 | Running x2", line);
+    }
+
+    [Fact]
+    public void UnknownRateAndLossesShowDashes()
+    {
+        var line = ProgressLine.Render(new ProgressSnapshot(0, 100, 0, null, null, "Forming", 0), stepsPerSecond: null);
+        Assert.Contains("ETA --:--", line);
+        Assert.Contains("D -     G -", line);
+    }
+
+    [Fact]
+    public void FinishedRunHasFullBarAndZeroEta()
+    {
+        var line = ProgressLine.Render(new ProgressSnapshot(100, 100, 1, 0, 0, "Succeeded", 2), stepsPerSecond: 3, barWidth: 10);
+        Assert.StartsWith("[##########]", line);
+        Assert.Contains("100.0%", line);
+        Assert.Contains("ETA 00:00", line);
+    }
+
+    [Fact]
+    public void LongRunsShowHours()
+    {
+        var line = ProgressLine.Render(new ProgressSnapshot(0, 36000, 1, null, null, "Running", 1), stepsPerSecond: 5);
+        Assert.Contains("ETA 2:00:00", line);
+    }
+}
+
+public class StepRateTests
+{
+    [Fact]
+    public void MeasuresOverTheWindow()
+    {
+        var rate = new StepRate(TimeSpan.FromSeconds(10));
+        Assert.Null(rate.StepsPerSecond);
+        rate.Observe(TimeSpan.FromSeconds(0), 0);
+        rate.Observe(TimeSpan.FromSeconds(2), 20);
+        Assert.Equal(10, rate.StepsPerSecond!.Value, 6);
+        rate.Observe(TimeSpan.FromSeconds(20), 40);
+        rate.Observe(TimeSpan.FromSeconds(22), 80);
+        Assert.Equal(20, rate.StepsPerSecond!.Value, 6);
+    }
+
+    [Fact]
+    public void AStepGoingBackwardsRestartsTheWindow()
+    {
+        var rate = new StepRate(TimeSpan.FromSeconds(10));
+        rate.Observe(TimeSpan.FromSeconds(0), 100);
+        rate.Observe(TimeSpan.FromSeconds(1), 110);
+        rate.Observe(TimeSpan.FromSeconds(2), 50);
+        Assert.Null(rate.StepsPerSecond);
+    }
+}
