@@ -33,6 +33,7 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
     private readonly Channel<RingFrame> _inbox;
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
     private readonly CancellationTokenSource _lifetime = new();
+    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(2);
     private readonly int _frameElements;
     private int _inboundAttached;
     private long _sequence;
@@ -40,6 +41,7 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
     private GrpcChannel? _channel;
     private AsyncClientStreamingCall<RingFrame, RingAck>? _outbound;
     private byte[]? _bf16Staging;
+    private volatile Exception? _outboundFailure;
     private bool _disposed;
 
     /// <summary>Creates the collectives of one round. Register it with the ring server before peers connect.</summary>
@@ -216,19 +218,29 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
 
             using var deadline = new CancellationTokenSource(_options.CollectiveTimeout, _time);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token, _lifetime.Token);
-            var state = new CollectiveState(collective, seq, linked);
+            var state = new CollectiveState(collective, seq, linked, _lifetime.Token);
             _current = state;
             try
             {
                 await body(seq, linked.Token).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is not CollectiveException && !cancellationToken.IsCancellationRequested)
+            catch (Exception ex)
             {
-                throw Translate(ex, state, deadline.IsCancellationRequested);
+                var failure = ex is CollectiveException || cancellationToken.IsCancellationRequested
+                    ? ex
+                    : Translate(ex, state, deadline.IsCancellationRequested);
+                await TrySendAbortAsync(state, failure).ConfigureAwait(false);
+                if (ReferenceEquals(failure, ex))
+                {
+                    throw;
+                }
+
+                throw failure;
             }
             finally
             {
                 _current = null;
+                state.SenderStop.Dispose();
             }
         }
         catch (Exception ex)
@@ -245,8 +257,14 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
 
     private CollectiveState? _current;
 
-    private sealed class CollectiveState(string collective, long sequence, CancellationTokenSource linked)
+    private sealed class CollectiveState(string collective, long sequence, CancellationTokenSource linked, CancellationToken lifetime)
     {
+        public CancellationTokenSource SenderStop { get; } = CancellationTokenSource.CreateLinkedTokenSource(lifetime);
+
+        public volatile bool StopRequested;
+
+        public volatile bool StreamCut;
+
         public string Collective { get; } = collective;
 
         public long Sequence { get; } = sequence;
@@ -257,6 +275,40 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
         public volatile bool WaitingOnPredecessor;
 
         public Exception? SendFailure;
+    }
+
+    /// <summary>
+    /// Tells the successor why this rank stopped, so the failure travels around the ring naming the rank that
+    /// actually failed instead of each rank timing out on its own neighbour. Best effort, bounded by
+    /// <see cref="StopGrace"/>; skipped when the successor is the one that failed.
+    /// </summary>
+    private async Task TrySendAbortAsync(CollectiveState state, Exception failure)
+    {
+        var failedRank = failure is CollectiveException { PeerRank: { } peer } ? peer : Rank;
+        if (_outbound is null || state.StreamCut || _outboundFailure is not null || failedRank == Successor)
+        {
+            return;
+        }
+
+        var abort = new RingFrame
+        {
+            JobId = JobId,
+            Round = Round,
+            Sequence = state.Sequence,
+            SenderRank = Rank,
+            Abort = true,
+            FailedRank = failedRank,
+            Reason = failure is OperationCanceledException ? $"rank {Rank} cancelled {state.Collective} #{state.Sequence}" : failure.Message,
+        };
+        using var timeout = new CancellationTokenSource(StopGrace, _time);
+        try
+        {
+            await _outbound.RequestStream.WriteAsync(abort, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RpcException or OperationCanceledException or InvalidOperationException or IOException)
+        {
+            // The successor cannot be told; it will fail on its own deadline or stream error.
+        }
     }
 
     private CollectiveException Translate(Exception ex, CollectiveState state, bool deadlinePassed)
@@ -305,7 +357,7 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
         var bytes = new FloatBytesMemoryManager(buffer).Memory;
         var dtype = _options.UseBf16 ? RingDtype.Bf16 : RingDtype.Fp32;
         var sends = Channel.CreateUnbounded<SendItem>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        var sender = SendLoopAsync(sends.Reader, buffer, bytes, seq, bucket, dtype, ct);
+        var sender = SendLoopAsync(sends.Reader, buffer, bytes, seq, bucket, dtype);
         try
         {
             for (var f = 0; f < chunking.Frames(Rank); f++)
@@ -368,7 +420,7 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
         var sends = Channel.CreateUnbounded<SendItem>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         var forwards = Successor != root;
         var sender = Rank == root || forwards
-            ? SendLoopAsync(sends.Reader, buffer, bytes, seq, 0, RingDtype.Fp32, ct)
+            ? SendLoopAsync(sends.Reader, buffer, bytes, seq, 0, RingDtype.Fp32)
             : Task.CompletedTask;
         try
         {
@@ -408,7 +460,7 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
         }
 
         var sends = Channel.CreateUnbounded<SendItem>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        var sender = SendLoopAsync(sends.Reader, Memory<float>.Empty, Memory<byte>.Empty, seq, 0, RingDtype.Fp64, ct);
+        var sender = SendLoopAsync(sends.Reader, Memory<float>.Empty, Memory<byte>.Empty, seq, 0, RingDtype.Fp64);
         try
         {
             sends.Writer.TryWrite(new SendItem(Rank, 0, 0, 0, 0, MemoryMarshal.AsBytes(result[Rank].AsSpan()).ToArray()));
@@ -436,10 +488,17 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
 
     private async Task ObserveAsync(Task task)
     {
-        if (!task.IsCompleted)
+        if (!task.IsCompleted && _current is { } state)
         {
-            // The collective failed while frames were still queued: stop the sender rather than let it block on flow control.
-            await (_current?.Linked.CancelAsync() ?? Task.CompletedTask).ConfigureAwait(false);
+            // The collective failed while frames were still queued: stop the sender between frames, and cut the stream
+            // only if a write stays blocked on flow control (a frozen successor).
+            state.StopRequested = true;
+            await Task.WhenAny(task, Task.Delay(StopGrace, _time)).ConfigureAwait(false);
+            if (!task.IsCompleted)
+            {
+                state.StreamCut = true;
+                await state.SenderStop.CancelAsync().ConfigureAwait(false);
+            }
         }
 
         try
@@ -457,13 +516,13 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
         var state = _current!;
         if (_inbox.Reader.TryRead(out var ready))
         {
-            return ready;
+            return CheckAbort(ready, state);
         }
 
         state.WaitingOnPredecessor = true;
         try
         {
-            return await _inbox.Reader.ReadAsync(ct).ConfigureAwait(false);
+            return CheckAbort(await _inbox.Reader.ReadAsync(ct).ConfigureAwait(false), state);
         }
         catch (ChannelClosedException closed)
         {
@@ -481,6 +540,21 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
         {
             state.WaitingOnPredecessor = false;
         }
+    }
+
+    private RingFrame CheckAbort(RingFrame frame, CollectiveState state)
+    {
+        if (!frame.Abort)
+        {
+            return frame;
+        }
+
+        var failed = frame.FailedRank >= 0 && frame.FailedRank < WorldSize ? frame.FailedRank : Predecessor;
+        var endpoint = _peers[failed];
+        throw new PeerFailedException(
+            $"{state.Collective} #{state.Sequence} on rank {Rank} of job {JobId} round {Round}: rank {failed} ({endpoint}) failed, " +
+            $"reported by rank {frame.SenderRank}: {frame.Reason}",
+            state.Collective, state.Sequence, failed, endpoint, null);
     }
 
     private void Expect(RingFrame frame, long seq, int step, int chunk, int offset, int count, RingDtype dtype)
@@ -531,15 +605,29 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
     private readonly record struct SendItem(int Chunk, int Step, int Offset, int Start, int Count, byte[]? Raw = null);
 
     private async Task SendLoopAsync(
-        ChannelReader<SendItem> items, Memory<float> floats, Memory<byte> bytes, long seq, int bucket, RingDtype dtype, CancellationToken ct)
+        ChannelReader<SendItem> items, Memory<float> floats, Memory<byte> bytes, long seq, int bucket, RingDtype dtype)
     {
+        // The sender is not bound to the collective's deadline: cancelling a gRPC write resets the whole stream, and a
+        // failing rank still wants to tell its successor why (see TrySendAbortAsync). ObserveAsync stops it instead.
+        var state = _current!;
+        var ct = state.SenderStop.Token;
         var stream = EnsureOutbound().RequestStream;
+        if (_outboundFailure is { } refused)
+        {
+            throw refused;
+        }
+
         var frame = new RingFrame { JobId = JobId, Round = Round, Sequence = seq, Bucket = bucket, Dtype = dtype, SenderRank = Rank };
         long sent = 0;
         try
         {
             await foreach (var item in items.ReadAllAsync(ct).ConfigureAwait(false))
             {
+                if (state.StopRequested)
+                {
+                    break;
+                }
+
                 frame.Chunk = item.Chunk;
                 frame.Step = item.Step;
                 frame.Offset = item.Offset;
@@ -563,7 +651,7 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
                 sent += frame.Payload.Length;
             }
         }
-        catch (Exception ex) when (ex is not OperationCanceledException && _current is { } state)
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // Wake the receiving side so the collective fails now, naming the successor, instead of at its deadline.
             state.SendFailure ??= ex;
@@ -608,6 +696,32 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
             { SecretHeader, JobSecret },
         };
         _outbound = client.Stream(headers, cancellationToken: _lifetime.Token);
+        _ = WatchOutboundAsync(_outbound);
         return _outbound;
+    }
+
+    /// <summary>
+    /// The successor answers only when it refuses or drops the stream (bad secret, stale round, crash). Small writes
+    /// still succeed into the HTTP/2 window then, so the refusal is watched for here and fails the collective at once.
+    /// </summary>
+    private async Task WatchOutboundAsync(AsyncClientStreamingCall<RingFrame, RingAck> call)
+    {
+        try
+        {
+            await call.ResponseAsync.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!_disposed)
+        {
+            _outboundFailure = ex;
+            if (_current is { } state)
+            {
+                state.SendFailure ??= ex;
+                await state.Linked.CancelAsync().ConfigureAwait(false);
+            }
+        }
+        catch (Exception) when (_disposed)
+        {
+            // The round is over; the call was cancelled by our own disposal.
+        }
     }
 }
