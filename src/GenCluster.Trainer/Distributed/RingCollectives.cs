@@ -1,0 +1,727 @@
+using System.Diagnostics;
+using System.Net.Http;
+using System.Runtime.InteropServices;
+using System.Threading.Channels;
+using GenCluster.Contracts.Ring;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.Extensions.Logging;
+
+namespace GenCluster.Trainer.Distributed;
+
+/// <summary>
+/// One round's ring collectives over gRPC: rank r streams frames to rank r+1 mod n over one long-lived stream and
+/// receives its predecessor's frames through the ring server it is registered with. All-reduce is reduce-scatter
+/// (n-1 steps) followed by all-gather (n-1 steps) with chunk = length/n; chunks travel as frames that are reduced
+/// and forwarded as they arrive, so receiving, reducing and sending overlap. Every collective has a deadline; any
+/// failure or cancellation breaks the ring for the rest of the round (the control plane forms a new round).
+/// </summary>
+public sealed class RingCollectives : ICollectives, IAsyncDisposable
+{
+    internal const string JobHeader = "gencluster-job";
+    internal const string RoundHeader = "gencluster-round";
+    internal const string RankHeader = "gencluster-rank";
+    internal const string SecretHeader = "gencluster-secret";
+
+    private readonly IReadOnlyList<string> _peers;
+    private readonly RingOptions _options;
+    private readonly RingInstruments _instruments;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly RingSessionRegistry? _registry;
+    private readonly Channel<RingFrame> _inbox;
+    private readonly SemaphoreSlim _oneAtATime = new(1, 1);
+    private readonly CancellationTokenSource _lifetime = new();
+    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(2);
+    private readonly int _frameElements;
+    private int _inboundAttached;
+    private long _sequence;
+    private Exception? _broken;
+    private GrpcChannel? _channel;
+    private AsyncClientStreamingCall<RingFrame, RingAck>? _outbound;
+    private byte[]? _bf16Staging;
+    private volatile Exception? _outboundFailure;
+    private bool _disposed;
+
+    /// <summary>Creates the collectives of one round. Register it with the ring server before peers connect.</summary>
+    /// <param name="jobId">Job the round belongs to.</param>
+    /// <param name="round">Round number; frames from other rounds are rejected.</param>
+    /// <param name="rank">This process's rank, 0..peers.Count-1.</param>
+    /// <param name="peers">Ring endpoints indexed by rank, e.g. <c>http://10.0.0.5:7201</c>.</param>
+    /// <param name="jobSecret">Secret every peer presents on its stream.</param>
+    /// <param name="options">Deadline, frame size, windows.</param>
+    /// <param name="instruments">Metrics.</param>
+    /// <param name="logger">Logger.</param>
+    /// <param name="timeProvider">Clock for deadlines.</param>
+    /// <param name="registry">Registry this session removes itself from on dispose.</param>
+    public RingCollectives(
+        string jobId, long round, int rank, IReadOnlyList<string> peers, string jobSecret, RingOptions options,
+        RingInstruments instruments, ILogger logger, TimeProvider? timeProvider = null, RingSessionRegistry? registry = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(jobId);
+        ArgumentNullException.ThrowIfNull(peers);
+        ArgumentException.ThrowIfNullOrEmpty(jobSecret);
+        if (peers.Count is < 1)
+        {
+            throw new ArgumentException($"peers: expected at least 1 endpoint, got {peers.Count}.", nameof(peers));
+        }
+
+        if (rank < 0 || rank >= peers.Count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(rank), rank, $"rank must be in 0..{peers.Count - 1} for {peers.Count} peers.");
+        }
+
+        JobId = jobId;
+        Round = round;
+        Rank = rank;
+        _peers = peers;
+        JobSecret = jobSecret;
+        _options = options;
+        _instruments = instruments;
+        _logger = logger;
+        _time = timeProvider ?? TimeProvider.System;
+        _registry = registry;
+        _frameElements = options.FrameBytes / sizeof(float);
+        _inbox = Channel.CreateBounded<RingFrame>(new BoundedChannelOptions(options.InboxFrames)
+        {
+            SingleReader = true,
+            SingleWriter = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+    }
+
+    /// <summary>The job.</summary>
+    public string JobId { get; }
+
+    /// <summary>The round.</summary>
+    public long Round { get; }
+
+    /// <inheritdoc />
+    public int Rank { get; }
+
+    /// <inheritdoc />
+    public int WorldSize => _peers.Count;
+
+    /// <summary>Collectives started so far in this round (the next one gets this sequence number).</summary>
+    public long Sequence => Interlocked.Read(ref _sequence);
+
+    internal string JobSecret { get; }
+
+    private int Successor => (Rank + 1) % WorldSize;
+
+    private int Predecessor => (Rank + WorldSize - 1) % WorldSize;
+
+    /// <inheritdoc />
+    public Task AllReduceAsync(Memory<float> buffer, ReduceOp op, CancellationToken cancellationToken = default) =>
+        AllReduceAsync(buffer, op, bucket: 0, cancellationToken);
+
+    /// <summary>All-reduce of one gradient bucket; the bucket index travels in every frame.</summary>
+    public async Task AllReduceAsync(Memory<float> buffer, ReduceOp op, int bucket, CancellationToken cancellationToken = default)
+    {
+        var started = Stopwatch.GetTimestamp();
+        await RunAsync("all-reduce", (seq, ct) => AllReduceCoreAsync(buffer, op, bucket, seq, ct), cancellationToken).ConfigureAwait(false);
+        _instruments.AllReduceSeconds.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+    }
+
+    /// <inheritdoc />
+    public Task BroadcastAsync(Memory<float> buffer, int root, CancellationToken cancellationToken = default)
+    {
+        if (root < 0 || root >= WorldSize)
+        {
+            throw new ArgumentOutOfRangeException(nameof(root), root, $"root must be in 0..{WorldSize - 1}.");
+        }
+
+        return RunAsync("broadcast", (seq, ct) => BroadcastCoreAsync(buffer, root, seq, ct), cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task BarrierAsync(CancellationToken cancellationToken = default)
+    {
+        var token = new float[1];
+        return RunAsync("barrier", (seq, ct) => AllReduceCoreAsync(token, ReduceOp.Sum, 0, seq, ct), cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task<double[][]> AllGatherAsync(ReadOnlyMemory<double> values, CancellationToken cancellationToken = default)
+    {
+        var result = new double[WorldSize][];
+        await RunAsync("all-gather", (seq, ct) => AllGatherCoreAsync(values, result, seq, ct), cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+
+    /// <summary>Ends the outbound stream and removes the session from its registry.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        _registry?.Unregister(this);
+        _inbox.Writer.TryComplete(new ObjectDisposedException(nameof(RingCollectives)));
+        await _oneAtATime.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        if (_outbound is not null)
+        {
+            try
+            {
+                if (_broken is null)
+                {
+                    using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                    await _outbound.RequestStream.CompleteAsync().WaitAsync(cts.Token).ConfigureAwait(false);
+                }
+            }
+            catch (Exception ex) when (ex is RpcException or OperationCanceledException or InvalidOperationException or IOException)
+            {
+                // The successor may already be gone at the end of a round; nothing is left to deliver.
+            }
+
+            _outbound.Dispose();
+        }
+
+        await _lifetime.CancelAsync().ConfigureAwait(false);
+        _channel?.Dispose();
+        _lifetime.Dispose();
+    }
+
+    internal bool TryAttachInbound(int senderRank) =>
+        senderRank == Predecessor && !_disposed && Interlocked.CompareExchange(ref _inboundAttached, 1, 0) == 0;
+
+    internal void DetachInbound() => Volatile.Write(ref _inboundAttached, 0);
+
+    internal ValueTask DeliverAsync(RingFrame frame, CancellationToken cancellationToken) =>
+        _inbox.Writer.WriteAsync(frame, cancellationToken);
+
+    internal void InboundEnded(Exception? error) =>
+        _inbox.Writer.TryComplete(error ?? new IOException($"rank {Predecessor} closed its ring stream"));
+
+    private async Task RunAsync(string collective, Func<long, CancellationToken, Task> body, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        await _oneAtATime.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var seq = Interlocked.Increment(ref _sequence) - 1;
+        try
+        {
+            if (_broken is not null)
+            {
+                throw new CollectiveException(
+                    $"{collective} #{seq} on rank {Rank} of job {JobId} round {Round}: the ring broke in an earlier collective ({_broken.Message}); a new round is needed.",
+                    collective, seq, null, null, _broken);
+            }
+
+            if (WorldSize == 1)
+            {
+                await body(seq, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
+            using var deadline = new CancellationTokenSource(_options.CollectiveTimeout, _time);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token, _lifetime.Token);
+            var state = new CollectiveState(collective, seq, linked, _lifetime.Token);
+            _current = state;
+            try
+            {
+                await body(seq, linked.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                var failure = ex is CollectiveException || cancellationToken.IsCancellationRequested
+                    ? ex
+                    : Translate(ex, state, deadline.IsCancellationRequested);
+                await TrySendAbortAsync(state, failure).ConfigureAwait(false);
+                if (ReferenceEquals(failure, ex))
+                {
+                    throw;
+                }
+
+                throw failure;
+            }
+            finally
+            {
+                _current = null;
+                state.SenderStop.Dispose();
+            }
+        }
+        catch (Exception ex)
+        {
+            _broken ??= ex;
+            RingLog.CollectiveFailed(_logger, collective, seq, Rank, JobId, Round, ex.Message);
+            throw;
+        }
+        finally
+        {
+            _oneAtATime.Release();
+        }
+    }
+
+    private CollectiveState? _current;
+
+    private sealed class CollectiveState(string collective, long sequence, CancellationTokenSource linked, CancellationToken lifetime)
+    {
+        public CancellationTokenSource SenderStop { get; } = CancellationTokenSource.CreateLinkedTokenSource(lifetime);
+
+        public volatile bool StopRequested;
+
+        public volatile bool StreamCut;
+
+        public string Collective { get; } = collective;
+
+        public long Sequence { get; } = sequence;
+
+        public CancellationTokenSource Linked { get; } = linked;
+
+        /// <summary>The peer the collective is blocked on right now: the predecessor while receiving, else the successor.</summary>
+        public volatile bool WaitingOnPredecessor;
+
+        public Exception? SendFailure;
+    }
+
+    /// <summary>
+    /// Tells the successor why this rank stopped, so the failure travels around the ring naming the rank that
+    /// actually failed instead of each rank timing out on its own neighbour. Best effort, bounded by
+    /// <see cref="StopGrace"/>; skipped when the successor is the one that failed.
+    /// </summary>
+    private async Task TrySendAbortAsync(CollectiveState state, Exception failure)
+    {
+        var failedRank = failure is CollectiveException { PeerRank: { } peer } ? peer : Rank;
+        if (_outbound is null || state.StreamCut || _outboundFailure is not null || failedRank == Successor)
+        {
+            return;
+        }
+
+        var abort = new RingFrame
+        {
+            JobId = JobId,
+            Round = Round,
+            Sequence = state.Sequence,
+            SenderRank = Rank,
+            Abort = true,
+            FailedRank = failedRank,
+            Reason = failure is OperationCanceledException ? $"rank {Rank} cancelled {state.Collective} #{state.Sequence}" : failure.Message,
+        };
+        using var timeout = new CancellationTokenSource(StopGrace, _time);
+        try
+        {
+            await _outbound.RequestStream.WriteAsync(abort, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RpcException or OperationCanceledException or InvalidOperationException or IOException)
+        {
+            // The successor cannot be told; it will fail on its own deadline or stream error.
+        }
+    }
+
+    private CollectiveException Translate(Exception ex, CollectiveState state, bool deadlinePassed)
+    {
+        if (state.SendFailure is not null && ex is not CollectiveException)
+        {
+            ex = state.SendFailure;
+        }
+
+        if (ex is CollectiveException collectiveException)
+        {
+            return collectiveException;
+        }
+
+        var blamed = ex switch
+        {
+            RpcException => Successor,
+            _ when deadlinePassed => state.WaitingOnPredecessor ? Predecessor : Successor,
+            _ => Predecessor,
+        };
+        var endpoint = _peers[blamed];
+        var where = $"{state.Collective} #{state.Sequence} on rank {Rank} of job {JobId} round {Round}";
+        if (deadlinePassed && ex is OperationCanceledException)
+        {
+            var waiting = blamed == Predecessor ? "receiving from" : "sending to";
+            return new CollectiveTimeoutException(
+                $"{where}: no progress from rank {blamed} ({endpoint}) within {_options.CollectiveTimeout.TotalSeconds:0.###} s while {waiting} it.",
+                state.Collective, state.Sequence, blamed, endpoint, _options.CollectiveTimeout);
+        }
+
+        var detail = ex is RpcException rpc ? $"{rpc.StatusCode}: {rpc.Status.Detail}" : ex.Message;
+        return new PeerFailedException(
+            $"{where}: rank {blamed} ({endpoint}) failed: {detail}",
+            state.Collective, state.Sequence, blamed, endpoint, ex);
+    }
+
+    private async Task AllReduceCoreAsync(Memory<float> buffer, ReduceOp op, int bucket, long seq, CancellationToken ct)
+    {
+        var n = WorldSize;
+        if (n == 1)
+        {
+            return;
+        }
+
+        var chunking = new RingChunking(buffer.Length, n, _frameElements);
+        var bytes = new FloatBytesMemoryManager(buffer).Memory;
+        var dtype = _options.UseBf16 ? RingDtype.Bf16 : RingDtype.Fp32;
+        var sends = Channel.CreateUnbounded<SendItem>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var sender = SendLoopAsync(sends.Reader, buffer, bytes, seq, bucket, dtype);
+        try
+        {
+            for (var f = 0; f < chunking.Frames(Rank); f++)
+            {
+                var (offset, count) = chunking.Frame(Rank, f);
+                sends.Writer.TryWrite(new SendItem(Rank, 0, offset, chunking.Start(Rank) + offset, count));
+            }
+
+            var lastStep = (2 * n) - 3;
+            for (var step = 0; step <= lastStep; step++)
+            {
+                var reducing = step < n - 1;
+                var chunk = reducing ? RingChunking.Mod(Rank - step - 1, n) : RingChunking.Mod(Rank - (step - (n - 1)), n);
+                for (var f = 0; f < chunking.Frames(chunk); f++)
+                {
+                    var (offset, count) = chunking.Frame(chunk, f);
+                    var frame = await ReceiveAsync(sender, ct).ConfigureAwait(false);
+                    Expect(frame, seq, step, chunk, offset, count, dtype);
+                    var target = buffer.Span.Slice(chunking.Start(chunk) + offset, count);
+                    Absorb(frame, target, accumulate: reducing);
+                    if (step == n - 2)
+                    {
+                        if (op == ReduceOp.Average)
+                        {
+                            FloatKernels.Scale(target, 1f / n);
+                        }
+
+                        if (dtype == RingDtype.Bf16)
+                        {
+                            RoundToBf16(target);
+                        }
+                    }
+
+                    if (step < lastStep)
+                    {
+                        sends.Writer.TryWrite(new SendItem(chunk, step + 1, offset, chunking.Start(chunk) + offset, count));
+                    }
+                }
+            }
+
+            sends.Writer.TryComplete();
+            await sender.ConfigureAwait(false);
+        }
+        finally
+        {
+            sends.Writer.TryComplete();
+            await ObserveAsync(sender).ConfigureAwait(false);
+        }
+    }
+
+    private async Task BroadcastCoreAsync(Memory<float> buffer, int root, long seq, CancellationToken ct)
+    {
+        if (WorldSize == 1)
+        {
+            return;
+        }
+
+        var chunking = new RingChunking(buffer.Length, 1, _frameElements);
+        var bytes = new FloatBytesMemoryManager(buffer).Memory;
+        var sends = Channel.CreateUnbounded<SendItem>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var forwards = Successor != root;
+        var sender = Rank == root || forwards
+            ? SendLoopAsync(sends.Reader, buffer, bytes, seq, 0, RingDtype.Fp32)
+            : Task.CompletedTask;
+        try
+        {
+            for (var f = 0; f < chunking.Frames(0); f++)
+            {
+                var (offset, count) = chunking.Frame(0, f);
+                if (Rank != root)
+                {
+                    var frame = await ReceiveAsync(sender, ct).ConfigureAwait(false);
+                    Expect(frame, seq, 0, 0, offset, count, RingDtype.Fp32);
+                    Absorb(frame, buffer.Span.Slice(offset, count), accumulate: false);
+                }
+
+                if (Rank == root || forwards)
+                {
+                    sends.Writer.TryWrite(new SendItem(0, 0, offset, offset, count));
+                }
+            }
+
+            sends.Writer.TryComplete();
+            await sender.ConfigureAwait(false);
+        }
+        finally
+        {
+            sends.Writer.TryComplete();
+            await ObserveAsync(sender).ConfigureAwait(false);
+        }
+    }
+
+    private async Task AllGatherCoreAsync(ReadOnlyMemory<double> values, double[][] result, long seq, CancellationToken ct)
+    {
+        var n = WorldSize;
+        result[Rank] = values.ToArray();
+        if (n == 1)
+        {
+            return;
+        }
+
+        var sends = Channel.CreateUnbounded<SendItem>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var sender = SendLoopAsync(sends.Reader, Memory<float>.Empty, Memory<byte>.Empty, seq, 0, RingDtype.Fp64);
+        try
+        {
+            sends.Writer.TryWrite(new SendItem(Rank, 0, 0, 0, 0, MemoryMarshal.AsBytes(result[Rank].AsSpan()).ToArray()));
+            for (var step = 0; step < n - 1; step++)
+            {
+                var origin = RingChunking.Mod(Rank - step - 1, n);
+                var frame = await ReceiveAsync(sender, ct).ConfigureAwait(false);
+                Expect(frame, seq, step, origin, 0, frame.Payload.Length / sizeof(double), RingDtype.Fp64);
+                result[origin] = MemoryMarshal.Cast<byte, double>(frame.Payload.Span).ToArray();
+                if (step < n - 2)
+                {
+                    sends.Writer.TryWrite(new SendItem(origin, step + 1, 0, 0, 0, frame.Payload.ToByteArray()));
+                }
+            }
+
+            sends.Writer.TryComplete();
+            await sender.ConfigureAwait(false);
+        }
+        finally
+        {
+            sends.Writer.TryComplete();
+            await ObserveAsync(sender).ConfigureAwait(false);
+        }
+    }
+
+    private async Task ObserveAsync(Task task)
+    {
+        if (!task.IsCompleted && _current is { } state)
+        {
+            // The collective failed while frames were still queued: stop the sender between frames, and cut the stream
+            // only if a write stays blocked on flow control (a frozen successor).
+            state.StopRequested = true;
+            await Task.WhenAny(task, Task.Delay(StopGrace, _time)).ConfigureAwait(false);
+            if (!task.IsCompleted)
+            {
+                state.StreamCut = true;
+                await state.SenderStop.CancelAsync().ConfigureAwait(false);
+            }
+        }
+
+        try
+        {
+            await task.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or RpcException or IOException or InvalidOperationException or CollectiveException)
+        {
+            // Already reported through the collective's own failure; the sender must simply not outlive it.
+        }
+    }
+
+    private async ValueTask<RingFrame> ReceiveAsync(Task sender, CancellationToken ct)
+    {
+        var state = _current!;
+        if (_inbox.Reader.TryRead(out var ready))
+        {
+            return CheckAbort(ready, state);
+        }
+
+        state.WaitingOnPredecessor = true;
+        try
+        {
+            return CheckAbort(await _inbox.Reader.ReadAsync(ct).ConfigureAwait(false), state);
+        }
+        catch (ChannelClosedException closed)
+        {
+            var endpoint = _peers[Predecessor];
+            throw new PeerFailedException(
+                $"{state.Collective} #{state.Sequence} on rank {Rank} of job {JobId} round {Round}: stream from rank {Predecessor} ({endpoint}) ended: {closed.InnerException?.Message ?? closed.Message}",
+                state.Collective, state.Sequence, Predecessor, endpoint, closed.InnerException ?? closed);
+        }
+        catch (OperationCanceledException) when (sender.IsFaulted)
+        {
+            state.SendFailure = sender.Exception!.InnerException;
+            throw;
+        }
+        finally
+        {
+            state.WaitingOnPredecessor = false;
+        }
+    }
+
+    private RingFrame CheckAbort(RingFrame frame, CollectiveState state)
+    {
+        if (!frame.Abort)
+        {
+            return frame;
+        }
+
+        var failed = frame.FailedRank >= 0 && frame.FailedRank < WorldSize ? frame.FailedRank : Predecessor;
+        var endpoint = _peers[failed];
+        throw new PeerFailedException(
+            $"{state.Collective} #{state.Sequence} on rank {Rank} of job {JobId} round {Round}: rank {failed} ({endpoint}) failed, " +
+            $"reported by rank {frame.SenderRank}: {frame.Reason}",
+            state.Collective, state.Sequence, failed, endpoint, null);
+    }
+
+    private void Expect(RingFrame frame, long seq, int step, int chunk, int offset, int count, RingDtype dtype)
+    {
+        var elementBytes = dtype switch { RingDtype.Bf16 => 2, RingDtype.Fp64 => 8, _ => 4 };
+        if (frame.Sequence == seq && frame.Step == step && frame.Chunk == chunk && frame.Offset == offset
+            && frame.Dtype == dtype && frame.Payload.Length == count * elementBytes)
+        {
+            return;
+        }
+
+        var state = _current!;
+        var endpoint = _peers[Predecessor];
+        throw new PeerFailedException(
+            $"{state.Collective} #{seq} on rank {Rank} of job {JobId} round {Round}: rank {Predecessor} ({endpoint}) sent " +
+            $"sequence {frame.Sequence} step {frame.Step} chunk {frame.Chunk} offset {frame.Offset} {frame.Dtype} {frame.Payload.Length} bytes, " +
+            $"expected sequence {seq} step {step} chunk {chunk} offset {offset} {dtype} {count * elementBytes} bytes (ranks called different collectives or lengths).",
+            state.Collective, seq, Predecessor, endpoint, null);
+    }
+
+    private static void Absorb(RingFrame frame, Span<float> target, bool accumulate)
+    {
+        if (frame.Dtype == RingDtype.Bf16)
+        {
+            FloatKernels.FromBf16(MemoryMarshal.Cast<byte, ushort>(frame.Payload.Span), target, accumulate);
+        }
+        else if (accumulate)
+        {
+            FloatKernels.AddInPlace(target, MemoryMarshal.Cast<byte, float>(frame.Payload.Span));
+        }
+        else
+        {
+            MemoryMarshal.Cast<byte, float>(frame.Payload.Span).CopyTo(target);
+        }
+    }
+
+    private static void RoundToBf16(Span<float> values)
+    {
+        Span<ushort> scratch = stackalloc ushort[256];
+        for (var i = 0; i < values.Length; i += scratch.Length)
+        {
+            var part = values.Slice(i, Math.Min(scratch.Length, values.Length - i));
+            FloatKernels.ToBf16(part, scratch);
+            FloatKernels.FromBf16(scratch[..part.Length], part, accumulate: false);
+        }
+    }
+
+    private readonly record struct SendItem(int Chunk, int Step, int Offset, int Start, int Count, byte[]? Raw = null);
+
+    private async Task SendLoopAsync(
+        ChannelReader<SendItem> items, Memory<float> floats, Memory<byte> bytes, long seq, int bucket, RingDtype dtype)
+    {
+        // The sender is not bound to the collective's deadline: cancelling a gRPC write resets the whole stream, and a
+        // failing rank still wants to tell its successor why (see TrySendAbortAsync). ObserveAsync stops it instead.
+        var state = _current!;
+        var ct = state.SenderStop.Token;
+        var stream = EnsureOutbound().RequestStream;
+        if (_outboundFailure is { } refused)
+        {
+            throw refused;
+        }
+
+        var frame = new RingFrame { JobId = JobId, Round = Round, Sequence = seq, Bucket = bucket, Dtype = dtype, SenderRank = Rank };
+        long sent = 0;
+        try
+        {
+            await foreach (var item in items.ReadAllAsync(ct).ConfigureAwait(false))
+            {
+                if (state.StopRequested)
+                {
+                    break;
+                }
+
+                frame.Chunk = item.Chunk;
+                frame.Step = item.Step;
+                frame.Offset = item.Offset;
+                if (item.Raw is not null)
+                {
+                    frame.Payload = UnsafeByteOperations.UnsafeWrap(item.Raw);
+                }
+                else if (dtype == RingDtype.Bf16)
+                {
+                    var staging = _bf16Staging ??= new byte[_options.FrameBytes / 2];
+                    var halves = MemoryMarshal.Cast<byte, ushort>(staging.AsSpan(0, item.Count * 2));
+                    FloatKernels.ToBf16(floats.Span.Slice(item.Start, item.Count), halves);
+                    frame.Payload = UnsafeByteOperations.UnsafeWrap(staging.AsMemory(0, item.Count * 2));
+                }
+                else
+                {
+                    frame.Payload = UnsafeByteOperations.UnsafeWrap(bytes.Slice(item.Start * sizeof(float), item.Count * sizeof(float)));
+                }
+
+                await stream.WriteAsync(frame, ct).ConfigureAwait(false);
+                sent += frame.Payload.Length;
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Wake the receiving side so the collective fails now, naming the successor, instead of at its deadline.
+            state.SendFailure ??= ex;
+            await state.Linked.CancelAsync().ConfigureAwait(false);
+            throw;
+        }
+        finally
+        {
+            frame.Payload = ByteString.Empty;
+            _instruments.SentBytes.Add(sent);
+        }
+    }
+
+    private AsyncClientStreamingCall<RingFrame, RingAck> EnsureOutbound()
+    {
+        if (_outbound is not null)
+        {
+            return _outbound;
+        }
+
+        var handler = new SocketsHttpHandler
+        {
+            EnableMultipleHttp2Connections = true,
+            InitialHttp2StreamWindowSize = _options.Http2WindowBytes,
+            ConnectTimeout = _options.CollectiveTimeout,
+            PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+            KeepAlivePingDelay = TimeSpan.FromSeconds(20),
+            KeepAlivePingTimeout = TimeSpan.FromSeconds(20),
+        };
+        _channel = GrpcChannel.ForAddress(_peers[Successor], new GrpcChannelOptions
+        {
+            HttpHandler = handler,
+            MaxSendMessageSize = null,
+            MaxReceiveMessageSize = null,
+        });
+        var client = new RingService.RingServiceClient(_channel);
+        var headers = new Metadata
+        {
+            { JobHeader, JobId },
+            { RoundHeader, Round.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+            { RankHeader, Rank.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+            { SecretHeader, JobSecret },
+        };
+        _outbound = client.Stream(headers, cancellationToken: _lifetime.Token);
+        _ = WatchOutboundAsync(_outbound);
+        return _outbound;
+    }
+
+    /// <summary>
+    /// The successor answers only when it refuses or drops the stream (bad secret, stale round, crash). Small writes
+    /// still succeed into the HTTP/2 window then, so the refusal is watched for here and fails the collective at once.
+    /// </summary>
+    private async Task WatchOutboundAsync(AsyncClientStreamingCall<RingFrame, RingAck> call)
+    {
+        try
+        {
+            await call.ResponseAsync.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!_disposed)
+        {
+            _outboundFailure = ex;
+            if (_current is { } state)
+            {
+                state.SendFailure ??= ex;
+                await state.Linked.CancelAsync().ConfigureAwait(false);
+            }
+        }
+        catch (Exception) when (_disposed)
+        {
+            // The round is over; the call was cancelled by our own disposal.
+        }
+    }
+}

@@ -1,0 +1,36 @@
+using System.Diagnostics.Metrics;
+
+namespace GenCluster.Trainer.Distributed;
+
+/// <summary>Meter instruments of the ring data plane.</summary>
+public sealed class RingInstruments
+{
+    /// <summary>Name of the meter, for OpenTelemetry's <c>AddMeter</c>.</summary>
+    public const string MeterName = "GenCluster.Trainer.Ring";
+
+    private static readonly double[] SecondsBuckets = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+    public RingInstruments(IMeterFactory meterFactory)
+    {
+        Meter = meterFactory.Create(MeterName);
+        AllReduceSeconds = Meter.CreateHistogram<double>(
+            "gencluster_ring_allreduce_seconds", unit: "s", description: "Duration of one ring all-reduce.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
+        SentBytes = Meter.CreateCounter<long>(
+            "gencluster_ring_sent_bytes_total", unit: "By", description: "Payload bytes sent to the ring successor.");
+        RejectedFrames = Meter.CreateCounter<long>(
+            "gencluster_ring_rejected_frames_total", description: "Ring streams or frames refused (wrong job, stale round, bad secret).");
+    }
+
+    /// <summary>The meter owning the instruments.</summary>
+    public Meter Meter { get; }
+
+    /// <summary>Seconds per all-reduce.</summary>
+    public Histogram<double> AllReduceSeconds { get; }
+
+    /// <summary>Payload bytes sent.</summary>
+    public Counter<long> SentBytes { get; }
+
+    /// <summary>Rejected streams and frames, tagged with <c>reason</c>.</summary>
+    public Counter<long> RejectedFrames { get; }
+}

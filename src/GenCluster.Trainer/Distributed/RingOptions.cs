@@ -1,0 +1,61 @@
+using Microsoft.Extensions.Options;
+
+namespace GenCluster.Trainer.Distributed;
+
+/// <summary>Tunables of the gRPC ring (config section <c>Ring</c>).</summary>
+public sealed class RingOptions
+{
+    /// <summary>Configuration section the options bind from.</summary>
+    public const string Section = "Ring";
+
+    /// <summary>Longest one collective may take before it fails naming the peer it waits on. Default 60 s.</summary>
+    public TimeSpan CollectiveTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Payload bytes per frame. Default 64 KiB: frames stay below the 85,000-byte large-object threshold and
+    /// small enough that receiving, reducing and forwarding overlap within one chunk.
+    /// </summary>
+    public int FrameBytes { get; set; } = 64 * 1024;
+
+    /// <summary>Frames a rank buffers from its predecessor before HTTP/2 flow control pushes back. Default 256.</summary>
+    public int InboxFrames { get; set; } = 256;
+
+    /// <summary>HTTP/2 stream and connection receive windows, bytes. Default 16 MiB.</summary>
+    public int Http2WindowBytes { get; set; } = 16 * 1024 * 1024;
+
+    /// <summary>
+    /// Send all-reduce payloads as bfloat16 (half the bytes; relative error up to 2^-8 per rounding).
+    /// Default false: float32, exact for exactly representable sums.
+    /// </summary>
+    public bool UseBf16 { get; set; }
+}
+
+/// <summary>Checks <see cref="RingOptions"/>; messages name the configuration key and the value found.</summary>
+public sealed class RingOptionsValidator : IValidateOptions<RingOptions>
+{
+    public ValidateOptionsResult Validate(string? name, RingOptions options)
+    {
+        var errors = new List<string>();
+        if (options.CollectiveTimeout <= TimeSpan.Zero)
+        {
+            errors.Add($"{RingOptions.Section}:{nameof(RingOptions.CollectiveTimeout)} must be positive, got {options.CollectiveTimeout}.");
+        }
+
+        if (options.FrameBytes < 1024 || options.FrameBytes > 80 * 1024 || options.FrameBytes % 8 != 0)
+        {
+            errors.Add($"{RingOptions.Section}:{nameof(RingOptions.FrameBytes)} must be a multiple of 8 in 1024..81920 (stays off the large-object heap), got {options.FrameBytes}.");
+        }
+
+        if (options.InboxFrames < 1)
+        {
+            errors.Add($"{RingOptions.Section}:{nameof(RingOptions.InboxFrames)} must be at least 1, got {options.InboxFrames}.");
+        }
+
+        if (options.Http2WindowBytes < 65_535)
+        {
+            errors.Add($"{RingOptions.Section}:{nameof(RingOptions.Http2WindowBytes)} must be at least 65535, got {options.Http2WindowBytes}.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
