@@ -50,6 +50,14 @@ public sealed class DistributedSampler
     /// <summary>The next micro-batch to be taken.</summary>
     public SamplerPosition Position { get; private set; }
 
+    /// <summary>Moves to <paramref name="position"/> (resume).</summary>
+    public void Seek(SamplerPosition position)
+    {
+        if (position.Epoch < 0 || position.Batch < 0 || position.Batch > BatchesPerEpoch)
+            throw new ArgumentOutOfRangeException(nameof(position), position, $"position must have epoch ≥ 0 and batch in 0..{BatchesPerEpoch}");
+        Position = position;
+    }
+
     /// <summary>Returns this rank's next micro-batch of indices and advances, rolling over to the next epoch at its end.</summary>
     public int[] Next()
     {
