@@ -12,6 +12,15 @@ public static class DcganWeightInit
 {
     private const double Std = 0.02;
 
+    // nn.init.normal_ in TorchSharp 0.107 draws from the default generator whatever generator it is given, so the
+    // values are drawn with torch.randn (which honours it) and copied in.
+    private static void Normal(Tensor target, double mean, Generator? generator)
+    {
+        using var values = torch.randn(target.shape, dtype: target.dtype, generator: generator);
+        using var scaled = values.mul(Std).add_(mean);
+        target.copy_(scaled);
+    }
+
     /// <summary>Initialises every convolution, transposed convolution and BatchNorm in <paramref name="model"/> in place.</summary>
     /// <param name="model">The model.</param>
     /// <param name="generator">Random source; null = torch's default generator.</param>
@@ -23,15 +32,15 @@ public static class DcganWeightInit
             switch (module)
             {
                 case Conv2d conv:
-                    nn.init.normal_(conv.weight, 0, Std, generator);
+                    Normal(conv.weight, 0, generator);
                     if (conv.bias is not null) nn.init.zeros_(conv.bias);
                     break;
                 case ConvTranspose2d deconv:
-                    nn.init.normal_(deconv.weight, 0, Std, generator);
+                    Normal(deconv.weight, 0, generator);
                     if (deconv.bias is not null) nn.init.zeros_(deconv.bias);
                     break;
                 case BatchNorm2d bn:
-                    nn.init.normal_(bn.weight, 1, Std, generator);
+                    Normal(bn.weight, 1, generator);
                     nn.init.zeros_(bn.bias);
                     break;
             }

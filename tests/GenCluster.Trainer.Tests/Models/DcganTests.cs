@@ -50,6 +50,22 @@ public class DcganTests
     }
 
     [Fact]
+    public void TheSameSeedGivesTheSameWeights()
+    {
+        var spec = new JobSpec { ModelOptions = new ModelOptions { LatentDim = 8, Width = 4 } };
+        using var a = GanModels.Create(spec, seed: 5);
+        torch.manual_seed(12345);
+        using var b = GanModels.Create(spec, seed: 5);
+        using var c = GanModels.Create(spec, seed: 6);
+
+        foreach (var ((name, pa), (_, pb)) in a.Generator.named_parameters().Zip(b.Generator.named_parameters()))
+            Assert.True(pa.equal(pb).all().item<bool>(), $"generator {name} differs for the same seed");
+        var first = a.Discriminator.parameters().First();
+        Assert.True(first.equal(b.Discriminator.parameters().First()).all().item<bool>());
+        Assert.False(first.equal(c.Discriminator.parameters().First()).all().item<bool>());
+    }
+
+    [Fact]
     public void UnknownModelNamesTheField()
     {
         var ex = Assert.Throws<ArgumentException>(() => GanModels.Create(new JobSpec { Model = "vqvae" }, 1));
