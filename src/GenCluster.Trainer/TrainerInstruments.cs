@@ -1,0 +1,65 @@
+using System.Diagnostics.Metrics;
+
+namespace GenCluster.Trainer;
+
+/// <summary>The trainer's metrics (Meter <c>GenCluster.Trainer</c>), named for Prometheus.</summary>
+public sealed class TrainerInstruments
+{
+    /// <summary>Meter name to enable in the OpenTelemetry setup.</summary>
+    public const string MeterName = "GenCluster.Trainer";
+
+    private static readonly double[] StepBuckets = [0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10];
+    private static readonly double[] CollectiveBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+    private static readonly double[] CheckpointBuckets = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+    private readonly Histogram<double> _stepSeconds;
+    private readonly Gauge<double> _imagesPerSecond;
+    private readonly Gauge<double> _lossD;
+    private readonly Gauge<double> _lossG;
+    private readonly Histogram<double> _allReduceSeconds;
+    private readonly Counter<long> _allReduceBytes;
+    private readonly Histogram<double> _checkpointSeconds;
+    private readonly Counter<long> _skippedSteps;
+    private readonly Counter<long> _steps;
+
+    /// <summary>Creates the instruments on a meter from <paramref name="meterFactory"/>.</summary>
+    public TrainerInstruments(IMeterFactory meterFactory)
+    {
+        var meter = meterFactory.Create(MeterName);
+        _stepSeconds = meter.CreateHistogram("gencluster_trainer_step_seconds", "s", "Wall time of one optimizer step (D and G, including all-reduce)",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = StepBuckets });
+        _imagesPerSecond = meter.CreateGauge<double>("gencluster_trainer_images_per_second", "{image}/s", "Real images consumed per second over all ranks, last step");
+        _lossD = meter.CreateGauge<double>("gencluster_trainer_loss_d", null, "Discriminator loss, averaged over ranks, last step");
+        _lossG = meter.CreateGauge<double>("gencluster_trainer_loss_g", null, "Generator loss, averaged over ranks, last step");
+        _allReduceSeconds = meter.CreateHistogram("gencluster_trainer_allreduce_seconds", "s", "Time in gradient all-reduce per model update",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = CollectiveBuckets });
+        _allReduceBytes = meter.CreateCounter<long>("gencluster_trainer_allreduce_bytes_total", "By", "Gradient bytes all-reduced");
+        _checkpointSeconds = meter.CreateHistogram("gencluster_trainer_checkpoint_seconds", "s", "Time to write one checkpoint",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = CheckpointBuckets });
+        _skippedSteps = meter.CreateCounter<long>("gencluster_trainer_skipped_steps_total", "{step}", "Steps skipped by every rank for NaN/Inf in a loss or gradient");
+        _steps = meter.CreateCounter<long>("gencluster_trainer_steps_total", "{step}", "Optimizer steps run");
+    }
+
+    /// <summary>Records a finished step.</summary>
+    public void StepCompleted(double seconds, double imagesPerSecond, double lossD, double lossG)
+    {
+        _steps.Add(1);
+        _stepSeconds.Record(seconds);
+        _imagesPerSecond.Record(imagesPerSecond);
+        if (double.IsFinite(lossD)) _lossD.Record(lossD);
+        if (double.IsFinite(lossG)) _lossG.Record(lossG);
+    }
+
+    /// <summary>Records one model's gradient all-reduce.</summary>
+    public void AllReduced(double seconds, long bytes)
+    {
+        _allReduceSeconds.Record(seconds);
+        _allReduceBytes.Add(bytes);
+    }
+
+    /// <summary>Records a written checkpoint.</summary>
+    public void CheckpointWritten(double seconds) => _checkpointSeconds.Record(seconds);
+
+    /// <summary>Records a step every rank skipped.</summary>
+    public void StepSkipped() => _skippedSteps.Add(1);
+}

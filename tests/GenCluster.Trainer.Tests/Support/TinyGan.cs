@@ -1,0 +1,70 @@
+using GenCluster.Trainer.Models;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace GenCluster.Trainer.Tests.Support;
+
+/// <summary>A small fully-connected G for 8×8 images: no batch-coupled layers, so data-parallel equivalence is exact.</summary>
+public sealed class TinyGenerator : Module<Tensor, Tensor>
+{
+    private readonly Linear fc1;
+    private readonly Linear fc2;
+
+    public TinyGenerator(int latent, int hidden, int size) : base(nameof(TinyGenerator))
+    {
+        Size = size;
+        fc1 = Linear(latent, hidden);
+        fc2 = Linear(hidden, size * size);
+        RegisterComponents();
+    }
+
+    public int Size { get; }
+
+    public override Tensor forward(Tensor z)
+    {
+        using var scope = NewDisposeScope();
+        var x = functional.relu(fc1.forward(z));
+        return scope.MoveToOuter(torch.tanh(fc2.forward(x)).view(z.shape[0], 1, Size, Size));
+    }
+}
+
+/// <summary>A small fully-connected D for 8×8 images; <see cref="Poison"/> makes its output NaN.</summary>
+public sealed class TinyDiscriminator : Module<Tensor, Tensor>
+{
+    private readonly Linear fc1;
+    private readonly Linear fc2;
+
+    public TinyDiscriminator(int hidden, int size) : base(nameof(TinyDiscriminator))
+    {
+        fc1 = Linear(size * size, hidden);
+        fc2 = Linear(hidden, 1);
+        RegisterComponents();
+    }
+
+    public bool Poison { get; set; }
+
+    public override Tensor forward(Tensor images)
+    {
+        using var scope = NewDisposeScope();
+        var x = functional.leaky_relu(fc1.forward(images.flatten(1)), 0.2);
+        var logits = fc2.forward(x).view(-1);
+        if (Poison) logits = logits * float.NaN;
+        return scope.MoveToOuter(logits);
+    }
+}
+
+public static class TinyGan
+{
+    public const int Latent = 4;
+
+    /// <summary>Tiny G and D initialised from <paramref name="seed"/>.</summary>
+    public static GanModels Create(long seed, int hidden = 16, int size = 8)
+    {
+        torch.manual_seed(seed);
+        var g = new TinyGenerator(Latent, hidden, size);
+        var d = new TinyDiscriminator(hidden, size);
+        return new GanModels(g, d, Latent);
+    }
+}

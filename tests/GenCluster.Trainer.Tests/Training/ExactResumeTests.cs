@@ -1,0 +1,138 @@
+using GenCluster.Contracts.Jobs;
+using GenCluster.Contracts.Workers;
+using GenCluster.Trainer.Checkpoints;
+using GenCluster.Trainer.Data;
+using GenCluster.Trainer.Models;
+using GenCluster.Trainer.Tests.Support;
+using TorchSharp;
+
+namespace GenCluster.Trainer.Tests.Training;
+
+/// <summary>A run interrupted at step k and resumed from its checkpoint ends exactly where the uninterrupted run does.</summary>
+public class ExactResumeTests
+{
+    [Fact]
+    public async Task TwoRanksResumedAtStepThreeMatchSixUninterruptedSteps()
+    {
+        var data = SyntheticIdx.Dataset(40);
+        var spec = SessionHarness.TinySpec(4, checkpointEvery: 3);
+
+        using var straightDir = RepoPaths.NewTemp();
+        float[] straight;
+        using (var group = new InProcessGroup(2))
+        {
+            var sessions = SessionHarness.Create(2, spec, straightDir.Path, data, _ => TinyGan.Create(1), group);
+            await SessionHarness.RunAll(sessions, 6);
+            straight = SessionHarness.State(sessions[0].Models);
+            SessionHarness.DisposeAll(sessions);
+        }
+
+        using var resumedDir = RepoPaths.NewTemp();
+        CheckpointRef checkpoint;
+        using (var group = new InProcessGroup(2))
+        {
+            var sessions = SessionHarness.Create(2, spec, resumedDir.Path, data, _ => TinyGan.Create(1), group);
+            checkpoint = (await SessionHarness.RunAll(sessions, 3))[0].LastCheckpoint!;
+            SessionHarness.DisposeAll(sessions);
+        }
+        float[] resumed;
+        using (var group = new InProcessGroup(2))
+        {
+            // Fresh processes would build freshly initialised models: use different weights to prove they are replaced.
+            var sessions = SessionHarness.Create(2, spec, resumedDir.Path, data, rank => TinyGan.Create(99 + rank), group, resumeFrom: checkpoint);
+            var results = await SessionHarness.RunAll(sessions, 6);
+            Assert.All(results, r => Assert.Equal(6, r.Step));
+            Assert.Equal(checkpoint, sessions[1].ResumedFrom);
+            resumed = SessionHarness.State(sessions[0].Models);
+            SessionHarness.DisposeAll(sessions);
+        }
+
+        Assert.Equal(3, checkpoint.Step);
+        Assert.Equal(straight, resumed);
+    }
+
+    [Fact]
+    public async Task DcganWithBatchNormResumesExactlyAndTheCheckpointReproducesTheGenerator()
+    {
+        var data = new ImageDataset(SyntheticIdx.Images(48, 28, 28), 48, 28, 28);
+        var spec = new JobSpec { PerWorkerBatch = 8, Seed = 3, CheckpointEvery = 2, ModelOptions = new ModelOptions { LatentDim = 8, Width = 4 } };
+        GanModels Dcgan(int rank) => GanModels.Create(spec, seed: 3 + rank);
+
+        using var straightDir = RepoPaths.NewTemp();
+        float[] straight;
+        using (var group = new InProcessGroup(1))
+        {
+            var sessions = SessionHarness.Create(1, spec, straightDir.Path, data, Dcgan, group);
+            await SessionHarness.RunAll(sessions, 5);
+            straight = SessionHarness.State(sessions[0].Models);
+            SessionHarness.DisposeAll(sessions);
+        }
+
+        using var resumedDir = RepoPaths.NewTemp();
+        CheckpointRef checkpoint;
+        using var z = torch.randn(6, 8);
+        float[] expectedImages;
+        using (var group = new InProcessGroup(1))
+        {
+            var sessions = SessionHarness.Create(1, spec, resumedDir.Path, data, Dcgan, group);
+            checkpoint = (await SessionHarness.RunAll(sessions, 2))[0].LastCheckpoint!;
+            expectedImages = Generate(sessions[0].Models.Generator, z);
+            SessionHarness.DisposeAll(sessions);
+        }
+
+        using (var fresh = GanModels.Create(spec, seed: 42))
+        {
+            var loaded = CheckpointStore.Load(checkpoint);
+            fresh.Generator.load(loaded.PathOf("generator.bin"));
+            Assert.Equal(expectedImages, Generate(fresh.Generator, z));
+        }
+
+        float[] resumed;
+        var diffs = new List<string>();
+        using (var group = new InProcessGroup(1))
+        {
+            var sessions = SessionHarness.Create(1, spec, resumedDir.Path, data, rank => Dcgan(rank + 10), group, resumeFrom: checkpoint);
+            sessions[0].OptionsDiffer += diffs.AddRange;
+            await SessionHarness.RunAll(sessions, 5);
+            resumed = SessionHarness.State(sessions[0].Models);
+            SessionHarness.DisposeAll(sessions);
+        }
+
+        Assert.Empty(diffs);
+        Assert.Equal(straight, resumed);
+    }
+
+    [Fact]
+    public async Task ResumingWithChangedOptionsReportsTheDifference()
+    {
+        var data = SyntheticIdx.Dataset(40);
+        using var dir = RepoPaths.NewTemp();
+        CheckpointRef checkpoint;
+        using (var group = new InProcessGroup(1))
+        {
+            var sessions = SessionHarness.Create(1, SessionHarness.TinySpec(4), dir.Path, data, _ => TinyGan.Create(1), group);
+            checkpoint = (await SessionHarness.RunAll(sessions, 1))[0].LastCheckpoint!;
+            SessionHarness.DisposeAll(sessions);
+        }
+        var changed = SessionHarness.TinySpec(4) with { ModelOptions = SessionHarness.TinySpec(4).ModelOptions with { LearningRateG = 5e-4 } };
+        var diffs = new List<string>();
+        using (var group = new InProcessGroup(1))
+        {
+            var sessions = SessionHarness.Create(1, changed, dir.Path, data, _ => TinyGan.Create(1), group, resumeFrom: checkpoint);
+            sessions[0].OptionsDiffer += diffs.AddRange;
+            await SessionHarness.RunAll(sessions, 2);
+            SessionHarness.DisposeAll(sessions);
+        }
+
+        Assert.Equal(["spec.model_options.learning_rate_g: 0.001 (checkpoint) -> 0.0005 (now)"], diffs);
+    }
+
+    private static float[] Generate(torch.nn.Module<torch.Tensor, torch.Tensor> g, torch.Tensor z)
+    {
+        g.eval();
+        using var noGrad = torch.no_grad();
+        using var images = g.forward(z);
+        g.train();
+        return images.data<float>().ToArray();
+    }
+}

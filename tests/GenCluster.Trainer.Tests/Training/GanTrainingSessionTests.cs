@@ -1,0 +1,162 @@
+using System.Diagnostics.Metrics;
+using GenCluster.Trainer.Tests.Support;
+using GenCluster.Trainer.Training;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace GenCluster.Trainer.Tests.Training;
+
+public class GanTrainingSessionTests
+{
+    [Fact]
+    public async Task CheckpointAndStopRequestOnOneRankStopsEveryRankAfterTheSameStep()
+    {
+        using var temp = RepoPaths.NewTemp();
+        using var group = new InProcessGroup(2);
+        var sessions = SessionHarness.Create(2, SessionHarness.TinySpec(4), temp.Path, SyntheticIdx.Dataset(64), _ => TinyGan.Create(1), group);
+        sessions[1].StepCompleted += p =>
+        {
+            if (p.Step == 3) sessions[1].RequestCheckpointAndStop();
+        };
+        try
+        {
+            var results = await SessionHarness.RunAll(sessions, 100);
+
+            Assert.All(results, r => Assert.Equal(SessionOutcome.Stopped, r.Outcome));
+            Assert.All(results, r => Assert.Equal(4, r.Step));
+            Assert.Equal(4, results[0].LastCheckpoint!.Step);
+            Assert.Null(results[1].LastCheckpoint);
+            Assert.Equal(4, sessions[0].Checkpoints.LoadLatestGood(out _)!.Manifest.Step);
+        }
+        finally
+        {
+            SessionHarness.DisposeAll(sessions);
+        }
+    }
+
+    [Fact]
+    public async Task NonFiniteValuesOnOneRankMakeEveryRankSkipTogether()
+    {
+        using var temp = RepoPaths.NewTemp();
+        using var group = new InProcessGroup(2);
+        var sessions = SessionHarness.Create(2, SessionHarness.TinySpec(4), temp.Path, SyntheticIdx.Dataset(64), _ => TinyGan.Create(1), group);
+        var d1 = (TinyDiscriminator)sessions[1].Models.Discriminator;
+        var skippedAt = new List<long>[] { [], [] };
+        for (var r = 0; r < 2; r++)
+        {
+            var rank = r;
+            sessions[rank].StepSkipped += (step, reason) =>
+            {
+                Assert.Contains("rank(s) 1", reason);
+                skippedAt[rank].Add(step);
+            };
+        }
+        sessions[1].StepCompleted += p => d1.Poison = p.Step == 2;
+        try
+        {
+            var results = await SessionHarness.RunAll(sessions, 6);
+
+            Assert.All(results, r => Assert.Equal(1, r.SkippedSteps));
+            Assert.All(skippedAt, s => Assert.Equal([3L], s));
+            Assert.Equal(SessionHarness.State(sessions[0].Models), SessionHarness.State(sessions[1].Models));
+            Assert.All(SessionHarness.State(sessions[0].Models), v => Assert.True(float.IsFinite(v)));
+        }
+        finally
+        {
+            SessionHarness.DisposeAll(sessions);
+        }
+    }
+
+    [Fact]
+    public async Task ConsecutiveSkipsThrowOnEveryRankSoTheCallerRollsBack()
+    {
+        using var temp = RepoPaths.NewTemp();
+        using var group = new InProcessGroup(2);
+        var engine = new TrainingEngineOptions { Threads = 1, MaxConsecutiveSkips = 3 };
+        var sessions = SessionHarness.Create(2, SessionHarness.TinySpec(4), temp.Path, SyntheticIdx.Dataset(64), _ => TinyGan.Create(1), group, engine: engine);
+        ((TinyDiscriminator)sessions[0].Models.Discriminator).Poison = true;
+        try
+        {
+            var runs = sessions.Select(s => s.RunAsync(10)).ToArray();
+            foreach (var run in runs)
+            {
+                var ex = await Assert.ThrowsAsync<NumericalFaultException>(() => run);
+                Assert.Equal(3, ex.Step);
+                Assert.Equal(3, ex.ConsecutiveSkips);
+            }
+        }
+        finally
+        {
+            SessionHarness.DisposeAll(sessions);
+        }
+    }
+
+    [Fact]
+    public async Task MismatchedModelsFailAtRoundStartNamingTheRank()
+    {
+        using var temp = RepoPaths.NewTemp();
+        using var group = new InProcessGroup(3);
+        var sessions = SessionHarness.Create(3, SessionHarness.TinySpec(4), temp.Path, SyntheticIdx.Dataset(64),
+            rank => TinyGan.Create(1, hidden: rank == 2 ? 17 : 16), group);
+        try
+        {
+            foreach (var run in sessions.Select(s => s.RunAsync(5)).ToArray())
+            {
+                var ex = await Assert.ThrowsAsync<ModelFingerprintMismatchException>(() => run);
+                Assert.Contains("generator fingerprint of rank 2", ex.Message);
+                Assert.Contains("expected rank 0's", ex.Message);
+            }
+        }
+        finally
+        {
+            SessionHarness.DisposeAll(sessions);
+        }
+    }
+
+    [Fact]
+    public async Task ProgressCheckpointsSamplesAndMetricsFollowTheCadence()
+    {
+        using var temp = RepoPaths.NewTemp();
+        using var group = new InProcessGroup(1);
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var instruments = new TrainerInstruments(services.GetRequiredService<IMeterFactory>());
+        var stepSeconds = new List<double>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == TrainerInstruments.MeterName) l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<double>((instrument, value, _, _) =>
+        {
+            if (instrument.Name == "gencluster_trainer_step_seconds") stepSeconds.Add(value);
+        });
+        listener.Start();
+        var session = new GanTrainingSession(new GanSessionSetup
+        {
+            Spec = SessionHarness.TinySpec(4, checkpointEvery: 2, sampleEvery: 3),
+            RunDirectory = temp.Path,
+            Collectives = group.For(0),
+            Dataset = SyntheticIdx.Dataset(64),
+            Models = TinyGan.Create(1),
+            Instruments = instruments,
+            Engine = new TrainingEngineOptions { Threads = 1 },
+        });
+        var progress = new List<StepProgress>();
+        var samples = new List<string>();
+        session.StepCompleted += progress.Add;
+        session.SampleWritten += samples.Add;
+        using (session)
+        {
+            var result = await session.RunAsync(7);
+
+            Assert.Equal(SessionOutcome.Completed, result.Outcome);
+            Assert.Equal(Enumerable.Range(1, 7).Select(i => (long)i), progress.Select(p => p.Step));
+            Assert.All(progress, p => Assert.True(p.ImagesPerSecond > 0 && double.IsFinite(p.LossD) && double.IsFinite(p.LossG)));
+            Assert.Equal(["step-000007", "step-000006", "step-000004", "step-000002"], session.Checkpoints.StepDirectories().Select(Path.GetFileName));
+            Assert.Equal(["step-000003.png", "step-000006.png", "step-000007.png"], samples.Select(Path.GetFileName));
+            Assert.All(samples, s => Assert.True(File.Exists(s)));
+            Assert.Equal(7, result.LastCheckpoint!.Step);
+            Assert.Equal(7, stepSeconds.Count);
+            Assert.Equal(4.0, progress[^1].ToTrainingProgress().Metrics.Count);
+        }
+    }
+}
