@@ -88,8 +88,10 @@ public sealed record Assignment(
 /// <param name="Assignment">Null = be idle (stop any current work); otherwise run exactly this job and round.</param>
 /// <param name="LeaseSeconds">The lease granted; heartbeat well within it.</param>
 /// <param name="CheckpointNow">Set when the job wants a checkpoint as soon as the current step ends (preemption).</param>
+/// <param name="MustRegister">Set when the registry does not know the worker (e.g. its state was lost): call Register again.</param>
 [GenerateSerializer, Immutable]
 public sealed record HeartbeatReply(
     [property: Id(0)] Assignment? Assignment,
     [property: Id(1)] double LeaseSeconds,
-    [property: Id(2)] bool CheckpointNow = false);
+    [property: Id(2)] bool CheckpointNow = false,
+    [property: Id(3)] bool MustRegister = false);
