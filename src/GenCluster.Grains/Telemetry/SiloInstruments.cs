@@ -32,6 +32,11 @@ public sealed class SiloInstruments : IDisposable
         _restarts = _meter.CreateCounter<long>("gencluster.restarts", description: "Rounds ended by a failure (restart budget).");
         _leaseExpiries = _meter.CreateCounter<long>("gencluster.lease_expiries", description: "Worker leases that ran out.");
         _preemptions = _meter.CreateCounter<long>("gencluster.preemptions", description: "Rounds ended by a preemption (SIGTERM or scheduler).");
+        // Zero samples so every family is exported from the start, not only after its first event.
+        _roundsFormed.Add(0);
+        _restarts.Add(0);
+        _leaseExpiries.Add(0);
+        _preemptions.Add(0);
         _meter.CreateObservableGauge("gencluster.jobs", ObserveJobs, description: "Jobs by state.");
         _meter.CreateObservableGauge("gencluster.workers_alive", () => _summary.WorkersAlive, description: "Workers whose lease holds.");
     }
