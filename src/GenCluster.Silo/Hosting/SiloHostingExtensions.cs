@@ -37,13 +37,9 @@ public static class SiloHostingExtensions
 
         services.AddOptions<SiloHostOptions>().Bind(builder.Configuration.GetSection(SiloHostOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<SiloHostOptions>, SiloHostOptionsValidator>();
-        services.AddOptions<ControlPlaneOptions>()
+        services.AddGenClusterControlPlane()
             .Configure(o => o.RunsDirectory = Path.Combine(Path.GetFullPath(silo.DataDirectory), "runs"))
-            .Bind(builder.Configuration.GetSection(ControlPlaneOptions.Section))
-            .ValidateOnStart();
-        services.AddSingleton<IValidateOptions<ControlPlaneOptions>, ControlPlaneOptionsValidator>();
-        services.AddSingleton(TimeProvider.System);
-        services.AddSingleton<SiloInstruments>();
+            .Bind(builder.Configuration.GetSection(ControlPlaneOptions.Section));
         services.ConfigureHttpJsonOptions(o => ApiJson.Configure(o.SerializerOptions));
 
         builder.Logging.AddFilter("Orleans", LogLevel.Warning);
