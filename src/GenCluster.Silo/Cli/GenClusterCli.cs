@@ -10,6 +10,11 @@ public static class GenClusterCli
         var root = new RootCommand(
             "GenCluster: data-parallel training of generative image models across many trainer processes, " +
             "scheduled by an Orleans control plane.");
+        root.Subcommands.Add(SiloCommand.Build());
+        root.Subcommands.Add(SubmitCommand.Build());
+        root.Subcommands.Add(StatusCommand.Build());
+        root.Subcommands.Add(CancelCommand.Build());
+        root.Subcommands.Add(WorkersCommand.Build());
         return root;
     }
 }

@@ -1,0 +1,161 @@
+using System.Security.Cryptography;
+using GenCluster.Contracts.Jobs;
+using GenCluster.Contracts.Workers;
+using GenCluster.Grains.Scheduling;
+using GenCluster.Grains.Telemetry;
+using Microsoft.Extensions.Logging;
+
+namespace GenCluster.Grains.Jobs;
+
+/// <summary>A job's durable state: its status and the ring secret its members share.</summary>
+[GenerateSerializer]
+public sealed class JobGrainState
+{
+    /// <summary>Null until the job is initialized.</summary>
+    [Id(0)] public JobStatus? Status { get; set; }
+
+    /// <summary>Random per job; presented on every ring connection.</summary>
+    [Id(1)] public string Secret { get; set; } = "";
+}
+
+/// <summary>One job: loads its state, asks <see cref="JobStateMachine"/>, persists, and tells the scheduler about round ends.</summary>
+public sealed partial class JobGrain(
+    [PersistentState("job", ControlPlaneOptions.StorageName)] IPersistentState<JobGrainState> state,
+    TimeProvider time,
+    SiloInstruments instruments,
+    ILogger<JobGrain> logger) : Grain, IJobControlGrain
+{
+    private string Id => this.GetPrimaryKeyString();
+
+    /// <inheritdoc />
+    public Task<JobStatus?> GetStatus() => Task.FromResult(state.State.Status);
+
+    /// <inheritdoc />
+    public async Task<JobStatus> Initialize(JobSpec spec, string runDirectory)
+    {
+        if (state.State.Status is { } existing) return existing;
+        state.State.Status = JobStateMachine.Submit(Id, spec, runDirectory, time.GetUtcNow());
+        state.State.Secret = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+        await state.WriteStateAsync();
+        LogSubmitted(Id, spec.Name, spec.Priority);
+        return state.State.Status;
+    }
+
+    /// <inheritdoc />
+    public async Task<RoundStart> StartRound(IReadOnlyList<WorkerInfo> members)
+    {
+        var status = Require();
+        var next = JobStateMachine.FormRound(status, members, time.GetUtcNow());
+        if (ReferenceEquals(next, status)) return new RoundStart(status, []);
+        await Save(next);
+        instruments.RoundFormed();
+        LogRoundFormed(Id, next.CurrentRound, members.Count);
+        var assignments = members.Select(m => JobStateMachine.AssignmentFor(next, m.WorkerId, state.State.Secret)!).ToArray();
+        return new RoundStart(next, assignments);
+    }
+
+    /// <inheritdoc />
+    public async Task<JobStatus?> EndRound(long round, RoundEnd end, string reason)
+    {
+        if (state.State.Status is not { } status) return null;
+        var next = JobStateMachine.EndRound(status, round, end, reason, time.GetUtcNow());
+        if (ReferenceEquals(next, status)) return status;
+        await Save(next);
+        Count(end);
+        LogRoundEnded(Id, round, end, next.State, reason);
+        return next;
+    }
+
+    /// <inheritdoc />
+    public async Task<JobStatus?> Cancel(string reason)
+    {
+        if (state.State.Status is not { } status) return null;
+        var next = JobStateMachine.Cancel(status, reason, time.GetUtcNow());
+        if (!ReferenceEquals(next, status)) await Save(next);
+        return next;
+    }
+
+    /// <inheritdoc />
+    public async Task RecordHeartbeat(string workerId, long round, WorkerActivity activity, TrainingProgress? progress)
+    {
+        if (state.State.Status is not { } status) return;
+        var next = JobStateMachine.RecordHeartbeat(status, workerId, round, activity, progress, time.GetUtcNow());
+        if (!ReferenceEquals(next, status)) await Save(next);
+    }
+
+    /// <inheritdoc />
+    public async Task ReportCheckpoint(long round, CheckpointRef checkpoint)
+    {
+        if (state.State.Status is not { } status) return;
+        var next = JobStateMachine.RecordCheckpoint(status, round, checkpoint, time.GetUtcNow());
+        if (!ReferenceEquals(next, status)) await Save(next);
+    }
+
+    /// <inheritdoc />
+    public Task ReportRoundFailure(long round, int rank, string reason) =>
+        EndByTrainer(round, RoundEnd.Failure, rank, $"rank {rank} ({Member(round, rank)}) reported: {reason}", leaving: false);
+
+    /// <inheritdoc />
+    public Task ReportLeaving(long round, int rank, long step) =>
+        EndByTrainer(round, RoundEnd.Preemption, rank, $"rank {rank} ({Member(round, rank)}) left at step {step} (SIGTERM)", leaving: true);
+
+    /// <inheritdoc />
+    public async Task ReportCompleted(long round, int rank, long step)
+    {
+        if (state.State.Status is not { } status) return;
+        var next = JobStateMachine.Complete(status, round, rank, step, time.GetUtcNow());
+        if (ReferenceEquals(next, status)) return;
+        await Save(next);
+        if (next.State == JobState.Succeeded)
+        {
+            LogSucceeded(Id, step);
+            GrainFactory.GetGrain<ISchedulerGrain>(ISchedulerGrain.Key).RoundEnded(Id, round, next.State, null).Ignore();
+        }
+    }
+
+    private async Task EndByTrainer(long round, RoundEnd end, int rank, string reason, bool leaving)
+    {
+        if (state.State.Status is not { } status) return;
+        var next = JobStateMachine.EndRound(status, round, end, reason, time.GetUtcNow());
+        if (ReferenceEquals(next, status)) return;
+        await Save(next);
+        Count(end);
+        LogRoundEnded(Id, round, end, next.State, reason);
+        var leaver = leaving ? status.Rounds[^1].Members.FirstOrDefault(m => m.Rank == rank)?.WorkerId : null;
+        GrainFactory.GetGrain<ISchedulerGrain>(ISchedulerGrain.Key).RoundEnded(Id, round, next.State, leaver).Ignore();
+    }
+
+    private string Member(long round, int rank)
+    {
+        var r = state.State.Status?.Rounds.FirstOrDefault(x => x.Number == round);
+        var m = r?.Members.FirstOrDefault(x => x.Rank == rank);
+        return m is null ? "unknown member" : $"worker {m.WorkerId} on host {m.Host}";
+    }
+
+    private void Count(RoundEnd end)
+    {
+        if (end == RoundEnd.Failure) instruments.Restarted();
+        else instruments.Preempted();
+    }
+
+    private JobStatus Require() =>
+        state.State.Status ?? throw new InvalidOperationException($"job {Id} does not exist (never submitted)");
+
+    private async Task Save(JobStatus next)
+    {
+        state.State.Status = next;
+        await state.WriteStateAsync();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} submitted: '{Name}', priority {Priority}")]
+    private partial void LogSubmitted(string jobId, string name, int priority);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} formed round {Round} with {Workers} workers")]
+    private partial void LogRoundFormed(string jobId, long round, int workers);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} round {Round} ended ({End}), now {State}: {Reason}")]
+    private partial void LogRoundEnded(string jobId, long round, RoundEnd end, JobState state, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} succeeded at step {Step}")]
+    private partial void LogSucceeded(string jobId, long step);
+}

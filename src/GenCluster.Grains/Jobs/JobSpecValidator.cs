@@ -1,0 +1,102 @@
+using GenCluster.Contracts.Jobs;
+
+namespace GenCluster.Grains.Jobs;
+
+/// <summary>Checks a <see cref="JobSpec"/>; every message names the JSON field, the expected and the actual value.</summary>
+public static class JobSpecValidator
+{
+    /// <summary>Model kinds the trainers implement.</summary>
+    public static readonly IReadOnlySet<string> Models = new HashSet<string>(StringComparer.Ordinal) { "dcgan" };
+
+    /// <summary>Data sets the trainers can load.</summary>
+    public static readonly IReadOnlySet<string> Datasets = new HashSet<string>(StringComparer.Ordinal) { "mnist" };
+
+    /// <summary>Device kinds.</summary>
+    public static readonly IReadOnlySet<string> Devices = new HashSet<string>(StringComparer.Ordinal) { "cpu", "cuda" };
+
+    /// <summary>GAN objectives.</summary>
+    public static readonly IReadOnlySet<string> Objectives =
+        new HashSet<string>(StringComparer.Ordinal) { "non-saturating", "wasserstein", "wgan-gp", "hinge" };
+
+    /// <summary>Errors by field (camelCase JSON path); empty when the spec is valid.</summary>
+    public static IReadOnlyDictionary<string, string[]> Validate(JobSpec? spec)
+    {
+        var errors = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        void Add(string field, string message)
+        {
+            if (!errors.TryGetValue(field, out var list)) errors[field] = list = [];
+            list.Add($"{field}: {message}");
+        }
+
+        if (spec is null)
+        {
+            Add("$", "the request body must be a JSON object with the job spec");
+            return Freeze(errors);
+        }
+
+        if (string.IsNullOrWhiteSpace(spec.Name) || spec.Name.Length > 100)
+            Add("name", $"must be 1..100 characters, got '{spec.Name}'");
+        OneOf("model", spec.Model, Models);
+        OneOf("dataset", spec.Dataset, Datasets);
+        OneOf("device", spec.Device, Devices);
+        if (spec.DatasetLimit < 0) Add("datasetLimit", $"must be >= 0 (0 = all), got {spec.DatasetLimit}");
+        if (spec.PerWorkerBatch < 1) Add("perWorkerBatch", $"must be >= 1, got {spec.PerWorkerBatch}");
+        if (spec.GlobalBatch < 0) Add("globalBatch", $"must be >= 0 (0 = derived), got {spec.GlobalBatch}");
+        if (spec.GradientAccumulation < 1) Add("gradientAccumulation", $"must be >= 1, got {spec.GradientAccumulation}");
+        if (spec.Steps < 1) Add("steps", $"must be >= 1, got {spec.Steps}");
+        if (spec.MinWorkers < 1) Add("minWorkers", $"must be >= 1, got {spec.MinWorkers}");
+        if (spec.MaxWorkers < spec.MinWorkers)
+            Add("maxWorkers", $"must be >= minWorkers ({spec.MinWorkers}), got {spec.MaxWorkers}");
+        if (spec.MaxWorkers > 4096) Add("maxWorkers", $"must be <= 4096, got {spec.MaxWorkers}");
+        if (spec.CheckpointEvery < 0) Add("checkpointEvery", $"must be >= 0 (0 = only at the end), got {spec.CheckpointEvery}");
+        if (spec.KeepCheckpoints < 1) Add("keepCheckpoints", $"must be >= 1, got {spec.KeepCheckpoints}");
+        if (spec.SampleEvery < 0) Add("sampleEvery", $"must be >= 0 (0 = only at the end), got {spec.SampleEvery}");
+        if (spec.RestartBudget < 0) Add("restartBudget", $"must be >= 0, got {spec.RestartBudget}");
+        if (spec.PreemptionBudget < 0) Add("preemptionBudget", $"must be >= 0, got {spec.PreemptionBudget}");
+
+        if (spec.GlobalBatch > 0 && spec.PerWorkerBatch >= 1 && spec.MinWorkers >= 1 && spec.MaxWorkers >= spec.MinWorkers &&
+            BatchGeometry.WorldSizes(spec).Count == 0)
+        {
+            Add("globalBatch",
+                $"must be a multiple of perWorkerBatch ({spec.PerWorkerBatch}) × world size for some world size in " +
+                $"minWorkers..maxWorkers ({spec.MinWorkers}..{spec.MaxWorkers}), got {spec.GlobalBatch}");
+        }
+
+        var m = spec.ModelOptions;
+        if (m is null)
+        {
+            Add("modelOptions", "must be an object, got null");
+        }
+        else
+        {
+            if (m.LatentDim < 1) Add("modelOptions.latentDim", $"must be >= 1, got {m.LatentDim}");
+            if (m.Width < 1) Add("modelOptions.width", $"must be >= 1, got {m.Width}");
+            Positive("modelOptions.learningRateG", m.LearningRateG);
+            Positive("modelOptions.learningRateD", m.LearningRateD);
+            Unit("modelOptions.beta1", m.Beta1);
+            Unit("modelOptions.beta2", m.Beta2);
+            OneOf("modelOptions.objective", m.Objective, Objectives);
+        }
+
+        return Freeze(errors);
+
+        void OneOf(string field, string? value, IReadOnlySet<string> allowed)
+        {
+            if (value is null || !allowed.Contains(value))
+                Add(field, $"must be one of {string.Join(", ", allowed.Order())}, got '{value}'");
+        }
+
+        void Positive(string field, double value)
+        {
+            if (!double.IsFinite(value) || value <= 0) Add(field, $"must be a finite number > 0, got {value}");
+        }
+
+        void Unit(string field, double value)
+        {
+            if (!double.IsFinite(value) || value < 0 || value >= 1) Add(field, $"must be in [0, 1), got {value}");
+        }
+    }
+
+    private static Dictionary<string, string[]> Freeze(Dictionary<string, List<string>> errors) =>
+        errors.ToDictionary(e => e.Key, e => e.Value.ToArray(), StringComparer.Ordinal);
+}

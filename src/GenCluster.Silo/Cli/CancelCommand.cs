@@ -1,0 +1,23 @@
+using System.CommandLine;
+
+namespace GenCluster.Silo.Cli;
+
+/// <summary><c>gencluster cancel id</c>.</summary>
+public static class CancelCommand
+{
+    /// <summary>Builds the verb.</summary>
+    public static Command Build()
+    {
+        var api = ApiVerb.Api();
+        var json = ApiVerb.Json();
+        var id = new Argument<string>("id") { Description = "Job id" };
+        var command = new Command("cancel", "Cancel a job.") { id, api, json };
+        command.SetAction((result, ct) => ApiVerb.RunAsync(result, api, async (client, output) =>
+        {
+            var status = await client.CancelAsync(result.GetValue(id)!, ct);
+            if (result.GetValue(json)) ApiVerb.WriteJson(output, status);
+            else output.WriteLine($"job {status.Id}: {status.State}");
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,68 @@
+using System.CommandLine;
+using GenCluster.Grains;
+using GenCluster.Silo.Hosting;
+
+namespace GenCluster.Silo.Cli;
+
+/// <summary><c>gencluster silo</c>: the Orleans silo with the HTTP API, /metrics, /health and /dashboard in one process.</summary>
+public static class SiloCommand
+{
+    /// <summary>Builds the verb.</summary>
+    public static Command Build()
+    {
+        var httpPort = new Option<int>("--http-port") { Description = "Port of the HTTP API, /metrics, /health and /dashboard", DefaultValueFactory = _ => 5080 };
+        var siloPort = new Option<int>("--silo-port") { Description = "Silo-to-silo port", DefaultValueFactory = _ => 11111 };
+        var gatewayPort = new Option<int>("--gateway-port") { Description = "Port trainers (Orleans clients) connect to", DefaultValueFactory = _ => 30000 };
+        var dataDir = new Option<string>("--data-dir") { Description = "Directory for grain state (file mode) and runs", DefaultValueFactory = _ => "gencluster-data" };
+        var clustering = new Option<ClusteringMode>("--clustering") { Description = "file (one silo, state in files) or redis (cluster)", DefaultValueFactory = _ => ClusteringMode.File };
+        var redis = new Option<string>("--redis") { Description = "Redis host:port (redis mode)", DefaultValueFactory = _ => "" };
+        var advertise = new Option<string>("--advertise") { Description = "IP address other silos reach this one at (redis mode)", DefaultValueFactory = _ => "127.0.0.1" };
+        var lease = new Option<double>("--lease-seconds") { Description = "Worker lease; a trainer missing heartbeats this long is lost", DefaultValueFactory = _ => 10 };
+        var runsDir = new Option<string>("--runs-dir") { Description = "Default directory for job runs (default <data-dir>/runs)" };
+
+        var command = new Command("silo", "Run the control plane: Orleans silo, HTTP API, /metrics, /health and /dashboard.")
+        {
+            httpPort, siloPort, gatewayPort, dataDir, clustering, redis, advertise, lease, runsDir,
+        };
+        command.SetAction(async (result, ct) =>
+        {
+            var settings = new Dictionary<string, string?>
+            {
+                [$"{SiloHostOptions.Section}:{nameof(SiloHostOptions.HttpPort)}"] = result.GetValue(httpPort).ToString(),
+                [$"{SiloHostOptions.Section}:{nameof(SiloHostOptions.SiloPort)}"] = result.GetValue(siloPort).ToString(),
+                [$"{SiloHostOptions.Section}:{nameof(SiloHostOptions.GatewayPort)}"] = result.GetValue(gatewayPort).ToString(),
+                [$"{SiloHostOptions.Section}:{nameof(SiloHostOptions.DataDirectory)}"] = result.GetValue(dataDir),
+                [$"{SiloHostOptions.Section}:{nameof(SiloHostOptions.Clustering)}"] = result.GetValue(clustering).ToString(),
+                [$"{SiloHostOptions.Section}:{nameof(SiloHostOptions.Redis)}"] = result.GetValue(redis),
+                [$"{SiloHostOptions.Section}:{nameof(SiloHostOptions.AdvertisedAddress)}"] = result.GetValue(advertise),
+                [$"{ControlPlaneOptions.Section}:{nameof(ControlPlaneOptions.LeaseSeconds)}"] =
+                    result.GetValue(lease).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            };
+            if (result.GetValue(runsDir) is { Length: > 0 } runs)
+                settings[$"{ControlPlaneOptions.Section}:{nameof(ControlPlaneOptions.RunsDirectory)}"] = Path.GetFullPath(runs);
+
+            var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
+            builder.Configuration.AddInMemoryCollection(settings);
+            builder.AddGenClusterSilo();
+            await using var app = builder.Build();
+            app.MapGenClusterApi();
+
+            var silo = SiloHostingExtensions.ReadSiloOptions(builder.Configuration);
+            var output = result.InvocationConfiguration.Output;
+            app.Lifetime.ApplicationStarted.Register(() =>
+            {
+                var http = $"http://127.0.0.1:{silo.HttpPort}";
+                output.WriteLine($"gencluster silo: clustering {silo.Clustering.ToString().ToLowerInvariant()}, data {Path.GetFullPath(silo.DataDirectory)}");
+                output.WriteLine($"  api        {http}/api/jobs");
+                output.WriteLine($"  metrics    {http}/metrics");
+                output.WriteLine($"  health     {http}/health");
+                output.WriteLine($"  dashboard  {http}/dashboard");
+                output.WriteLine($"  silo port  {silo.SiloPort}, gateway port {silo.GatewayPort}");
+                output.Flush();
+            });
+            await app.RunAsync(ct);
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,67 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+
+namespace GenCluster.Silo.Cli;
+
+/// <summary><c>gencluster submit</c>: submits a job from a JSON spec file and/or flags (flags win).</summary>
+public static class SubmitCommand
+{
+    /// <summary>Builds the verb.</summary>
+    public static Command Build()
+    {
+        var api = ApiVerb.Api();
+        var json = ApiVerb.Json();
+        var file = new Option<FileInfo?>("--file", "-f") { Description = "JSON job spec (fields as in the API, camelCase)" };
+        var flags = new (string Field, Option Option)[]
+        {
+            ("name", new Option<string?>("--name") { Description = "Job name" }),
+            ("model", new Option<string?>("--model") { Description = "Model kind (dcgan)" }),
+            ("dataset", new Option<string?>("--dataset") { Description = "Data set (mnist)" }),
+            ("datasetLimit", new Option<int?>("--dataset-limit") { Description = "Use only the first N images (0 = all)" }),
+            ("steps", new Option<long?>("--steps") { Description = "Optimizer steps" }),
+            ("minWorkers", new Option<int?>("--min-workers") { Description = "Fewest workers per round" }),
+            ("maxWorkers", new Option<int?>("--max-workers") { Description = "Most workers per round" }),
+            ("priority", new Option<int?>("--priority") { Description = "Higher runs first and may preempt lower" }),
+            ("perWorkerBatch", new Option<int?>("--per-worker-batch") { Description = "Images per worker per micro-batch" }),
+            ("globalBatch", new Option<int?>("--global-batch") { Description = "Images per step over all workers (0 = derived)" }),
+            ("gradientAccumulation", new Option<int?>("--gradient-accumulation") { Description = "Micro-batches per step when no global batch" }),
+            ("checkpointEvery", new Option<int?>("--checkpoint-every") { Description = "Checkpoint every N steps" }),
+            ("seed", new Option<long?>("--seed") { Description = "Seed" }),
+            ("device", new Option<string?>("--device") { Description = "cpu or cuda" }),
+            ("runsDirectory", new Option<string?>("--runs-dir") { Description = "Directory for the job's checkpoints and samples" }),
+        };
+
+        var command = new Command("submit", "Submit a job (from --file and/or flags) and print its id.") { api, json, file };
+        foreach (var (_, option) in flags) command.Options.Add(option);
+        command.SetAction((result, ct) => ApiVerb.RunAsync(result, api, async (client, output) =>
+        {
+            JsonObject spec;
+            if (result.GetValue(file) is { } f)
+            {
+                if (!f.Exists) throw new Api.GenClusterApiException(0, $"--file: {f.FullName} does not exist", new Dictionary<string, string[]>());
+                spec = JsonNode.Parse(await File.ReadAllTextAsync(f.FullName, ct)) as JsonObject
+                       ?? throw new Api.GenClusterApiException(0, $"--file: {f.FullName} must hold a JSON object", new Dictionary<string, string[]>());
+            }
+            else
+            {
+                spec = new JsonObject();
+            }
+            foreach (var (field, option) in flags)
+            {
+                if (result.GetResult(option) is null) continue;
+                spec[field] = option switch
+                {
+                    Option<string?> s => JsonValue.Create(result.GetValue(s)),
+                    Option<int?> i => JsonValue.Create(result.GetValue(i)),
+                    Option<long?> l => JsonValue.Create(result.GetValue(l)),
+                    _ => throw new InvalidOperationException($"flag {option.Name} has an unexpected type"),
+                };
+            }
+
+            var status = await client.SubmitAsync(spec.ToJsonString(), ct);
+            if (result.GetValue(json)) ApiVerb.WriteJson(output, status);
+            else output.WriteLine($"submitted job {status.Id} ({status.Spec.Name}): {status.State}");
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,102 @@
+using System.Net;
+using GenCluster.Grains;
+using GenCluster.Grains.Scheduling;
+using GenCluster.Grains.Telemetry;
+using GenCluster.Grains.Workers;
+using GenCluster.Silo.Api;
+using GenCluster.Silo.Storage;
+using GenCluster.Silo.Telemetry;
+using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
+using Orleans.Configuration;
+using Orleans.Dashboard;
+using Orleans.Runtime.Hosting;
+using Orleans.Serialization.Serializers;
+using Orleans.Storage;
+using StackExchange.Redis;
+
+namespace GenCluster.Silo.Hosting;
+
+/// <summary>Registrations of the silo process: Orleans, storage, metrics, dashboard, the API.</summary>
+public static class SiloHostingExtensions
+{
+    /// <summary>Reads and validates the <c>Silo</c> section now (clustering must be known before the host is built).</summary>
+    public static SiloHostOptions ReadSiloOptions(IConfiguration configuration)
+    {
+        var options = configuration.GetSection(SiloHostOptions.Section).Get<SiloHostOptions>() ?? new SiloHostOptions();
+        var result = new SiloHostOptionsValidator().Validate(null, options);
+        if (result.Failed) throw new OptionsValidationException(SiloHostOptions.Section, typeof(SiloHostOptions), result.Failures);
+        return options;
+    }
+
+    /// <summary>Adds the Orleans silo with GenCluster's grains, durable state, metrics and dashboard, and Kestrel on the HTTP port.</summary>
+    public static WebApplicationBuilder AddGenClusterSilo(this WebApplicationBuilder builder)
+    {
+        var silo = ReadSiloOptions(builder.Configuration);
+        var services = builder.Services;
+
+        services.AddOptions<SiloHostOptions>().Bind(builder.Configuration.GetSection(SiloHostOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SiloHostOptions>, SiloHostOptionsValidator>();
+        services.AddGenClusterControlPlane()
+            .Configure(o => o.RunsDirectory = Path.Combine(Path.GetFullPath(silo.DataDirectory), "runs"))
+            .Bind(builder.Configuration.GetSection(ControlPlaneOptions.Section));
+        services.ConfigureHttpJsonOptions(o => ApiJson.Configure(o.SerializerOptions));
+
+        builder.Logging.AddFilter("Orleans", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Polly", LogLevel.Warning);
+        builder.WebHost.ConfigureKestrel(k => k.ListenAnyIP(silo.HttpPort));
+
+        builder.UseOrleans(orleans =>
+        {
+            orleans.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = silo.ClusterId;
+                o.ServiceId = silo.ServiceId;
+            });
+            // Grain state goes through Orleans' own version-tolerant serializer ([GenerateSerializer] types).
+            orleans.Services.AddSingleton<IGrainStorageSerializer, OrleansGrainStorageSerializer>();
+            if (silo.Clustering == ClusteringMode.File)
+            {
+                orleans.UseLocalhostClustering(silo.SiloPort, silo.GatewayPort, serviceId: silo.ServiceId, clusterId: silo.ClusterId);
+                orleans.Services.AddGrainStorage(ControlPlaneOptions.StorageName, (sp, _) => new FileGrainStorage(
+                    silo.StateDirectory, sp.GetRequiredService<IGrainStorageSerializer>(), sp.GetRequiredService<IActivatorProvider>()));
+            }
+            else
+            {
+                orleans.UseRedisClustering(silo.Redis);
+                orleans.ConfigureEndpoints(IPAddress.Parse(silo.AdvertisedAddress), silo.SiloPort, silo.GatewayPort, listenOnAnyHostAddress: true);
+                orleans.AddRedisGrainStorage(ControlPlaneOptions.StorageName,
+                    o => o.ConfigurationOptions = ConfigurationOptions.Parse(silo.Redis));
+            }
+            orleans.AddDashboard();
+            // Activate the registry at start-up so leases of trainers that died while the silo was down still expire.
+            orleans.AddStartupTask(async (sp, _) =>
+            {
+                var grains = sp.GetRequiredService<IGrainFactory>();
+                await grains.GetGrain<IWorkerDirectoryGrain>(IWorkerRegistryGrainKey).GetWorkers();
+            });
+        });
+
+        // After UseOrleans, so the silo is started before the first refresh.
+        services.AddHostedService<ClusterSummaryService>();
+        services.AddSingleton<OrleansMetricsBridge>();
+        services.AddHostedService(sp => sp.GetRequiredService<OrleansMetricsBridge>());
+        services.AddOpenTelemetry().WithMetrics(m => m
+            .AddMeter(SiloInstruments.MeterName, OrleansMetricsBridge.OrleansMeterName, OrleansMetricsBridge.MeterName)
+            .AddView(OrleansMetricsBridge.View)
+            .AddPrometheusExporter());
+        return builder;
+    }
+
+    /// <summary>Maps the HTTP API, <c>/metrics</c>, <c>/health</c> and the dashboard under <c>/dashboard</c>.</summary>
+    public static WebApplication MapGenClusterApi(this WebApplication app)
+    {
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        app.MapOrleansDashboard("/dashboard");
+        app.MapGenClusterEndpoints();
+        return app;
+    }
+
+    private const long IWorkerRegistryGrainKey = GenCluster.Contracts.Workers.IWorkerRegistryGrain.Key;
+}

@@ -1,0 +1,130 @@
+using GenCluster.Contracts.Jobs;
+using GenCluster.Contracts.Workers;
+
+namespace GenCluster.Grains.Tests;
+
+public class ControlPlaneGrainTests : IAsyncLifetime
+{
+    private readonly ControlPlaneCluster _c = new();
+
+    public Task InitializeAsync() => _c.InitializeAsync();
+
+    public Task DisposeAsync() => _c.DisposeAsync();
+
+    [Fact]
+    public async Task GangOfTwoFormsARoundAndLeaseExpiryReformsItFromTheSurvivor()
+    {
+        Assert.Null((await _c.Registry.Register(ControlPlaneCluster.Worker("a"))).Assignment);
+        Assert.Null((await _c.Registry.Register(ControlPlaneCluster.Worker("b"))).Assignment);
+        var job = await _c.Scheduler.Submit(new JobSpec
+            { Name = "gang", MinWorkers = 1, MaxWorkers = 2, PerWorkerBatch = 32, GlobalBatch = 128, Steps = 100 });
+        Assert.Equal(JobState.Forming, job.State);
+
+        var a = (await _c.Beat("a")).Assignment!;
+        var b = (await _c.Beat("b")).Assignment!;
+        Assert.Equal((job.Id, 1L, 0, 2), (a.JobId, a.Round, a.Rank, a.WorldSize));
+        Assert.Equal(1, b.Rank);
+        Assert.Equal(["http://a.local:7000", "http://b.local:7000"], a.Peers);
+        Assert.Equal(a.JobSecret, b.JobSecret);
+        Assert.Equal(64, a.JobSecret.Length);
+        Assert.Equal(2, a.GradientAccumulation);
+
+        await _c.Beat("a", 1, job.Id, step: 40);
+        await _c.Job(job.Id).ReportCheckpoint(1, new CheckpointRef(40, "/runs/ck/40", "sha"));
+        var running = await _c.Job(job.Id).GetStatus();
+        Assert.Equal(JobState.Running, running!.State);
+        Assert.Equal(40, running.Progress!.Step);
+
+        // Only a heartbeats while the fake clock passes the lease: b's lease expires.
+        for (var i = 0; i < 3; i++)
+        {
+            _c.Time.Advance(TimeSpan.FromSeconds(2));
+            await _c.Beat("a", 1, job.Id, step: 41);
+        }
+        var reformed = await _c.WaitForJob(job.Id, s => s.CurrentRound == 2, "round 2 after b's lease expired");
+        Assert.Equal(1, reformed.Restarts);
+        Assert.Contains(reformed.History, h => h.Kind == "round-failed" && h.Message.Contains("lease of worker b on host host-b expired"));
+        var round2 = reformed.Rounds[^1];
+        Assert.Equal(["a"], round2.Members.Select(m => m.WorkerId));
+        Assert.Equal(40, round2.ResumeFrom!.Step);
+        Assert.Equal(4, round2.GradientAccumulation);
+
+        var a2 = (await _c.Beat("a", 1, job.Id)).Assignment!;
+        Assert.Equal((2L, 0, 1), (a2.Round, a2.Rank, a2.WorldSize));
+
+        var workers = await _c.Registry.GetWorkers();
+        Assert.False(workers.Single(w => w.Info.WorkerId == "b").Alive);
+        Assert.Equal(job.Id, workers.Single(w => w.Info.WorkerId == "a").JobId);
+    }
+
+    [Fact]
+    public async Task HigherPriorityJobPreemptsAndTheLowerOneResumesWhenItFinishes()
+    {
+        await _c.Registry.Register(ControlPlaneCluster.Worker("w1"));
+        await _c.Registry.Register(ControlPlaneCluster.Worker("w2"));
+        var low = await _c.Scheduler.Submit(new JobSpec { Name = "low", MinWorkers = 1, MaxWorkers = 2, Steps = 10 });
+        Assert.Equal(2, low.Rounds[^1].Members.Count);
+        await _c.Job(low.Id).ReportCheckpoint(1, new CheckpointRef(5, "/ck/5", "h"));
+
+        var high = await _c.Scheduler.Submit(new JobSpec { Name = "high", Priority = 5, MinWorkers = 2, MaxWorkers = 2, Steps = 10 });
+        Assert.Equal(JobState.Forming, high.State);
+        var lowNow = (await _c.Job(low.Id).GetStatus())!;
+        Assert.Equal(JobState.Preempted, lowNow.State);
+        Assert.Equal(1, lowNow.Preemptions);
+        Assert.Contains(lowNow.History, h => h.Kind == "preempted" && h.Message.Contains(high.Id));
+        Assert.Equal(high.Id, (await _c.Beat("w1")).Assignment!.JobId);
+
+        await _c.Job(high.Id).ReportCompleted(1, 0, 10);
+        var resumed = await _c.WaitForJob(low.Id, s => s.CurrentRound == 2, "the preempted job's next round");
+        Assert.Equal(5, resumed.Rounds[^1].ResumeFrom!.Step);
+        Assert.Equal(JobState.Succeeded, (await _c.Job(high.Id).GetStatus())!.State);
+    }
+
+    [Fact]
+    public async Task LeavingWorkerIsNotPlacedAgainAndFailuresSpendTheRestartBudget()
+    {
+        await _c.Registry.Register(ControlPlaneCluster.Worker("w1"));
+        await _c.Registry.Register(ControlPlaneCluster.Worker("w2"));
+        var job = await _c.Scheduler.Submit(new JobSpec { MinWorkers = 1, MaxWorkers = 2, RestartBudget = 1, Steps = 10 });
+
+        await _c.Job(job.Id).ReportLeaving(1, 1, 3);
+        var s = await _c.WaitForJob(job.Id, x => x.CurrentRound == 2, "a round without the leaving worker");
+        Assert.Equal(["w1"], s.Rounds[^1].Members.Select(m => m.WorkerId));
+        Assert.Equal((0, 1), (s.Restarts, s.Preemptions));
+        Assert.Contains(s.History, h => h.Message.Contains("rank 1 (worker w2 on host host-w2) left at step 3"));
+
+        await _c.Job(job.Id).ReportRoundFailure(2, 0, "ring error from rank 1");
+        s = await _c.WaitForJob(job.Id, x => x.CurrentRound == 3, "round 3 after the first failure");
+        await _c.Job(job.Id).ReportRoundFailure(3, 0, "ring error again");
+        s = await _c.WaitForJob(job.Id, x => x.State == JobState.Failed, "failure once the budget is spent");
+        Assert.Contains("restart budget of 1 spent", s.Reason);
+
+        await WaitUntil(async () => (await _c.Beat("w1")).Assignment is null, "w1 released");
+        var cancel = await _c.Scheduler.Cancel(job.Id, "too late");
+        Assert.Equal(JobState.Failed, cancel!.State);
+    }
+
+    [Fact]
+    public async Task UnknownWorkersAreToldToRegisterAndCancelFreesWorkers()
+    {
+        Assert.True((await _c.Beat("ghost")).MustRegister);
+        await _c.Registry.Register(ControlPlaneCluster.Worker("w1"));
+        var job = await _c.Scheduler.Submit(new JobSpec { MinWorkers = 1, MaxWorkers = 1 });
+        Assert.NotNull((await _c.Beat("w1")).Assignment);
+        var cancelled = await _c.Scheduler.Cancel(job.Id, "user asked");
+        Assert.Equal(JobState.Cancelled, cancelled!.State);
+        Assert.Null((await _c.Beat("w1")).Assignment);
+        Assert.Null(await _c.Scheduler.Cancel("no-such-job", "x"));
+        Assert.Equal([job.Id], await _c.Scheduler.ListJobs());
+    }
+
+    private static async Task WaitUntil(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"waited 20 s for {what}");
+            await Task.Delay(20);
+        }
+    }
+}

@@ -1,0 +1,60 @@
+using System.Net;
+using System.Net.Sockets;
+using GenCluster.Silo.Api;
+using GenCluster.Silo.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+
+namespace GenCluster.Silo.Tests.Api;
+
+/// <summary>The real silo host (file mode, free ports, a temporary data directory) started inside the test process.</summary>
+public sealed class InProcessSilo : IAsyncLifetime
+{
+    private WebApplication? _app;
+
+    public string DataDirectory { get; } = Directory.CreateTempSubdirectory("gencluster-api-").FullName;
+
+    public int HttpPort { get; } = FreePort();
+
+    public string Address => $"http://127.0.0.1:{HttpPort}";
+
+    public HttpClient Http { get; private set; } = null!;
+
+    public GenClusterApiClient Client { get; private set; } = null!;
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async Task InitializeAsync()
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Silo:HttpPort"] = HttpPort.ToString(),
+            ["Silo:SiloPort"] = FreePort().ToString(),
+            ["Silo:GatewayPort"] = FreePort().ToString(),
+            ["Silo:DataDirectory"] = DataDirectory,
+        });
+        builder.AddGenClusterSilo();
+        _app = builder.Build();
+        _app.MapGenClusterApi();
+        await _app.StartAsync();
+        Http = new HttpClient { BaseAddress = new Uri(Address) };
+        Client = new GenClusterApiClient(Http);
+    }
+
+    public async Task DisposeAsync()
+    {
+        Http.Dispose();
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+        Directory.Delete(DataDirectory, recursive: true);
+    }
+}

@@ -1,0 +1,85 @@
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using GenCluster.Contracts.Jobs;
+using GenCluster.Silo.Api;
+
+namespace GenCluster.Silo.Tests.Api;
+
+public class JobsEndpointsTests(InProcessSilo silo) : IClassFixture<InProcessSilo>
+{
+    private async Task<(HttpStatusCode Status, JsonObject Body)> Post(string json)
+    {
+        using var response = await silo.Http.PostAsync("/api/jobs", new StringContent(json, Encoding.UTF8, "application/json"));
+        return (response.StatusCode, JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject());
+    }
+
+    [Fact]
+    public async Task AValidSpecIsAcceptedAndCanBeReadListedAndCancelled()
+    {
+        var (status, body) = await Post("""{ "name": "api-ok", "steps": 50, "minWorkers": 1, "maxWorkers": 2, "modelOptions": { "width": 32 } }""");
+        Assert.Equal(HttpStatusCode.Created, status);
+        var id = body["id"]!.GetValue<string>();
+        Assert.Equal("Queued", body["state"]!.GetValue<string>());
+
+        var job = await silo.Client.GetJobAsync(id);
+        Assert.Equal(("api-ok", 50L, 32), (job.Spec.Name, job.Spec.Steps, job.Spec.ModelOptions.Width));
+        Assert.Equal(Path.Combine(silo.DataDirectory, "runs", id), job.RunDirectory);
+        Assert.Contains(await silo.Client.ListJobsAsync(), j => j.Id == id);
+
+        var cancelled = await silo.Client.CancelAsync(id);
+        Assert.Equal(JobState.Cancelled, cancelled.State);
+        var again = await Assert.ThrowsAsync<GenClusterApiException>(() => silo.Client.CancelAsync(id));
+        Assert.Equal(409, again.StatusCode);
+        Assert.Contains("already Cancelled", again.Message);
+    }
+
+    [Fact]
+    public async Task UnknownFieldsAreRejectedByName()
+    {
+        var (status, body) = await Post("""{ "name": "x", "stpes": 10 }""");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("'stpes'", body["errors"]!["$.stpes"]![0]!.GetValue<string>());
+
+        (status, body) = await Post("""{ "modelOptions": { "widht": 8 } }""");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("'widht'", body["errors"]!["$.modelOptions.widht"]![0]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task ImpossibleValuesGetFieldLevelErrors()
+    {
+        var (status, body) = await Post("""{ "steps": 0, "minWorkers": 4, "maxWorkers": 2, "model": "vit", "modelOptions": { "beta1": 2 } }""");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        var errors = body["errors"]!.AsObject();
+        Assert.Equal(["maxWorkers", "model", "modelOptions.beta1", "steps"], errors.Select(e => e.Key).Order(StringComparer.Ordinal));
+        Assert.Contains("got 0", errors["steps"]![0]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData("""{ "steps": "ten" }""", "$.steps")]
+    [InlineData("""{ "name": null }""", "$.name")]
+    [InlineData("""[1, 2]""", "$")]
+    [InlineData("""{ "steps": 10""", "$.steps")]
+    public async Task MalformedJsonIsRejectedNamingThePath(string json, string path)
+    {
+        var (status, body) = await Post(json);
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains(path, body["errors"]!.AsObject().Select(e => e.Key));
+    }
+
+    [Fact]
+    public async Task UnknownJobIs404()
+    {
+        var e = await Assert.ThrowsAsync<GenClusterApiException>(() => silo.Client.GetJobAsync("nope"));
+        Assert.Equal(404, e.StatusCode);
+        Assert.Contains("'nope'", e.Message);
+    }
+
+    [Fact]
+    public async Task HealthAndWorkersAnswer()
+    {
+        Assert.Equal(new HealthReport("ok", 1), await silo.Client.HealthAsync());
+        Assert.NotNull(await silo.Client.ListWorkersAsync());
+    }
+}
