@@ -1,5 +1,8 @@
 using System.CommandLine;
+using System.Globalization;
+using GenCluster.Trainer.Distributed;
 using GenCluster.Trainer.Hosting;
+using GenCluster.Trainer.Training;
 
 namespace GenCluster.Trainer.Cli;
 
@@ -8,38 +11,41 @@ public static class RunCommand
 {
     public static Command Build()
     {
-        var defaults = new TrainerOptions();
+        var trainer = new TrainerOptions();
+        var engine = new TrainingEngineOptions();
         var command = new Command("run", "Register with the silo and train assigned rounds until stopped (SIGTERM checkpoints and leaves).");
-        var bindings = new List<(Option Option, string Key)>();
+        var bindings = new List<(Option Option, string Key, Func<object?, string?> Format)>();
 
-        Option<T> Add<T>(string name, string key, T defaultValue, string description)
+        void Add<T>(string name, string key, T defaultValue, string description, Func<T, string>? format = null)
         {
             var option = new Option<T>(name) { Description = description, DefaultValueFactory = _ => defaultValue };
             command.Options.Add(option);
-            bindings.Add((option, key));
-            return option;
+            bindings.Add((option, key, value => value is T typed && format is not null
+                ? format(typed)
+                : Convert.ToString(value, CultureInfo.InvariantCulture)));
         }
 
-        Add("--worker-id", nameof(TrainerOptions.WorkerId), defaults.WorkerId, "Stable worker id (default: host-pid).");
-        Add("--advertise-host", nameof(TrainerOptions.AdvertiseHost), defaults.AdvertiseHost, "Address peers use to reach this trainer.");
-        Add("--ring-port", nameof(TrainerOptions.RingPort), defaults.RingPort, "HTTP/2 port of the ring service.");
-        Add("--metrics-port", nameof(TrainerOptions.MetricsPort), defaults.MetricsPort, "HTTP/1 port for /metrics and /health.");
-        Add("--gateway-port", nameof(TrainerOptions.GatewayPort), defaults.GatewayPort, "Silo gateway port (localhost clustering).");
-        Add("--redis", nameof(TrainerOptions.Redis), defaults.Redis, "Redis host:port for cluster mode (instead of --gateway-port).");
-        Add("--cluster-id", nameof(TrainerOptions.ClusterId), defaults.ClusterId, "Orleans cluster id (must match the silo).");
-        Add("--service-id", nameof(TrainerOptions.ServiceId), defaults.ServiceId, "Orleans service id (must match the silo).");
-        Add("--threads", nameof(TrainerOptions.Threads), defaults.Threads, "TorchSharp threads (0 = share this host's cores).");
-        Add("--device", nameof(TrainerOptions.Device), defaults.Device, "cpu or cuda:N.");
-        Add("--data-dir", nameof(TrainerOptions.DataDirectory), defaults.DataDirectory, "Directory with (or receiving) data sets.");
-        Add("--heartbeat-seconds", nameof(TrainerOptions.HeartbeatSeconds), defaults.HeartbeatSeconds, "Seconds between heartbeats.");
-        Add("--grace-seconds", nameof(TrainerOptions.GraceSeconds), defaults.GraceSeconds, "Seconds allowed to checkpoint and leave on SIGTERM.");
-        Add("--collective-timeout-seconds", nameof(TrainerOptions.CollectiveTimeoutSeconds), defaults.CollectiveTimeoutSeconds, "Deadline of one collective.");
+        const string S = TrainerOptions.Section;
+        Add("--worker-id", $"{S}:{nameof(TrainerOptions.WorkerId)}", trainer.WorkerId, "Stable worker id (default: host-pid).");
+        Add("--advertise-host", $"{S}:{nameof(TrainerOptions.AdvertiseHost)}", trainer.AdvertiseHost, "Address peers use to reach this trainer.");
+        Add("--ring-port", $"{S}:{nameof(TrainerOptions.RingPort)}", trainer.RingPort, "HTTP/2 port of the ring service.");
+        Add("--metrics-port", $"{S}:{nameof(TrainerOptions.MetricsPort)}", trainer.MetricsPort, "HTTP/1 port for /metrics and /health.");
+        Add("--gateway-port", $"{S}:{nameof(TrainerOptions.GatewayPort)}", trainer.GatewayPort, "Silo gateway port (localhost clustering).");
+        Add("--redis", $"{S}:{nameof(TrainerOptions.Redis)}", trainer.Redis, "Redis host:port for cluster mode (instead of --gateway-port).");
+        Add("--cluster-id", $"{S}:{nameof(TrainerOptions.ClusterId)}", trainer.ClusterId, "Orleans cluster id (must match the silo).");
+        Add("--service-id", $"{S}:{nameof(TrainerOptions.ServiceId)}", trainer.ServiceId, "Orleans service id (must match the silo).");
+        Add("--heartbeat-seconds", $"{S}:{nameof(TrainerOptions.HeartbeatSeconds)}", trainer.HeartbeatSeconds, "Seconds between heartbeats.");
+        Add("--grace-seconds", $"{S}:{nameof(TrainerOptions.GraceSeconds)}", trainer.GraceSeconds, "Seconds allowed to checkpoint and leave on SIGTERM.");
+        Add("--threads", $"{TrainingEngineOptions.Section}:{nameof(TrainingEngineOptions.Threads)}", engine.Threads, "TorchSharp threads (0 = libtorch default).");
+        Add("--device", $"{TrainingEngineOptions.Section}:{nameof(TrainingEngineOptions.Device)}", engine.Device, "cpu or cuda:N.");
+        Add("--data-dir", $"{TrainingEngineOptions.Section}:{nameof(TrainingEngineOptions.DataDirectory)}", engine.DataDirectory, "Directory with (or receiving) data sets.");
+        Add("--collective-timeout-seconds", $"{RingOptions.Section}:{nameof(RingOptions.CollectiveTimeout)}", new RingOptions().CollectiveTimeout.TotalSeconds,
+            "Deadline of one collective; a missing peer is named when it passes.",
+            seconds => TimeSpan.FromSeconds(seconds).ToString("c", CultureInfo.InvariantCulture));
 
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var settings = bindings.ToDictionary(
-                b => $"{TrainerOptions.Section}:{b.Key}",
-                b => Convert.ToString(parse.GetResult(b.Option)?.GetValueOrDefault<object>(), System.Globalization.CultureInfo.InvariantCulture));
+            var settings = bindings.ToDictionary(b => b.Key, b => b.Format(parse.GetResult(b.Option)?.GetValueOrDefault<object>()));
             var builder = WebApplication.CreateSlimBuilder();
             builder.Configuration.AddInMemoryCollection(settings);
             builder.AddGenClusterTrainer();

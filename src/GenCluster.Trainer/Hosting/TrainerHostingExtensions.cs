@@ -1,5 +1,7 @@
 using System.Net;
 using GenCluster.Contracts.Workers;
+using GenCluster.Trainer.Distributed;
+using GenCluster.Trainer.Training;
 using GenCluster.Trainer.Worker;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
@@ -11,19 +13,22 @@ namespace GenCluster.Trainer.Hosting;
 public static class TrainerHostingExtensions
 {
     /// <summary>The meter names a trainer exports.</summary>
-    public static readonly string[] Meters = ["GenCluster.Trainer", "GenCluster.Ring"];
+    public static readonly string[] Meters = [TrainerInstruments.MeterName, RingInstruments.MeterName];
 
     /// <summary>Options, Kestrel ports (HTTP/2 ring, HTTP/1 metrics), Orleans client, worker loop, metrics.</summary>
     public static WebApplicationBuilder AddGenClusterTrainer(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<TrainerOptions>().Bind(builder.Configuration.GetSection(TrainerOptions.Section)).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<TrainerOptions>, TrainerOptionsValidator>();
+        builder.Services.AddOptions<TrainingEngineOptions>().Bind(builder.Configuration.GetSection(TrainingEngineOptions.Section)).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<TrainingEngineOptions>, TrainingEngineOptionsValidator>();
+        builder.Services.AddGenClusterRing(builder.Configuration);
         var options = new TrainerOptions();
         builder.Configuration.GetSection(TrainerOptions.Section).Bind(options);
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            kestrel.Listen(IPAddress.Any, options.RingPort, listen => listen.Protocols = HttpProtocols.Http2);
+            kestrel.ListenRing(IPAddress.Any, options.RingPort);
             kestrel.Listen(IPAddress.Any, options.MetricsPort, listen => listen.Protocols = HttpProtocols.Http1);
         });
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(options.GraceSeconds + 5));
@@ -41,9 +46,12 @@ public static class TrainerHostingExtensions
                     });
         });
 
-        builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(sp => WorkerIdentity.Describe(sp.GetRequiredService<IOptions<TrainerOptions>>().Value));
+        builder.Services.AddSingleton(sp => WorkerIdentity.Describe(
+            sp.GetRequiredService<IOptions<TrainerOptions>>().Value, sp.GetRequiredService<IOptions<TrainingEngineOptions>>().Value.Device));
         builder.Services.AddSingleton<IControlPlane, OrleansControlPlane>();
+        builder.Services.AddSingleton<TrainerInstruments>();
+        builder.Services.AddSingleton<DatasetCache>();
+        builder.Services.AddSingleton<IRoundRunner, TrainingRoundRunner>();
         builder.Services.AddSingleton<WorkerLoop>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<WorkerLoop>());
         builder.Services.AddHealthChecks();
@@ -61,6 +69,7 @@ public static class TrainerHostingExtensions
         var metricsHost = $"*:{options.MetricsPort}";
         app.MapPrometheusScrapingEndpoint("/metrics").RequireHost(metricsHost);
         app.MapHealthChecks("/health").RequireHost(metricsHost);
+        app.MapGenClusterRing();
         return app;
     }
 }
@@ -69,11 +78,11 @@ public static class TrainerHostingExtensions
 public static class WorkerIdentity
 {
     /// <summary>Builds the registration record from the options (default id: host name and process id).</summary>
-    public static WorkerInfo Describe(TrainerOptions options)
+    public static WorkerInfo Describe(TrainerOptions options, string device)
     {
         var host = Dns.GetHostName();
         var id = string.IsNullOrEmpty(options.WorkerId) ? $"{host}-{Environment.ProcessId}" : options.WorkerId;
         return new WorkerInfo(id, host, $"http://{options.AdvertiseHost}:{options.RingPort}",
-            $"http://{options.AdvertiseHost}:{options.MetricsPort}", options.Device);
+            $"http://{options.AdvertiseHost}:{options.MetricsPort}", device);
     }
 }

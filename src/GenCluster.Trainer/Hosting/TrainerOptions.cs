@@ -32,23 +32,11 @@ public sealed class TrainerOptions
     /// <summary>Orleans service id; must match the silo's.</summary>
     public string ServiceId { get; set; } = "gencluster";
 
-    /// <summary>TorchSharp intra-op threads for this process (0 = cores / trainers on this host, at least 1).</summary>
-    public int Threads { get; set; }
-
-    /// <summary>Device: <c>cpu</c> or <c>cuda:N</c>.</summary>
-    public string Device { get; set; } = "cpu";
-
-    /// <summary>Directory holding (or receiving) data sets such as MNIST.</summary>
-    public string DataDirectory { get; set; } = "data";
-
     /// <summary>Seconds between heartbeats (the silo's lease must be several times longer).</summary>
     public double HeartbeatSeconds { get; set; } = 1.0;
 
     /// <summary>Seconds a SIGTERM'd trainer may take to finish its step, checkpoint and leave.</summary>
     public double GraceSeconds { get; set; } = 30;
-
-    /// <summary>Deadline in seconds for one collective (all-reduce, broadcast, barrier).</summary>
-    public double CollectiveTimeoutSeconds { get; set; } = 30;
 }
 
 /// <summary>Rejects trainer settings that cannot work, naming the configuration key.</summary>
@@ -64,20 +52,9 @@ public sealed class TrainerOptionsValidator : IValidateOptions<TrainerOptions>
         if (options.RingPort == options.MetricsPort) errors.Add($"Trainer:RingPort and Trainer:MetricsPort must differ (both {options.RingPort})");
         if (string.IsNullOrEmpty(options.Redis) && !IsPort(options.GatewayPort))
             errors.Add($"Trainer:GatewayPort must be 1..65535 (got {options.GatewayPort})");
-        if (options.Threads < 0) errors.Add($"Trainer:Threads must be >= 0 (got {options.Threads})");
-        if (!DeviceName.IsValid(options.Device)) errors.Add($"Trainer:Device must be 'cpu' or 'cuda:N' (got '{options.Device}')");
         if (options.HeartbeatSeconds is <= 0 or > 60) errors.Add($"Trainer:HeartbeatSeconds must be in (0, 60] (got {options.HeartbeatSeconds})");
         if (options.GraceSeconds <= 0) errors.Add($"Trainer:GraceSeconds must be > 0 (got {options.GraceSeconds})");
-        if (options.CollectiveTimeoutSeconds <= 0) errors.Add($"Trainer:CollectiveTimeoutSeconds must be > 0 (got {options.CollectiveTimeoutSeconds})");
         if (string.IsNullOrWhiteSpace(options.AdvertiseHost)) errors.Add("Trainer:AdvertiseHost must not be empty");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
-}
-
-/// <summary>Device strings accepted by trainers.</summary>
-public static class DeviceName
-{
-    /// <summary>True for <c>cpu</c> and <c>cuda:N</c> with N >= 0.</summary>
-    public static bool IsValid(string device) =>
-        device == "cpu" || (device.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(device.AsSpan(5), out var index) && index >= 0);
 }

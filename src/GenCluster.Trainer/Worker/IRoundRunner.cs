@@ -22,16 +22,22 @@ public enum RoundEnd
 public sealed record RoundOutcome(RoundEnd End, long Step, string? Reason = null);
 
 /// <summary>Shared between the worker loop and a running round.</summary>
-public sealed class RoundControl
+public sealed class RoundControl : IDisposable
 {
-    private volatile bool _stopAfterCheckpoint;
+    private readonly CancellationTokenSource _stop = new();
     private TrainingProgress? _progress;
 
     /// <summary>Ask the round to write a checkpoint at the end of the current step and stop.</summary>
-    public void RequestCheckpointAndStop() => _stopAfterCheckpoint = true;
+    public void RequestCheckpointAndStop() => _stop.Cancel();
 
     /// <summary>Whether <see cref="RequestCheckpointAndStop"/> was called.</summary>
-    public bool StopAfterCheckpointRequested => _stopAfterCheckpoint;
+    public bool StopAfterCheckpointRequested => _stop.IsCancellationRequested;
+
+    /// <summary>Signalled by <see cref="RequestCheckpointAndStop"/> (not a cancellation of the round: it ends with a checkpoint).</summary>
+    public CancellationToken StopRequested => _stop.Token;
+
+    /// <inheritdoc />
+    public void Dispose() => _stop.Dispose();
 
     /// <summary>Latest progress, read by the heartbeat.</summary>
     public TrainingProgress? Progress

@@ -154,6 +154,7 @@ public sealed partial class WorkerLoop : BackgroundService
     {
         LogStarting(assignment.JobId, assignment.Round, assignment.Rank, assignment.WorldSize);
         _running = assignment;
+        _control?.Dispose();
         _control = new RoundControl();
         _roundCancellation = new CancellationTokenSource();
         var control = _control;

@@ -1,0 +1,122 @@
+using GenCluster.Contracts.Workers;
+using GenCluster.Trainer.Checkpoints;
+using GenCluster.Trainer.Distributed;
+using GenCluster.Trainer.Training;
+using Microsoft.Extensions.Options;
+
+namespace GenCluster.Trainer.Worker;
+
+/// <summary>
+/// Runs one round: joins the round's ring, resumes from the newest checkpoint that verifies, trains to the job's target
+/// step and reports checkpoints (rank 0). Ring errors, numerical roll-backs and crashes become a failed outcome naming
+/// what broke, so the job can form the next round.
+/// </summary>
+public sealed partial class TrainingRoundRunner(
+    RingCollectivesFactory ring,
+    DatasetCache datasets,
+    IControlPlane controlPlane,
+    IOptions<TrainingEngineOptions> engine,
+    TrainerInstruments instruments,
+    TimeProvider time,
+    ILogger<TrainingRoundRunner> logger) : IRoundRunner
+{
+    public async Task<RoundOutcome> RunAsync(Assignment assignment, RoundControl control, CancellationToken cancellationToken)
+    {
+        var key = RoundKey.Of(assignment);
+        long step = 0;
+        try
+        {
+            var dataset = await datasets.GetAsync(assignment.Spec, cancellationToken);
+            await using var collectives = ring.Create(assignment);
+            var resume = ResolveResume(assignment);
+            using var session = new GanTrainingSession(new GanSessionSetup
+            {
+                Spec = assignment.Spec,
+                GradientAccumulation = assignment.GradientAccumulation,
+                RunDirectory = assignment.RunDirectory,
+                Collectives = collectives,
+                Dataset = dataset,
+                Engine = engine.Value,
+                ResumeFrom = resume,
+                Instruments = instruments,
+                Time = time,
+            });
+            session.StepCompleted += progress =>
+            {
+                step = progress.Step;
+                control.Progress = progress.ToTrainingProgress();
+            };
+            session.CheckpointWritten += checkpoint => ReportCheckpoint(key, checkpoint);
+            session.SampleWritten += path => LogSample(path);
+            session.OptionsDiffer += lines => LogOptionsDiffer(string.Join("; ", lines));
+            session.StepSkipped += (skipped, reason) => LogStepSkipped(skipped, reason);
+            using var stopRegistration = control.StopRequested.Register(session.RequestCheckpointAndStop);
+
+            var result = await session.RunAsync(assignment.Spec.Steps, cancellationToken);
+            return result.Outcome == SessionOutcome.Completed
+                ? new RoundOutcome(RoundEnd.Completed, result.Step)
+                : new RoundOutcome(RoundEnd.CheckpointedAndStopped, result.Step);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return new RoundOutcome(RoundEnd.Cancelled, step);
+        }
+        catch (Exception ex)
+        {
+            var reason = $"rank {assignment.Rank} ({ex.GetType().Name}): {ex.Message}";
+            LogRoundFailed(assignment.JobId, assignment.Round, reason);
+            return new RoundOutcome(RoundEnd.Failed, step, reason);
+        }
+    }
+
+    /// <summary>
+    /// The newest checkpoint in the job's directory that verifies. It may be newer than the control plane's reference
+    /// (the report was lost with a silo) or older (the referenced one is corrupt): either way no step is skipped.
+    /// </summary>
+    private CheckpointRef? ResolveResume(Assignment assignment)
+    {
+        var store = new CheckpointStore(Path.Combine(assignment.RunDirectory, "checkpoints"), Math.Max(1, assignment.Spec.KeepCheckpoints), time);
+        var latest = store.LoadLatestGood(out var rejected);
+        foreach (var bad in rejected) LogCheckpointRejected(bad.Directory, bad.Reason);
+        if (latest is null && assignment.ResumeFrom is { } wanted)
+            throw new CheckpointCorruptException(wanted.Path, "the control plane's resume checkpoint is missing and no older one verifies");
+        return latest?.ToRef();
+    }
+
+    private void ReportCheckpoint(RoundKey key, CheckpointRef checkpoint)
+    {
+        LogCheckpoint(checkpoint.Step, checkpoint.Path);
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await controlPlane.ReportCheckpointAsync(key, checkpoint, CancellationToken.None);
+            }
+            catch (Exception ex)
+            {
+                LogReportFailed(checkpoint.Step, ex.Message);
+            }
+        });
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} round {Round} failed: {Reason}")]
+    private partial void LogRoundFailed(string jobId, long round, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Checkpoint {Directory} rejected: {Reason}")]
+    private partial void LogCheckpointRejected(string directory, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Checkpoint at step {Step}: {Path}")]
+    private partial void LogCheckpoint(long step, string path);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not report the checkpoint of step {Step}: {Error} (the next round still finds it on disk)")]
+    private partial void LogReportFailed(long step, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Sample grid: {Path}")]
+    private partial void LogSample(string path);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Resuming with options that differ from the checkpoint's: {Differences}")]
+    private partial void LogOptionsDiffer(string differences);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Step {Step} skipped on every rank: {Reason}")]
+    private partial void LogStepSkipped(long step, string reason);
+}
