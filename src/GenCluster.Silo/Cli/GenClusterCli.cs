@@ -15,6 +15,7 @@ public static class GenClusterCli
         root.Subcommands.Add(StatusCommand.Build());
         root.Subcommands.Add(CancelCommand.Build());
         root.Subcommands.Add(WorkersCommand.Build());
+        root.Subcommands.Add(LocalCommand.Build());
         return root;
     }
 }

@@ -31,6 +31,7 @@ public static class TrainerHostingExtensions
             kestrel.ListenRing(IPAddress.Any, options.RingPort);
             kestrel.Listen(IPAddress.Any, options.MetricsPort, listen => listen.Protocols = HttpProtocols.Http1);
         });
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning);
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(options.GraceSeconds + 5));
 
         builder.UseOrleansClient(client =>

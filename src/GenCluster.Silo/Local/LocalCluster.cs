@@ -1,0 +1,118 @@
+using GenCluster.Silo.Api;
+
+namespace GenCluster.Silo.Local;
+
+/// <summary>A silo process and N trainer processes on this machine, on free loopback ports, with logs in one folder.</summary>
+public sealed class LocalCluster : IAsyncDisposable
+{
+    private readonly List<ChildProcess> _trainers = [];
+    private readonly HttpClient _http;
+
+    private LocalCluster(ChildProcess silo, Uri api, string logDirectory)
+    {
+        Silo = silo;
+        ApiAddress = api;
+        LogDirectory = logDirectory;
+        _http = new HttpClient { BaseAddress = api, Timeout = TimeSpan.FromSeconds(30) };
+        Api = new GenClusterApiClient(_http);
+    }
+
+    /// <summary>The silo process.</summary>
+    public ChildProcess Silo { get; }
+
+    /// <summary>The trainer processes, by index.</summary>
+    public IReadOnlyList<ChildProcess> Trainers => _trainers;
+
+    /// <summary>Base address of the silo's HTTP API (also /metrics, /dashboard).</summary>
+    public Uri ApiAddress { get; }
+
+    /// <summary>Client of the silo's API.</summary>
+    public GenClusterApiClient Api { get; }
+
+    /// <summary>Where each process's output goes.</summary>
+    public string LogDirectory { get; }
+
+    /// <summary>Metrics endpoints of the trainers.</summary>
+    public List<string> TrainerMetrics { get; } = [];
+
+    /// <summary>Starts the silo (file clustering, its own data directory) and waits until its API answers.</summary>
+    public static async Task<LocalCluster> StartSiloAsync(string siloAssembly, string stateDirectory, string runsDirectory, CancellationToken cancellationToken)
+    {
+        var ports = FreePorts.Take(3);
+        var logs = Path.Combine(stateDirectory, "logs");
+        var silo = ChildProcess.Start("silo", siloAssembly,
+        [
+            "silo", "--http-port", $"{ports[0]}", "--silo-port", $"{ports[1]}", "--gateway-port", $"{ports[2]}",
+            "--data-dir", Path.Combine(stateDirectory, "silo"), "--runs-dir", runsDirectory, "--lease-seconds", "10",
+        ], Path.Combine(logs, "silo.log"));
+        var cluster = new LocalCluster(silo, new Uri($"http://127.0.0.1:{ports[0]}"), logs) { GatewayPort = ports[2] };
+        try
+        {
+            await cluster.WaitForSiloAsync(TimeSpan.FromSeconds(60), cancellationToken);
+            return cluster;
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Gateway port trainers connect to.</summary>
+    public int GatewayPort { get; private init; }
+
+    /// <summary>Starts one trainer process.</summary>
+    public ChildProcess StartTrainer(string trainerAssembly, int threads, string dataDirectory, double graceSeconds)
+    {
+        var index = _trainers.Count;
+        var ports = FreePorts.Take(2);
+        var trainer = ChildProcess.Start($"trainer-{index}", trainerAssembly,
+        [
+            "run", "--worker-id", $"local-{index}", "--ring-port", $"{ports[0]}", "--metrics-port", $"{ports[1]}",
+            "--gateway-port", $"{GatewayPort}", "--threads", $"{threads}", "--data-dir", dataDirectory,
+            "--grace-seconds", $"{graceSeconds}",
+        ], Path.Combine(LogDirectory, $"trainer-{index}.log"));
+        _trainers.Add(trainer);
+        TrainerMetrics.Add($"http://127.0.0.1:{ports[1]}/metrics");
+        return trainer;
+    }
+
+    /// <summary>SIGTERM to every trainer (each checkpoints and leaves), then waits up to <paramref name="grace"/>.</summary>
+    public async Task StopTrainersAsync(TimeSpan grace)
+    {
+        foreach (var trainer in _trainers) trainer.Terminate();
+        await Task.WhenAll(_trainers.Select(t => t.WaitForExitAsync(grace)));
+    }
+
+    /// <summary>Stops trainers, then the silo.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var trainer in _trainers) await trainer.DisposeAsync();
+        await Silo.DisposeAsync();
+        _http.Dispose();
+    }
+
+    private async Task WaitForSiloAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (Silo.HasExited)
+                throw new InvalidOperationException($"the silo exited with code {Silo.ExitCode} while starting; its last lines:{Environment.NewLine}{Silo.Tail()}");
+            try
+            {
+                await Api.HealthAsync(cancellationToken);
+                return;
+            }
+            catch (HttpRequestException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(250, cancellationToken);
+            }
+            catch (HttpRequestException ex)
+            {
+                throw new TimeoutException($"the silo's API at {ApiAddress} did not answer within {timeout.TotalSeconds:F0} s: {ex.Message}");
+            }
+        }
+    }
+}

@@ -1,0 +1,89 @@
+using GenCluster.Contracts.Jobs;
+
+namespace GenCluster.Silo.Local;
+
+/// <summary>What <c>gencluster local</c> runs: a silo and N trainer processes on this machine, and one job.</summary>
+public sealed record LocalRunOptions
+{
+    /// <summary>Model kind (<c>--model</c>).</summary>
+    public string Model { get; init; } = "dcgan";
+
+    /// <summary>Data set (<c>--dataset</c>).</summary>
+    public string Dataset { get; init; } = "mnist";
+
+    /// <summary>Trainer processes (<c>--workers</c>).</summary>
+    public int Workers { get; init; } = 2;
+
+    /// <summary>Optimizer steps (<c>--steps</c>).</summary>
+    public long Steps { get; init; } = 1200;
+
+    /// <summary>Images per worker per step (<c>--batch</c>).</summary>
+    public int PerWorkerBatch { get; init; } = 32;
+
+    /// <summary>Base channel width of G and D (<c>--width</c>).</summary>
+    public int Width { get; init; } = 32;
+
+    /// <summary>Use only the first N images, 0 = all (<c>--dataset-limit</c>).</summary>
+    public int DatasetLimit { get; init; }
+
+    /// <summary>Checkpoint cadence in steps (<c>--checkpoint-every</c>).</summary>
+    public int CheckpointEvery { get; init; } = 200;
+
+    /// <summary>Sample-grid cadence in steps (<c>--sample-every</c>).</summary>
+    public int SampleEvery { get; init; } = 200;
+
+    /// <summary>Seed (<c>--seed</c>).</summary>
+    public long Seed { get; init; } = 1;
+
+    /// <summary>TorchSharp threads per trainer, 0 = share this machine's cores (<c>--threads</c>).</summary>
+    public int Threads { get; init; }
+
+    /// <summary>Where job runs go (<c>--runs-dir</c>).</summary>
+    public string RunsDirectory { get; init; } = "runs";
+
+    /// <summary>Where data sets are kept (<c>--data-dir</c>).</summary>
+    public string DataDirectory { get; init; } = "data";
+
+    /// <summary>Trainer assembly, empty = found automatically (<c>--trainer</c>).</summary>
+    public string TrainerPath { get; init; } = "";
+
+    /// <summary>Seconds trainers get to checkpoint and leave on Ctrl+C (<c>--grace-seconds</c>).</summary>
+    public double GraceSeconds { get; init; } = 30;
+
+    /// <summary>Problems, each naming its flag; empty when valid.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (Workers is < 1 or > 8) errors.Add($"--workers must be 1..8 on one machine (got {Workers})");
+        if (Steps < 1) errors.Add($"--steps must be >= 1 (got {Steps})");
+        if (PerWorkerBatch < 1) errors.Add($"--batch must be >= 1 (got {PerWorkerBatch})");
+        if (Width is < 4 or > 512) errors.Add($"--width must be 4..512 (got {Width})");
+        if (DatasetLimit < 0) errors.Add($"--dataset-limit must be >= 0 (got {DatasetLimit})");
+        if (CheckpointEvery < 0) errors.Add($"--checkpoint-every must be >= 0 (got {CheckpointEvery})");
+        if (SampleEvery < 0) errors.Add($"--sample-every must be >= 0 (got {SampleEvery})");
+        if (Threads < 0) errors.Add($"--threads must be >= 0 (got {Threads})");
+        if (GraceSeconds <= 0) errors.Add($"--grace-seconds must be > 0 (got {GraceSeconds})");
+        return errors;
+    }
+
+    /// <summary>TorchSharp threads each trainer gets: the explicit value, or the cores shared out (at least 1).</summary>
+    public int ThreadsPerTrainer(int processorCount) => Threads > 0 ? Threads : Math.Max(1, processorCount / Workers);
+
+    /// <summary>The job this run submits (gang of exactly <see cref="Workers"/>).</summary>
+    public JobSpec ToJobSpec(string runsDirectory) => new()
+    {
+        Name = $"local-{Model}-{Dataset}",
+        Model = Model,
+        Dataset = Dataset,
+        DatasetLimit = DatasetLimit,
+        ModelOptions = new ModelOptions { Width = Width },
+        PerWorkerBatch = PerWorkerBatch,
+        Steps = Steps,
+        MinWorkers = Workers,
+        MaxWorkers = Workers,
+        CheckpointEvery = CheckpointEvery,
+        SampleEvery = SampleEvery,
+        Seed = Seed,
+        RunsDirectory = runsDirectory,
+    };
+}
