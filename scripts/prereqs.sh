@@ -7,6 +7,8 @@ set -euo pipefail
 # command-that-must-exist:debian-package
 required=(
   "readelf:binutils"
+  "redis-server:redis-server"
+  "promtool:prometheus"
   "dotnet:"
 )
 

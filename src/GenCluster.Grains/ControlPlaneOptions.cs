@@ -17,6 +17,12 @@ public sealed class ControlPlaneOptions
     /// <summary>Seconds between lease-expiry checks. Default 1.</summary>
     public double LeaseCheckSeconds { get; set; } = 1;
 
+    /// <summary>
+    /// Seconds a job preempted by the scheduler gets to write a checkpoint (its trainers see <c>CheckpointNow</c>) before
+    /// its workers are taken anyway. 0 = take them at once. Default 30.
+    /// </summary>
+    public double PreemptionDrainSeconds { get; set; } = 30;
+
     /// <summary>Directory under which each job's run directory goes when its spec names none.</summary>
     public string RunsDirectory { get; set; } = "runs";
 }
@@ -32,6 +38,8 @@ public sealed class ControlPlaneOptionsValidator : IValidateOptions<ControlPlane
             errors.Add($"{ControlPlaneOptions.Section}:LeaseSeconds must be in (0, 3600], got {options.LeaseSeconds}");
         if (!double.IsFinite(options.LeaseCheckSeconds) || options.LeaseCheckSeconds <= 0 || options.LeaseCheckSeconds > options.LeaseSeconds)
             errors.Add($"{ControlPlaneOptions.Section}:LeaseCheckSeconds must be in (0, LeaseSeconds={options.LeaseSeconds}], got {options.LeaseCheckSeconds}");
+        if (!double.IsFinite(options.PreemptionDrainSeconds) || options.PreemptionDrainSeconds < 0 || options.PreemptionDrainSeconds > 3600)
+            errors.Add($"{ControlPlaneOptions.Section}:PreemptionDrainSeconds must be in [0, 3600], got {options.PreemptionDrainSeconds}");
         if (string.IsNullOrWhiteSpace(options.RunsDirectory))
             errors.Add($"{ControlPlaneOptions.Section}:RunsDirectory must not be empty");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

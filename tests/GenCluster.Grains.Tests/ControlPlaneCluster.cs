@@ -14,6 +14,8 @@ public sealed class ControlPlaneCluster : IAsyncLifetime
 {
     public const double LeaseSeconds = 5;
 
+    public const double DrainSeconds = 10;
+
     private InProcessTestCluster? _cluster;
 
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
@@ -37,6 +39,7 @@ public sealed class ControlPlaneCluster : IAsyncLifetime
             {
                 o.LeaseSeconds = LeaseSeconds;
                 o.LeaseCheckSeconds = 0.05;
+                o.PreemptionDrainSeconds = DrainSeconds;
                 o.RunsDirectory = "/runs";
             });
         });

@@ -58,7 +58,7 @@ public class ControlPlaneGrainTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task HigherPriorityJobPreemptsAndTheLowerOneResumesWhenItFinishes()
+    public async Task HigherPriorityJobPreemptsAfterTheLowerOneCheckpointsAndTheLowerOneResumesLater()
     {
         await _c.Registry.Register(ControlPlaneCluster.Worker("w1"));
         await _c.Registry.Register(ControlPlaneCluster.Worker("w2"));
@@ -67,17 +67,44 @@ public class ControlPlaneGrainTests : IAsyncLifetime
         await _c.Job(low.Id).ReportCheckpoint(1, new CheckpointRef(5, "/ck/5", "h"));
 
         var high = await _c.Scheduler.Submit(new JobSpec { Name = "high", Priority = 5, MinWorkers = 2, MaxWorkers = 2, Steps = 10 });
-        Assert.Equal(JobState.Forming, high.State);
-        var lowNow = (await _c.Job(low.Id).GetStatus())!;
-        Assert.Equal(JobState.Preempted, lowNow.State);
+        Assert.Equal(JobState.Queued, high.State);
+        var drainReply = await _c.Beat("w1", 1, low.Id);
+        Assert.True(drainReply.CheckpointNow);
+        Assert.Equal(low.Id, drainReply.Assignment!.JobId);
+
+        await _c.Job(low.Id).ReportCheckpoint(1, new CheckpointRef(7, "/ck/7", "h7"));
+        var lowNow = await _c.WaitForJob(low.Id, s => s.State == JobState.Preempted, "the preemption after the checkpoint");
         Assert.Equal(1, lowNow.Preemptions);
-        Assert.Contains(lowNow.History, h => h.Kind == "preempted" && h.Message.Contains(high.Id));
-        Assert.Equal(high.Id, (await _c.Beat("w1")).Assignment!.JobId);
+        Assert.Contains(lowNow.History, h => h.Kind == "preempted" && h.Message.Contains($"checkpointed at step 7, then gave its 2 workers to job {high.Id}"));
+        var highNow = await _c.WaitForJob(high.Id, s => s.State == JobState.Forming, "the high-priority round");
+        Assert.Equal(["w1", "w2"], highNow.Rounds[^1].Members.Select(m => m.WorkerId));
+        var w1 = await _c.Beat("w1");
+        Assert.Equal(high.Id, w1.Assignment!.JobId);
+        Assert.False(w1.CheckpointNow);
 
         await _c.Job(high.Id).ReportCompleted(1, 0, 10);
         var resumed = await _c.WaitForJob(low.Id, s => s.CurrentRound == 2, "the preempted job's next round");
-        Assert.Equal(5, resumed.Rounds[^1].ResumeFrom!.Step);
+        Assert.Equal(7, resumed.Rounds[^1].ResumeFrom!.Step);
         Assert.Equal(JobState.Succeeded, (await _c.Job(high.Id).GetStatus())!.State);
+    }
+
+    [Fact]
+    public async Task AJobThatDoesNotCheckpointInTimeIsPreemptedAtTheDrainDeadline()
+    {
+        await _c.Registry.Register(ControlPlaneCluster.Worker("w1"));
+        var low = await _c.Scheduler.Submit(new JobSpec { Name = "low", MinWorkers = 1, MaxWorkers = 1 });
+        var high = await _c.Scheduler.Submit(new JobSpec { Name = "high", Priority = 1, MinWorkers = 1, MaxWorkers = 1 });
+        Assert.True((await _c.Beat("w1", 1, low.Id)).CheckpointNow);
+
+        // Keep the lease alive (5 s) while the fake clock passes the 10 s drain deadline.
+        foreach (var step in new[] { 4, 4, 3 })
+        {
+            _c.Time.Advance(TimeSpan.FromSeconds(step));
+            await _c.Beat("w1", 1, low.Id);
+        }
+        var lowNow = await _c.WaitForJob(low.Id, s => s.State == JobState.Preempted, "the drain deadline");
+        Assert.Contains(lowNow.History, h => h.Message.Contains("did not checkpoint within 10 s"));
+        await _c.WaitForJob(high.Id, s => s.State == JobState.Forming, "the high-priority round");
     }
 
     [Fact]

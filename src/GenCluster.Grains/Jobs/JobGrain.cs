@@ -88,7 +88,9 @@ public sealed partial class JobGrain(
     {
         if (state.State.Status is not { } status) return;
         var next = JobStateMachine.RecordCheckpoint(status, round, checkpoint, time.GetUtcNow());
-        if (!ReferenceEquals(next, status)) await Save(next);
+        if (ReferenceEquals(next, status)) return;
+        await Save(next);
+        GrainFactory.GetGrain<ISchedulerGrain>(ISchedulerGrain.Key).CheckpointRecorded(Id, round, checkpoint.Step).Ignore();
     }
 
     /// <inheritdoc />

@@ -7,8 +7,10 @@ namespace GenCluster.Grains.Scheduling;
 /// <summary>What a worker should do now, as the scheduler sees it.</summary>
 /// <param name="Assignment">Its assignment, or null for idle.</param>
 /// <param name="Known">False when the scheduler has never heard of the worker.</param>
+/// <param name="CheckpointNow">Its job is being preempted: checkpoint after the current step.</param>
 [GenerateSerializer, Immutable]
-public sealed record WorkerDirective([property: Id(0)] Assignment? Assignment, [property: Id(1)] bool Known);
+public sealed record WorkerDirective(
+    [property: Id(0)] Assignment? Assignment, [property: Id(1)] bool Known, [property: Id(2)] bool CheckpointNow = false);
 
 /// <summary>A worker the registry gave up on, and why.</summary>
 [GenerateSerializer, Immutable]
@@ -41,6 +43,10 @@ public interface ISchedulerGrain : IGrainWithIntegerKey
     /// <summary>A job ended its round itself (trainer report); releases the round's workers.</summary>
     [OneWay]
     Task RoundEnded(string jobId, long round, JobState state, string? leavingWorkerId);
+
+    /// <summary>A job recorded a checkpoint; a job draining for a preemption hands its workers over now.</summary>
+    [OneWay]
+    Task CheckpointRecorded(string jobId, long round, long step);
 
     /// <summary>Current assignments by worker id.</summary>
     Task<IReadOnlyDictionary<string, Assignment>> GetAssignments();

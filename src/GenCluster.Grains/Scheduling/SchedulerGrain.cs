@@ -22,6 +22,10 @@ public sealed class ScheduledJob
     [Id(3)] public long ActiveRound { get; set; }
     /// <summary>Members of the active round, or of the last round (preferred when it re-forms).</summary>
     [Id(4)] public List<string> Workers { get; set; } = [];
+    /// <summary>While being preempted: the job its workers go to once it has checkpointed.</summary>
+    [Id(5)] public string? DrainingFor { get; set; }
+    /// <summary>When a drain gives up waiting for the checkpoint.</summary>
+    [Id(6)] public DateTimeOffset DrainDeadline { get; set; }
 }
 
 /// <summary>A worker as the scheduler sees it.</summary>
@@ -64,6 +68,14 @@ public sealed partial class SchedulerGrain(
     ILogger<SchedulerGrain> logger) : Grain, ISchedulerGrain
 {
     private SchedulerState S => state.State;
+
+    /// <inheritdoc />
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var period = TimeSpan.FromSeconds(options.Value.LeaseCheckSeconds);
+        this.RegisterGrainTimer(_ => CheckDrains(), new GrainTimerCreationOptions(period, period) { KeepAlive = true });
+        return Task.CompletedTask;
+    }
 
     /// <inheritdoc />
     public async Task<JobStatus> Submit(JobSpec spec)
@@ -120,8 +132,18 @@ public sealed partial class SchedulerGrain(
     /// <inheritdoc />
     public Task<WorkerDirective> WorkerHeartbeat(string workerId) =>
         Task.FromResult(S.Workers.TryGetValue(workerId, out var w) && w.Alive
-            ? new WorkerDirective(w.Assignment, true)
+            ? new WorkerDirective(w.Assignment, true, w.Assignment is { } a && S.Jobs.GetValueOrDefault(a.JobId)?.DrainingFor is not null)
             : new WorkerDirective(null, false));
+
+    /// <inheritdoc />
+    public async Task CheckpointRecorded(string jobId, long round, long step)
+    {
+        if (!S.Jobs.TryGetValue(jobId, out var job) || job.DrainingFor is null || job.ActiveRound != round) return;
+        await Preempt(jobId, job, $"checkpointed at step {step}, then gave its {job.Workers.Count} workers to job " +
+                                  $"{job.DrainingFor} (priority {Priority(job.DrainingFor)} > {job.Priority})");
+        await state.WriteStateAsync();
+        await Reschedule();
+    }
 
     /// <inheritdoc />
     public async Task WorkersLost(IReadOnlyList<LostWorker> lost)
@@ -168,6 +190,7 @@ public sealed partial class SchedulerGrain(
         {
             Release(jobId);
             job.ActiveRound = 0;
+            job.DrainingFor = null;
         }
         if (jobState is JobState.Succeeded or JobState.Failed or JobState.Cancelled)
         {
@@ -187,11 +210,14 @@ public sealed partial class SchedulerGrain(
     {
         for (var pass = 0; pass < 8; pass++)
         {
-            var queue = S.Jobs.Where(j => j.Value.ActiveRound == 0)
+            // A job waiting for a draining victim's workers is not placed elsewhere meanwhile, and the victim's
+            // workers are spoken for.
+            var awaited = S.Jobs.Values.Select(j => j.DrainingFor).OfType<string>().ToHashSet(StringComparer.Ordinal);
+            var queue = S.Jobs.Where(j => j.Value.ActiveRound == 0 && !awaited.Contains(j.Key))
                 .Select(j => new QueuedJob(j.Key, j.Value.Priority, j.Value.SubmittedAt, j.Value.WorldSizes, j.Value.Workers))
                 .ToList();
             if (queue.Count == 0) return;
-            var running = S.Jobs.Where(j => j.Value.ActiveRound != 0)
+            var running = S.Jobs.Where(j => j.Value.ActiveRound != 0 && j.Value.DrainingFor is null)
                 .Select(j => new RunningJob(j.Key, j.Value.Priority, j.Value.SubmittedAt, j.Value.Workers))
                 .ToList();
             var free = S.Workers.Values.Where(w => w.Alive && !w.Leaving && w.Assignment is null)
@@ -200,18 +226,28 @@ public sealed partial class SchedulerGrain(
             var decision = SchedulingPolicy.Decide(queue, running, free);
             if (decision.IsEmpty) return;
 
+            var drain = TimeSpan.FromSeconds(options.Value.PreemptionDrainSeconds);
+            var pledged = new HashSet<string>(StringComparer.Ordinal);
             foreach (var victim in decision.Preemptions)
             {
                 var job = S.Jobs[victim.JobId];
-                var reason = $"the scheduler took its {victim.Workers.Count} workers for job {victim.ForJobId} " +
-                             $"(priority {S.Jobs[victim.ForJobId].Priority} > {job.Priority})";
-                var status = await Job(victim.JobId).EndRound(job.ActiveRound, RoundEnd.Preemption, reason);
-                AfterRoundEnd(victim.JobId, job.ActiveRound, status?.State ?? JobState.Failed);
-                LogPreempted(victim.JobId, reason);
+                if (drain > TimeSpan.Zero)
+                {
+                    // Let the victim checkpoint first (its trainers see CheckpointNow); CheckpointRecorded or the
+                    // drain deadline hands the workers over.
+                    job.DrainingFor = victim.ForJobId;
+                    job.DrainDeadline = time.GetUtcNow() + drain;
+                    pledged.UnionWith(victim.Workers);
+                    LogDraining(victim.JobId, victim.ForJobId, drain.TotalSeconds);
+                    continue;
+                }
+                await Preempt(victim.JobId, job, $"the scheduler took its {victim.Workers.Count} workers for job " +
+                                                 $"{victim.ForJobId} (priority {Priority(victim.ForJobId)} > {job.Priority})");
             }
 
             foreach (var placement in decision.Placements)
             {
+                if (placement.Workers.Any(pledged.Contains) || S.Jobs.Values.Any(j => j.DrainingFor == placement.JobId)) continue;
                 var members = placement.Workers.Select(w => S.Workers[w].Info).ToList();
                 var start = await Job(placement.JobId).StartRound(members);
                 S.States[placement.JobId] = start.Status.State;
@@ -230,10 +266,48 @@ public sealed partial class SchedulerGrain(
         }
     }
 
+    private async Task Preempt(string jobId, ScheduledJob job, string reason)
+    {
+        var round = job.ActiveRound;
+        var status = await Job(jobId).EndRound(round, RoundEnd.Preemption, reason);
+        AfterRoundEnd(jobId, round, status?.State ?? JobState.Failed);
+        LogPreempted(jobId, reason);
+    }
+
+    private int Priority(string jobId) => S.Jobs.GetValueOrDefault(jobId)?.Priority ?? 0;
+
+    /// <summary>Ends drains whose deadline passed (or whose beneficiary is gone) and hands the workers over.</summary>
+    private async Task CheckDrains()
+    {
+        var now = time.GetUtcNow();
+        var changed = false;
+        foreach (var (id, job) in S.Jobs.Where(j => j.Value.DrainingFor is not null).ToList())
+        {
+            if (!S.Jobs.ContainsKey(job.DrainingFor!))
+            {
+                job.DrainingFor = null;
+                changed = true;
+            }
+            else if (now >= job.DrainDeadline)
+            {
+                await Preempt(id, job, $"did not checkpoint within {options.Value.PreemptionDrainSeconds} s; the scheduler took " +
+                                       $"its {job.Workers.Count} workers for job {job.DrainingFor} " +
+                                       $"(priority {Priority(job.DrainingFor!)} > {job.Priority})");
+                changed = true;
+            }
+        }
+        if (!changed) return;
+        await state.WriteStateAsync();
+        await Reschedule();
+    }
+
     private IJobControlGrain Job(string id) => GrainFactory.GetGrain<IJobControlGrain>(id);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Worker {WorkerId} lost from job {JobId} round {Round}: {Reason}")]
     private partial void LogWorkerLost(string workerId, string jobId, long round, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} asked to checkpoint within {Seconds} s before giving its workers to job {ForJobId}")]
+    private partial void LogDraining(string jobId, string forJobId, double seconds);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} preempted: {Reason}")]
     private partial void LogPreempted(string jobId, string reason);

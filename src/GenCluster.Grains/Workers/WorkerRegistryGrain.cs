@@ -80,7 +80,7 @@ public sealed partial class WorkerRegistryGrain(
             await GrainFactory.GetGrain<IJobControlGrain>(jobId)
                 .RecordHeartbeat(heartbeat.WorkerId, heartbeat.Round, heartbeat.Activity, heartbeat.Progress);
         }
-        return new HeartbeatReply(directive.Assignment, options.Value.LeaseSeconds);
+        return new HeartbeatReply(directive.Assignment, options.Value.LeaseSeconds, directive.CheckpointNow);
     }
 
     /// <inheritdoc />

@@ -18,11 +18,12 @@ public static class SiloCommand
         var redis = new Option<string>("--redis") { Description = "Redis host:port (redis mode)", DefaultValueFactory = _ => "" };
         var advertise = new Option<string>("--advertise") { Description = "IP address other silos reach this one at (redis mode)", DefaultValueFactory = _ => "127.0.0.1" };
         var lease = new Option<double>("--lease-seconds") { Description = "Worker lease; a trainer missing heartbeats this long is lost", DefaultValueFactory = _ => 10 };
+        var drain = new Option<double>("--preemption-drain-seconds") { Description = "Time a job preempted by the scheduler gets to checkpoint (0 = none)", DefaultValueFactory = _ => 30 };
         var runsDir = new Option<string>("--runs-dir") { Description = "Default directory for job runs (default <data-dir>/runs)" };
 
         var command = new Command("silo", "Run the control plane: Orleans silo, HTTP API, /metrics, /health and /dashboard.")
         {
-            httpPort, siloPort, gatewayPort, dataDir, clustering, redis, advertise, lease, runsDir,
+            httpPort, siloPort, gatewayPort, dataDir, clustering, redis, advertise, lease, drain, runsDir,
         };
         command.SetAction(async (result, ct) =>
         {
@@ -37,6 +38,8 @@ public static class SiloCommand
                 [$"{SiloHostOptions.Section}:{nameof(SiloHostOptions.AdvertisedAddress)}"] = result.GetValue(advertise),
                 [$"{ControlPlaneOptions.Section}:{nameof(ControlPlaneOptions.LeaseSeconds)}"] =
                     result.GetValue(lease).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                [$"{ControlPlaneOptions.Section}:{nameof(ControlPlaneOptions.PreemptionDrainSeconds)}"] =
+                    result.GetValue(drain).ToString(System.Globalization.CultureInfo.InvariantCulture),
             };
             if (result.GetValue(runsDir) is { Length: > 0 } runs)
                 settings[$"{ControlPlaneOptions.Section}:{nameof(ControlPlaneOptions.RunsDirectory)}"] = Path.GetFullPath(runs);

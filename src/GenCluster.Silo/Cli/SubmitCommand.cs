@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace GenCluster.Silo.Cli;
@@ -33,19 +34,28 @@ public static class SubmitCommand
 
         var command = new Command("submit", "Submit a job (from --file and/or flags) and print its id.") { api, json, file };
         foreach (var (_, option) in flags) command.Options.Add(option);
-        command.SetAction((result, ct) => ApiVerb.RunAsync(result, api, async (client, output) =>
+        command.SetAction(async (result, ct) =>
         {
-            JsonObject spec;
+            var spec = new JsonObject();
             if (result.GetValue(file) is { } f)
             {
-                if (!f.Exists) throw new Api.GenClusterApiException(0, $"--file: {f.FullName} does not exist", new Dictionary<string, string[]>());
-                spec = JsonNode.Parse(await File.ReadAllTextAsync(f.FullName, ct)) as JsonObject
-                       ?? throw new Api.GenClusterApiException(0, $"--file: {f.FullName} must hold a JSON object", new Dictionary<string, string[]>());
+                try
+                {
+                    spec = JsonNode.Parse(await File.ReadAllTextAsync(f.FullName, ct)) as JsonObject
+                           ?? throw new JsonException("the top level is not an object");
+                }
+                catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException)
+                {
+                    await result.InvocationConfiguration.Error.WriteLineAsync($"--file: {f.FullName} must be a readable JSON object: {e.Message}");
+                    return 1;
+                }
             }
-            else
-            {
-                spec = new JsonObject();
-            }
+            return await ApiVerb.RunAsync(result, api, (client, output) => Submit(client, output, spec, result, ct));
+        });
+        return command;
+
+        async Task Submit(Api.GenClusterApiClient client, TextWriter output, JsonObject spec, ParseResult result, CancellationToken ct)
+        {
             foreach (var (field, option) in flags)
             {
                 if (result.GetResult(option) is null) continue;
@@ -61,7 +71,6 @@ public static class SubmitCommand
             var status = await client.SubmitAsync(spec.ToJsonString(), ct);
             if (result.GetValue(json)) ApiVerb.WriteJson(output, status);
             else output.WriteLine($"submitted job {status.Id} ({status.Spec.Name}): {status.State}");
-        }));
-        return command;
+        }
     }
 }

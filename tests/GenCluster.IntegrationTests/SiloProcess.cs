@@ -1,0 +1,88 @@
+using GenCluster.Silo.Api;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace GenCluster.IntegrationTests;
+
+/// <summary>The real <c>gencluster silo</c> process (the built gencluster.dll in this test's output directory).</summary>
+public sealed class SiloProcess : IDisposable
+{
+    private ChildProcess? _process;
+    private readonly string[] _extraArgs;
+
+    public SiloProcess(string dataDirectory, params string[] extraArgs)
+    {
+        DataDirectory = dataDirectory;
+        _extraArgs = extraArgs;
+        Http = new HttpClient { BaseAddress = new Uri(Address), Timeout = TimeSpan.FromSeconds(30) };
+        Api = new GenClusterApiClient(Http);
+    }
+
+    public string DataDirectory { get; }
+    public int HttpPort { get; } = ChildProcess.FreePort();
+    public int SiloPort { get; } = ChildProcess.FreePort();
+    public int GatewayPort { get; } = ChildProcess.FreePort();
+    public string Address => $"http://127.0.0.1:{HttpPort}";
+    public HttpClient Http { get; }
+    public GenClusterApiClient Api { get; }
+    public string Output => _process?.Output ?? "";
+
+    /// <summary>Starts the process (again, after a kill) and waits until /health reports <paramref name="silos"/> active silos.</summary>
+    public async Task StartAsync(int silos = 1)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "gencluster.dll");
+        _process?.Dispose();
+        _process = new ChildProcess("dotnet",
+        [
+            dll, "silo", "--http-port", HttpPort.ToString(), "--silo-port", SiloPort.ToString(),
+            "--gateway-port", GatewayPort.ToString(), "--data-dir", DataDirectory, .. _extraArgs,
+        ]);
+        await WaitHealthyAsync(silos);
+    }
+
+    public async Task WaitHealthyAsync(int silos)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+        string last = "no answer";
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process!.HasExited) throw new InvalidOperationException($"gencluster silo exited early:\n{Output}");
+            try
+            {
+                var health = await Api.HealthAsync();
+                if (health.Silos >= silos) return;
+                last = $"{health.Silos} silos";
+            }
+            catch (Exception e) when (e is HttpRequestException or GenClusterApiException or TaskCanceledException)
+            {
+                last = e.Message;
+            }
+            await Task.Delay(250);
+        }
+        throw new TimeoutException($"gencluster silo on {Address} not healthy with {silos} silos within 90 s ({last}):\n{Output}");
+    }
+
+    /// <summary>SIGKILL: no shutdown hooks run.</summary>
+    public void Kill() => _process?.Kill();
+
+    /// <summary>An Orleans client on this silo's gateway, as a trainer would connect.</summary>
+    public async Task<IHost> ConnectClientAsync()
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.UseOrleansClient(c => c.UseLocalhostClustering(GatewayPort, serviceId: "gencluster", clusterId: "gencluster"));
+        var host = builder.Build();
+        await host.StartAsync();
+        return host;
+    }
+
+    public void Dispose()
+    {
+        _process?.Dispose();
+        Http.Dispose();
+    }
+}
+
+internal static class HostExtensions
+{
+    public static IClusterClient Client(this IHost host) => host.Services.GetRequiredService<IClusterClient>();
+}
