@@ -30,7 +30,7 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly RingSessionRegistry? _registry;
-    private readonly Channel<RingFrame> _inbox;
+    private readonly Channel<InboundFrame> _inbox;
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
     private readonly CancellationTokenSource _lifetime = new();
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(2);
@@ -83,7 +83,7 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
         _time = timeProvider ?? TimeProvider.System;
         _registry = registry;
         _frameElements = options.FrameBytes / sizeof(float);
-        _inbox = Channel.CreateBounded<RingFrame>(new BoundedChannelOptions(options.InboxFrames)
+        _inbox = Channel.CreateBounded<InboundFrame>(new BoundedChannelOptions(options.InboxFrames)
         {
             SingleReader = true,
             SingleWriter = true,
@@ -190,7 +190,7 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
 
     internal void DetachInbound() => Volatile.Write(ref _inboundAttached, 0);
 
-    internal ValueTask DeliverAsync(RingFrame frame, CancellationToken cancellationToken) =>
+    internal ValueTask DeliverAsync(InboundFrame frame, CancellationToken cancellationToken) =>
         _inbox.Writer.WriteAsync(frame, cancellationToken);
 
     internal void InboundEnded(Exception? error) =>
@@ -378,6 +378,7 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
                     Expect(frame, seq, step, chunk, offset, count, dtype);
                     var target = buffer.Span.Slice(chunking.Start(chunk) + offset, count);
                     Absorb(frame, target, accumulate: reducing);
+                    frame.Release();
                     if (step == n - 2)
                     {
                         if (op == ReduceOp.Average)
@@ -432,6 +433,7 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
                     var frame = await ReceiveAsync(sender, ct).ConfigureAwait(false);
                     Expect(frame, seq, 0, 0, offset, count, RingDtype.Fp32);
                     Absorb(frame, buffer.Span.Slice(offset, count), accumulate: false);
+                    frame.Release();
                 }
 
                 if (Rank == root || forwards)
@@ -468,11 +470,13 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
             {
                 var origin = RingChunking.Mod(Rank - step - 1, n);
                 var frame = await ReceiveAsync(sender, ct).ConfigureAwait(false);
-                Expect(frame, seq, step, origin, 0, frame.Payload.Length / sizeof(double), RingDtype.Fp64);
-                result[origin] = MemoryMarshal.Cast<byte, double>(frame.Payload.Span).ToArray();
+                Expect(frame, seq, step, origin, 0, frame.PayloadLength / sizeof(double), RingDtype.Fp64);
+                result[origin] = MemoryMarshal.Cast<byte, double>(frame.Payload).ToArray();
+                var forward = frame.Payload.ToArray();
+                frame.Release();
                 if (step < n - 2)
                 {
-                    sends.Writer.TryWrite(new SendItem(origin, step + 1, 0, 0, 0, frame.Payload.ToByteArray()));
+                    sends.Writer.TryWrite(new SendItem(origin, step + 1, 0, 0, 0, forward));
                 }
             }
 
@@ -511,7 +515,7 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
         }
     }
 
-    private async ValueTask<RingFrame> ReceiveAsync(Task sender, CancellationToken ct)
+    private async ValueTask<InboundFrame> ReceiveAsync(Task sender, CancellationToken ct)
     {
         var state = _current!;
         if (_inbox.Reader.TryRead(out var ready))
@@ -542,13 +546,14 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
         }
     }
 
-    private RingFrame CheckAbort(RingFrame frame, CollectiveState state)
+    private InboundFrame CheckAbort(InboundFrame frame, CollectiveState state)
     {
         if (!frame.Abort)
         {
             return frame;
         }
 
+        frame.Release();
         var failed = frame.FailedRank >= 0 && frame.FailedRank < WorldSize ? frame.FailedRank : Predecessor;
         var endpoint = _peers[failed];
         throw new PeerFailedException(
@@ -557,37 +562,38 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
             state.Collective, state.Sequence, failed, endpoint, null);
     }
 
-    private void Expect(RingFrame frame, long seq, int step, int chunk, int offset, int count, RingDtype dtype)
+    private void Expect(InboundFrame frame, long seq, int step, int chunk, int offset, int count, RingDtype dtype)
     {
         var elementBytes = dtype switch { RingDtype.Bf16 => 2, RingDtype.Fp64 => 8, _ => 4 };
         if (frame.Sequence == seq && frame.Step == step && frame.Chunk == chunk && frame.Offset == offset
-            && frame.Dtype == dtype && frame.Payload.Length == count * elementBytes)
+            && frame.Dtype == dtype && frame.PayloadLength == count * elementBytes)
         {
             return;
         }
 
+        frame.Release();
         var state = _current!;
         var endpoint = _peers[Predecessor];
         throw new PeerFailedException(
             $"{state.Collective} #{seq} on rank {Rank} of job {JobId} round {Round}: rank {Predecessor} ({endpoint}) sent " +
-            $"sequence {frame.Sequence} step {frame.Step} chunk {frame.Chunk} offset {frame.Offset} {frame.Dtype} {frame.Payload.Length} bytes, " +
+            $"sequence {frame.Sequence} step {frame.Step} chunk {frame.Chunk} offset {frame.Offset} {frame.Dtype} {frame.PayloadLength} bytes, " +
             $"expected sequence {seq} step {step} chunk {chunk} offset {offset} {dtype} {count * elementBytes} bytes (ranks called different collectives or lengths).",
             state.Collective, seq, Predecessor, endpoint, null);
     }
 
-    private static void Absorb(RingFrame frame, Span<float> target, bool accumulate)
+    private static void Absorb(InboundFrame frame, Span<float> target, bool accumulate)
     {
         if (frame.Dtype == RingDtype.Bf16)
         {
-            FloatKernels.FromBf16(MemoryMarshal.Cast<byte, ushort>(frame.Payload.Span), target, accumulate);
+            FloatKernels.FromBf16(MemoryMarshal.Cast<byte, ushort>(frame.Payload), target, accumulate);
         }
         else if (accumulate)
         {
-            FloatKernels.AddInPlace(target, MemoryMarshal.Cast<byte, float>(frame.Payload.Span));
+            FloatKernels.AddInPlace(target, MemoryMarshal.Cast<byte, float>(frame.Payload));
         }
         else
         {
-            MemoryMarshal.Cast<byte, float>(frame.Payload.Span).CopyTo(target);
+            MemoryMarshal.Cast<byte, float>(frame.Payload).CopyTo(target);
         }
     }
 

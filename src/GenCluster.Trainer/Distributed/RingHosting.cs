@@ -38,6 +38,8 @@ public static class RingHosting
         services.TryAddSingleton<RingInstruments>();
         services.TryAddSingleton<RingSessionRegistry>();
         services.TryAddSingleton<RingCollectivesFactory>();
+        services.TryAddSingleton<RingFramePool>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Grpc.AspNetCore.Server.Model.IServiceMethodProvider<RingServer>, RingServerMethodProvider>());
         services.AddGrpc(o =>
         {
             o.MaxReceiveMessageSize = null;

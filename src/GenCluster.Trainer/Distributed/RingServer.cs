@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using GenCluster.Contracts.Ring;
+using Google.Protobuf;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -15,9 +16,9 @@ namespace GenCluster.Trainer.Distributed;
 /// </summary>
 public sealed class RingServer(
     RingSessionRegistry registry, RingInstruments instruments, IOptions<RingOptions> options, TimeProvider time, ILogger<RingServer> logger)
-    : RingService.RingServiceBase
 {
-    public override async Task<RingAck> Stream(IAsyncStreamReader<RingFrame> requestStream, ServerCallContext context)
+    /// <summary>Handles one predecessor stream (<c>RingService.Stream</c>).</summary>
+    internal async Task<RingAck> Stream(IAsyncStreamReader<InboundFrame> requestStream, ServerCallContext context)
     {
         var remote = context.Peer;
         var headers = context.RequestHeaders;
@@ -61,12 +62,22 @@ public sealed class RingServer(
                 var frame = requestStream.Current;
                 if (frame.JobId != session.JobId || frame.Round != session.Round)
                 {
+                    frame.Release();
                     var reason = frame.JobId != session.JobId ? "other-job" : "stale-round";
                     throw Reject(StatusCode.FailedPrecondition, reason, remote, frame.JobId, frame.Round, session.JobId, session.Round,
                         $"frame from job {frame.JobId} round {frame.Round} does not belong to job {session.JobId} round {session.Round}");
                 }
 
-                await session.DeliverAsync(frame, context.CancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await session.DeliverAsync(frame, context.CancellationToken).ConfigureAwait(false);
+                }
+                catch
+                {
+                    frame.Release();
+                    throw;
+                }
+
                 frames++;
             }
 
@@ -100,4 +111,29 @@ public sealed class RingServer(
         RingLog.Rejected(logger, "ring stream", remote, frameJob, frameRound, job, currentRound, reason);
         return new RpcException(new Status(code, detail));
     }
+}
+
+/// <summary>
+/// Binds <c>gencluster.ring.RingService/Stream</c> to <see cref="RingServer"/> with a marshaller that receives
+/// payloads into pooled buffers (the generated one allocates a new array per frame).
+/// </summary>
+internal sealed class RingServerMethodProvider(RingFramePool pool) : Grpc.AspNetCore.Server.Model.IServiceMethodProvider<RingServer>
+{
+    public void OnServiceMethodDiscovery(Grpc.AspNetCore.Server.Model.ServiceMethodProviderContext<RingServer> context)
+    {
+        var method = new Method<InboundFrame, RingAck>(
+            MethodType.ClientStreaming,
+            RingService.Descriptor.FullName,
+            "Stream",
+            InboundFrame.CreateMarshaller(pool.Pool),
+            Marshallers.Create(ack => ack.ToByteArray(), RingAck.Parser.ParseFrom));
+        context.AddClientStreamingMethod(method, [], (server, reader, call) => server.Stream(reader, call));
+    }
+}
+
+/// <summary>The pool received payloads are copied into; one per ring server.</summary>
+public sealed class RingFramePool
+{
+    /// <summary>Buffers of up to 128 KiB, enough for every inbox slot of a few concurrent streams.</summary>
+    internal System.Buffers.ArrayPool<byte> Pool { get; } = System.Buffers.ArrayPool<byte>.Create(1 << 17, 1024);
 }

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Side-by-side busbw of Open MPI's MPI_Allreduce over TCP (loopback) and GenCluster's gRPC ring all-reduce.
+# Not part of CI: it installs Open MPI when missing and takes a minute or two.
+#   scripts/bench-mpi.sh [ITERS]          (default 5 timed iterations after one warm-up)
+# Environment: RANKS="2 4", SIZES="16MiB 64MiB".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+iters=${1:-5}
+ranks_list=${RANKS:-"2 4"}
+sizes_list=${SIZES:-"16MiB 64MiB"}
+
+if ! command -v mpicc >/dev/null 2>&1 || ! command -v mpirun >/dev/null 2>&1; then
+  sudo_cmd=()
+  [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo -n)
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openmpi-bin libopenmpi-dev gcc libc6-dev >/dev/null
+fi
+
+out=artifacts/bench
+mkdir -p "$out"
+mpicc -O2 -o "$out/mpi_allreduce" scripts/bench/mpi_allreduce.c
+dotnet build src/GenCluster.Trainer -c Release -nologo -clp:NoSummary -v q >/dev/null
+trainer=src/GenCluster.Trainer/bin/Release/net10.0/gencluster-trainer
+
+to_bytes() {
+  local v=$1
+  case "$v" in
+    *GiB) echo $(( ${v%GiB} * 1024 * 1024 * 1024 )) ;;
+    *MiB) echo $(( ${v%MiB} * 1024 * 1024 )) ;;
+    *KiB) echo $(( ${v%KiB} * 1024 )) ;;
+    *) echo "$v" ;;
+  esac
+}
+field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
+
+printf '%-6s %-10s %12s %12s %8s %10s %10s\n' ranks bytes mpi_busbw ring_busbw ratio mpi_wrong ring_wrong
+for n in $ranks_list; do
+  for size in $sizes_list; do
+    bytes=$(to_bytes "$size")
+    mpi=$(mpirun --allow-run-as-root --oversubscribe --mca btl tcp,self --mca btl_tcp_if_include lo \
+      -np "$n" "$out/mpi_allreduce" "$bytes" "$iters")
+    ring=$("$trainer" bench allreduce --ranks "$n" --size "$bytes" --iters "$iters" 2>/dev/null)
+    mpi_bw=$(field busbw_GBs "$mpi"); ring_bw=$(field busbw_GBs "$ring")
+    ratio=$(awk -v a="$ring_bw" -v b="$mpi_bw" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+    printf '%-6s %-10s %12s %12s %8s %10s %10s\n' "$n" "$bytes" "$mpi_bw" "$ring_bw" "$ratio" \
+      "$(field wrong "$mpi")" "$(field wrong "$ring")"
+  done
+done

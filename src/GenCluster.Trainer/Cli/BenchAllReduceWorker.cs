@@ -1,0 +1,139 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using GenCluster.Trainer.Distributed;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace GenCluster.Trainer.Cli;
+
+/// <summary>
+/// Hidden <c>bench allreduce-worker</c>: one rank of <c>bench allreduce</c>. Hosts its ring server on a free loopback
+/// port, prints <c>ring-endpoint=...</c>, reads the comma-separated peer list from stdin, then times the all-reduce.
+/// </summary>
+internal static class BenchAllReduceWorker
+{
+    public static Command Build()
+    {
+        var rank = new Option<int>("--rank") { Required = true };
+        var ranks = new Option<int>("--ranks") { Required = true };
+        var bytes = new Option<string>("--bytes") { Required = true };
+        var iters = new Option<int>("--iters") { DefaultValueFactory = _ => 5 };
+        var warmup = new Option<int>("--warmup") { DefaultValueFactory = _ => 2 };
+        var job = new Option<string>("--job") { Required = true };
+        var bf16 = new Option<bool>("--bf16");
+        var command = new Command("allreduce-worker", "One rank of bench allreduce (started by it).")
+        {
+            rank, ranks, bytes, iters, warmup, job, bf16,
+        };
+        command.Hidden = true;
+        command.SetAction((parse, cancellationToken) => RunAsync(
+            parse.GetValue(rank), parse.GetValue(ranks),
+            parse.GetValue(bytes)!.Split(',').Select(b => long.Parse(b, CultureInfo.InvariantCulture)).ToArray(),
+            parse.GetValue(iters), parse.GetValue(warmup), parse.GetValue(job)!, parse.GetValue(bf16), cancellationToken));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(int rank, int n, long[] sizes, int iters, int warmup, string job, bool bf16, CancellationToken cancellationToken)
+    {
+        var secret = Environment.GetEnvironmentVariable(BenchAllReduceCommand.SecretVariable)
+            ?? throw new InvalidOperationException($"{BenchAllReduceCommand.SecretVariable} is not set (start ranks through 'bench allreduce').");
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddGenClusterRing(configure: o =>
+        {
+            o.CollectiveTimeout = TimeSpan.FromMinutes(2);
+            o.UseBf16 = bf16;
+        });
+        builder.WebHost.ConfigureKestrel(k => k.ListenRing(IPAddress.Loopback, 0));
+        await using var app = builder.Build();
+        app.MapGenClusterRing();
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        var endpoint = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        Console.WriteLine($"ring-endpoint={endpoint}");
+        var peers = (await Console.In.ReadLineAsync(cancellationToken).ConfigureAwait(false) ?? "").Split(',');
+        if (peers.Length != n)
+        {
+            await Console.Error.WriteLineAsync($"rank {rank}: expected {n} peer endpoints on stdin, got {peers.Length}.").ConfigureAwait(false);
+            return 2;
+        }
+
+        var ring = app.Services.GetRequiredService<RingCollectivesFactory>().Create(job, 1, rank, peers, secret);
+        try
+        {
+            await MeasureAsync(ring, rank, n, sizes, iters, warmup, cancellationToken).ConfigureAwait(false);
+            await ring.BarrierAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Before stopping Kestrel: the server waits for open ring streams, which close when each rank disposes.
+            await ring.DisposeAsync().ConfigureAwait(false);
+        }
+
+        await app.StopAsync(cancellationToken).ConfigureAwait(false);
+        return 0;
+    }
+
+    private static async Task MeasureAsync(RingCollectives ring, int rank, int n, long[] sizes, int iters, int warmup, CancellationToken cancellationToken)
+    {
+        foreach (var size in sizes)
+        {
+            var buffer = new float[size / sizeof(float)];
+            var times = new List<double>();
+            for (var iteration = 0; iteration < warmup + iters; iteration++)
+            {
+                Fill(buffer, rank);
+                await ring.BarrierAsync(cancellationToken).ConfigureAwait(false);
+                var started = Stopwatch.GetTimestamp();
+                await ring.AllReduceAsync(buffer, ReduceOp.Sum, cancellationToken).ConfigureAwait(false);
+                var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+                if (iteration >= warmup)
+                {
+                    times.Add(seconds);
+                }
+            }
+
+            var wrong = CountWrong(buffer, n);
+            var gathered = await ring.AllGatherAsync(times.Append(wrong).ToArray(), cancellationToken).ConfigureAwait(false);
+            if (rank == 0)
+            {
+                // An iteration ends when the slowest rank has the result.
+                var perIteration = Enumerable.Range(0, iters).Select(i => gathered.Max(g => g[i])).ToArray();
+                var mean = perIteration.Average();
+                var algbw = size / mean / 1e9;
+                var busbw = algbw * 2 * (n - 1) / n;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"ranks={n} bytes={size} time_ms={mean * 1e3:F3} algbw_GBs={algbw:F3} busbw_GBs={busbw:F3} wrong={gathered.Sum(g => (long)g[iters])}"));
+            }
+        }
+    }
+
+    /// <summary>Small integers: every partial sum is exact in float32, so the result can be checked element by element.</summary>
+    private static void Fill(float[] buffer, int rank)
+    {
+        for (var i = 0; i < buffer.Length; i++)
+        {
+            buffer[i] = (i % 13) + rank;
+        }
+    }
+
+    private static long CountWrong(float[] buffer, int n)
+    {
+        long wrong = 0;
+        var rankSum = n * (n - 1) / 2;
+        for (var i = 0; i < buffer.Length; i++)
+        {
+            if (buffer[i] != (n * (i % 13)) + rankSum)
+            {
+                wrong++;
+            }
+        }
+
+        return wrong;
+    }
+}
