@@ -7,6 +7,7 @@ set -euo pipefail
 # command-that-must-exist:debian-package
 required=(
   "readelf:binutils"
+  "npm:npm"
   "dotnet:"
 )
 
