@@ -8,6 +8,7 @@ public static class TrainerCli
     public static RootCommand Build()
     {
         var root = new RootCommand("GenCluster trainer: one process per device; trains and all-reduces over a gRPC ring.");
+        root.Subcommands.Add(BenchStepCommand.Create());
         return root;
     }
 }
