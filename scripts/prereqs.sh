@@ -9,6 +9,7 @@ required=(
   "readelf:binutils"
   "redis-server:redis-server"
   "promtool:prometheus"
+  "npm:npm"
   "dotnet:"
 )
 

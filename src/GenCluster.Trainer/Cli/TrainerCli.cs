@@ -10,6 +10,7 @@ public static class TrainerCli
         var root = new RootCommand("GenCluster trainer: one process per device; trains and all-reduces over a gRPC ring.");
         root.Subcommands.Add(RunCommand.Build());
         root.Subcommands.Add(BenchAllReduceCommand.Build());
+        root.Subcommands.Add(BenchStepCommand.Create());
         return root;
     }
 }

@@ -9,6 +9,8 @@ using GenCluster.Trainer.Distributed;
 using GenCluster.Trainer.Imaging;
 using GenCluster.Trainer.Models;
 using GenCluster.Trainer.Objectives;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -46,6 +48,9 @@ public sealed record GanSessionSetup
 
     /// <summary>Clock for throughput and checkpoint timestamps.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>Log for round start, resume, skips and checkpoints.</summary>
+    public ILogger Logger { get; init; } = NullLogger.Instance;
 }
 
 /// <summary>Progress after one step, identical on every rank.</summary>
@@ -189,6 +194,7 @@ public sealed class GanTrainingSession : IDisposable
         if (_setup.Engine.Threads > 0) torch.set_num_threads(_setup.Engine.Threads);
         if (_setup.ResumeFrom is { } from) Restore(CheckpointStore.Load(from));
         StartRound(cancellationToken);
+        TrainingLog.RoundStarted(_setup.Logger, _collectives.Rank, _collectives.WorldSize, Step);
 
         CheckpointRef? last = null;
         var globalImages = (double)_collectives.WorldSize * _setup.Spec.PerWorkerBatch * _setup.GradientAccumulation;
@@ -205,6 +211,7 @@ public sealed class GanTrainingSession : IDisposable
                 _skipped++;
                 _consecutiveSkips++;
                 _setup.Instruments?.StepSkipped();
+                TrainingLog.StepSkipped(_setup.Logger, Step, _consecutiveSkips, outcome.SkipReason!);
                 StepSkipped?.Invoke(Step, outcome.SkipReason!);
                 if (_consecutiveSkips >= _setup.Engine.MaxConsecutiveSkips)
                     throw new NumericalFaultException(Step, _consecutiveSkips, outcome.SkipReason!);
@@ -222,7 +229,10 @@ public sealed class GanTrainingSession : IDisposable
             if (Due(_setup.Spec.CheckpointEvery, done) || outcome.StopRequested)
                 last = WriteCheckpoint(cancellationToken) ?? last;
             if (outcome.StopRequested && !done)
+            {
+                TrainingLog.Stopped(_setup.Logger, Step);
                 return new SessionResult(SessionOutcome.Stopped, Step, last, _skipped);
+            }
         }
         return new SessionResult(SessionOutcome.Completed, Step, last, _skipped);
     }
@@ -294,7 +304,9 @@ public sealed class GanTrainingSession : IDisposable
             [AdamDFile] = s => WithWriter(s, _step.OptimizerD.save_state_dict),
         };
         var saved = _store.Save(manifest, files);
-        _setup.Instruments?.CheckpointWritten(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        _setup.Instruments?.CheckpointWritten(seconds);
+        TrainingLog.CheckpointWritten(_setup.Logger, Step, saved.Directory, seconds);
         var reference = saved.ToRef();
         CheckpointWritten?.Invoke(reference);
         return reference;
@@ -305,7 +317,11 @@ public sealed class GanTrainingSession : IDisposable
         _resume = checkpoint;
         var m = checkpoint.Manifest;
         var differences = OptionsDiff.Compare(m.Options, _optionsSnapshot);
-        if (differences.Count > 0) OptionsDiffer?.Invoke(differences);
+        if (differences.Count > 0)
+        {
+            TrainingLog.OptionsDiffer(_setup.Logger, checkpoint.Directory, string.Join("; ", differences));
+            OptionsDiffer?.Invoke(differences);
+        }
 
         WithReader(checkpoint.PathOf(GeneratorFile), r => Models.Generator.load(r));
         WithReader(checkpoint.PathOf(DiscriminatorFile), r => Models.Discriminator.load(r));
@@ -326,6 +342,7 @@ public sealed class GanTrainingSession : IDisposable
         sampler.Seek(new SamplerPosition(m.Epoch, Math.Min(batch, sampler.BatchesPerEpoch)));
         Step = m.Step;
         _skipped = m.SkippedSteps;
+        TrainingLog.Resumed(_setup.Logger, checkpoint.Directory, Step, m.Epoch, sampler.Position.Batch);
     }
 
     /// <summary>The checkpoint this session resumed from, if any.</summary>

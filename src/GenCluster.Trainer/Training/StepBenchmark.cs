@@ -1,0 +1,66 @@
+using System.Diagnostics;
+using GenCluster.Contracts.Jobs;
+using GenCluster.Trainer.Data;
+using GenCluster.Trainer.Models;
+using TorchSharp;
+
+namespace GenCluster.Trainer.Training;
+
+/// <summary>Result of <see cref="StepBenchmark.Run"/>.</summary>
+/// <param name="MedianStepSeconds">Median wall time of a DCGAN step (one rank, no communication).</param>
+/// <param name="TrainingFlops">Achieved training FLOP/s (analytic FLOPs of the step over its median time).</param>
+/// <param name="MatmulFlops">libtorch's fp32 matmul FLOP/s (1024×1024) on the same threads.</param>
+public sealed record StepBenchmarkResult(double MedianStepSeconds, double TrainingFlops, double MatmulFlops)
+{
+    /// <summary>Training FLOP/s as a fraction of matmul FLOP/s.</summary>
+    public double Efficiency => TrainingFlops / MatmulFlops;
+}
+
+/// <summary>Times DCGAN steps on one rank with synthetic 28×28 data and compares their FLOP/s with libtorch's matmul.</summary>
+public static class StepBenchmark
+{
+    /// <summary>Runs <paramref name="warmup"/> + <paramref name="steps"/> steps with <paramref name="threads"/> intra-op threads.</summary>
+    public static StepBenchmarkResult Run(JobSpec spec, int threads, int steps, int warmup = 3)
+    {
+        torch.set_num_threads(threads);
+        var count = Math.Max(spec.PerWorkerBatch * 4, 256);
+        var pixels = new byte[count * 28 * 28];
+        new Random(1).NextBytes(pixels);
+        var data = new ImageDataset(pixels, count, 28, 28);
+        var options = spec.ModelOptions;
+        using var models = GanModels.Create(spec, spec.Seed);
+        using var noise = new torch.Generator((ulong)spec.Seed);
+        using var step = new DataParallelGanStep(models, Objectives.GanObjectives.Create(options.Objective), new SingleRankCollectives(), data,
+            new DistributedSampler(count, 1, 0, spec.PerWorkerBatch, spec.Seed), noise, spec.PerWorkerBatch, 1, options, torch.CPU, 25L << 20);
+        for (var i = 0; i < warmup; i++) step.Run(false, default);
+        var times = new double[steps];
+        for (var i = 0; i < steps; i++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            step.Run(false, default);
+            times[i] = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        }
+        Array.Sort(times);
+        var median = times[steps / 2];
+        var flops = DcganFlops.TrainingFlopsPerImage(options.LatentDim, options.Width) * spec.PerWorkerBatch / median;
+        return new StepBenchmarkResult(median, flops, MatmulFlops());
+    }
+
+    /// <summary>fp32 FLOP/s of a 1024×1024 matmul (median of 20).</summary>
+    public static double MatmulFlops(int n = 1024)
+    {
+        using var scope = torch.NewDisposeScope();
+        var a = torch.randn(n, n);
+        var b = torch.randn(n, n);
+        for (var i = 0; i < 3; i++) torch.mm(a, b).Dispose();
+        var times = new double[20];
+        for (var i = 0; i < times.Length; i++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            torch.mm(a, b).Dispose();
+            times[i] = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        }
+        Array.Sort(times);
+        return 2.0 * n * n * n / times[times.Length / 2];
+    }
+}

@@ -1,0 +1,38 @@
+using GenCluster.Trainer.Training;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace GenCluster.Trainer.Tests.Training;
+
+public class TrainingEngineOptionsTests
+{
+    private static IServiceProvider Build(Dictionary<string, string?> settings)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        return new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddGenClusterTrainingEngine().BuildServiceProvider();
+    }
+
+    [Fact]
+    public void BindsFromTheTrainerSection()
+    {
+        var options = Build(new() { ["Trainer:Threads"] = "2", ["Trainer:Device"] = "cuda:1", ["Trainer:DataDirectory"] = "/data" })
+            .GetRequiredService<IOptions<TrainingEngineOptions>>().Value;
+
+        Assert.Equal((2, "cuda:1", "/data"), (options.Threads, options.Device, options.DataDirectory));
+        Assert.Equal(25L * 1024 * 1024, options.BucketBytes);
+    }
+
+    [Fact]
+    public void InvalidValuesNameTheirKeys()
+    {
+        var provider = Build(new() { ["Trainer:Threads"] = "-1", ["Trainer:Device"] = "gpu", ["Trainer:MaxConsecutiveSkips"] = "0" });
+
+        var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<TrainingEngineOptions>>().Value);
+
+        Assert.Contains(ex.Failures, f => f.Contains("Trainer:Threads") && f.Contains("-1"));
+        Assert.Contains(ex.Failures, f => f.Contains("Trainer:Device") && f.Contains("'gpu'"));
+        Assert.Contains(ex.Failures, f => f.Contains("Trainer:MaxConsecutiveSkips"));
+        Assert.NotNull(provider.GetRequiredService<TrainerInstruments>());
+    }
+}
