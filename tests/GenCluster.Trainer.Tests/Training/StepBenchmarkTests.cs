@@ -23,7 +23,7 @@ public class StepBenchmarkTests
         var collectives = new SingleRankCollectives();
         var buffer = new float[] { 1, 2 };
 
-        await collectives.AllReduceAsync(buffer, Distributed.ReduceOp.Average);
+        await collectives.AllReduceAsync(buffer, GenCluster.Trainer.Distributed.ReduceOp.Average);
         var gathered = await collectives.AllGatherAsync(new double[] { 3 });
 
         Assert.Equal([1f, 2f], buffer);
