@@ -45,7 +45,7 @@ public sealed record CheckpointManifest
     /// <summary>When it was written (UTC).</summary>
     public DateTimeOffset CreatedUtc { get; init; }
 
-    internal static JsonSerializerOptions Json { get; } = new()
+    public static JsonSerializerOptions Json { get; } = new()
     {
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,

@@ -103,7 +103,8 @@ public sealed record SessionResult(SessionOutcome Outcome, long Step, Checkpoint
 /// </remarks>
 public sealed class GanTrainingSession : IDisposable
 {
-    private const string GeneratorFile = "generator.bin";
+    /// <summary>Checkpoint file holding the generator's parameters and buffers.</summary>
+    public const string GeneratorFile = "generator.bin";
     private const string DiscriminatorFile = "discriminator.bin";
     private const string AdamGFile = "adam-generator.bin";
     private const string AdamDFile = "adam-discriminator.bin";
@@ -139,11 +140,7 @@ public sealed class GanTrainingSession : IDisposable
         _noise = new Generator((ulong)spec.Seed);
         _step = new DataParallelGanStep(Models, objective, _collectives, setup.Dataset, sampler, _noise,
             spec.PerWorkerBatch, setup.GradientAccumulation, spec.ModelOptions, _device, setup.Engine.BucketBytes);
-        using (var sampleGenerator = new Generator((ulong)(spec.Seed + SampleSeedOffset)))
-        using (NewDisposeScope())
-        {
-            _sampleLatents = torch.randn([setup.Engine.SampleCount, Models.LatentDim], generator: sampleGenerator).DetachFromDisposeScope();
-        }
+        _sampleLatents = SampleLatents(spec.Seed, setup.Engine.SampleCount, Models.LatentDim);
         _store = new CheckpointStore(Path.Combine(setup.RunDirectory, "checkpoints"), Math.Max(1, spec.KeepCheckpoints), setup.Time);
         _optionsSnapshot = JsonSerializer.SerializeToElement(new
         {
@@ -151,6 +148,13 @@ public sealed class GanTrainingSession : IDisposable
             gradient_accumulation = setup.GradientAccumulation,
             world_size = _collectives.WorldSize,
         }, CheckpointManifest.Json);
+    }
+
+    /// <summary>The fixed latent batch every sample grid of a job is drawn from (depends on the seed only).</summary>
+    public static Tensor SampleLatents(long seed, int count, int latentDim)
+    {
+        using var sampleGenerator = new Generator((ulong)(seed + SampleSeedOffset));
+        return torch.randn([count, latentDim], generator: sampleGenerator);
     }
 
     /// <summary>Raised after every step (on every rank).</summary>
