@@ -1,4 +1,5 @@
 using System.Net;
+using GenCluster.Contracts.Workers;
 using GenCluster.Grains;
 using GenCluster.Grains.Scheduling;
 using GenCluster.Grains.Telemetry;
@@ -74,7 +75,7 @@ public static class SiloHostingExtensions
             orleans.AddStartupTask(async (sp, _) =>
             {
                 var grains = sp.GetRequiredService<IGrainFactory>();
-                await grains.GetGrain<IWorkerDirectoryGrain>(IWorkerRegistryGrainKey).GetWorkers();
+                await grains.GetGrain<IWorkerDirectoryGrain>(IWorkerRegistryGrain.Key).GetWorkers();
             });
         });
 
@@ -97,6 +98,4 @@ public static class SiloHostingExtensions
         app.MapGenClusterEndpoints();
         return app;
     }
-
-    private const long IWorkerRegistryGrainKey = GenCluster.Contracts.Workers.IWorkerRegistryGrain.Key;
 }
