@@ -1,0 +1,81 @@
+using System.CommandLine;
+using System.Text.RegularExpressions;
+using GenCluster.Silo.Cli;
+using GenCluster.Trainer.Cli;
+
+namespace GenCluster.IntegrationTests.K8s;
+
+/// <summary>Every container in k8s/ runs a verb and flags that the CLIs really accept.</summary>
+public partial class ManifestArgumentsTests
+{
+    public static TheoryData<string> Manifests() => new(Directory.GetFiles(K8sDirectory(), "*.yaml").Select(Path.GetFileName)!);
+
+    [Theory]
+    [MemberData(nameof(Manifests))]
+    public void ContainerArgumentsParse(string manifest)
+    {
+        var text = File.ReadAllLines(Path.Combine(K8sDirectory(), manifest));
+        foreach (var (assembly, args) in Containers(text))
+        {
+            RootCommand cli = assembly switch
+            {
+                "gencluster.dll" => GenClusterCli.Build(),
+                "gencluster-trainer.dll" => TrainerCli.Build(),
+                _ => throw new InvalidOperationException($"{manifest}: unknown assembly {assembly}"),
+            };
+            // Kubernetes expands $(VAR) from the container's env before the process starts.
+            var expanded = args.Select(a => EnvReference().Replace(a, "127.0.0.1")).ToArray();
+            var result = cli.Parse(expanded);
+            Assert.True(result.Errors.Count == 0,
+                $"{manifest}: {assembly} {string.Join(' ', args)}: {string.Join("; ", result.Errors.Select(e => e.Message))}");
+        }
+    }
+
+    [Fact]
+    public void SiloAndTrainerManifestsRunTheirVerbs()
+    {
+        var silo = Containers(File.ReadAllLines(Path.Combine(K8sDirectory(), "silo.yaml"))).Single();
+        var trainer = Containers(File.ReadAllLines(Path.Combine(K8sDirectory(), "trainers.yaml"))).Single();
+        Assert.Equal(("gencluster.dll", "silo"), (silo.Assembly, silo.Args[0]));
+        Assert.Equal(("gencluster-trainer.dll", "run"), (trainer.Assembly, trainer.Args[0]));
+    }
+
+    private static IEnumerable<(string Assembly, string[] Args)> Containers(string[] lines)
+    {
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var command = CommandLine().Match(lines[i]);
+            if (!command.Success) continue;
+            var args = new List<string>();
+            var j = i + 1;
+            while (j < lines.Length && !lines[j].TrimStart().StartsWith("args:", StringComparison.Ordinal)) j++;
+            var indent = -1;
+            for (j++; j < lines.Length; j++)
+            {
+                var item = ListItem().Match(lines[j]);
+                if (!item.Success || (indent >= 0 && item.Groups[1].Length != indent)) break;
+                indent = item.Groups[1].Length;
+                args.Add(item.Groups[2].Value.Trim().Trim('"'));
+            }
+            yield return (command.Groups[1].Value, args.ToArray());
+        }
+    }
+
+    private static string K8sDirectory()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "GenCluster.sln"))) return Path.Combine(dir.FullName, "k8s");
+        }
+        throw new DirectoryNotFoundException($"no GenCluster.sln above {AppContext.BaseDirectory}");
+    }
+
+    [GeneratedRegex("""command: \["dotnet", "/app/([a-z-]+\.dll)"\]""")]
+    private static partial Regex CommandLine();
+
+    [GeneratedRegex("""^(\s*)- (.+)$""")]
+    private static partial Regex ListItem();
+
+    [GeneratedRegex("""\$\([A-Z_]+\)""")]
+    private static partial Regex EnvReference();
+}
