@@ -176,6 +176,9 @@ public static class JobStateMachine
             };
         }
         var done = CloseRound(status, $"completed at step {step}", now);
+        // Heartbeats lag the last steps; the completion report is the authoritative final step.
+        var finalProgress = (status.Progress ?? new TrainingProgress(step, 0, 0, new Dictionary<string, double>())) with { Step = step };
+        done = done with { Progress = finalProgress, ProgressAt = now };
         return Finish(done, JobState.Succeeded, "succeeded", $"rank 0 reached step {step} of {status.Spec.Steps}", round, now);
     }
 

@@ -133,6 +133,7 @@ public class JobStateMachineTests
         Assert.Equal(JobState.Succeeded, done.State);
         Assert.NotNull(done.FinishedAt);
         Assert.NotNull(done.Rounds[^1].EndedAt);
+        Assert.Equal(10, done.Progress!.Step);
         Assert.Same(done, JobStateMachine.Cancel(done, "late", _time.GetUtcNow()));
     }
 
