@@ -4,14 +4,20 @@
 # missing ones are named and the script fails, so nothing is silently skipped.
 set -euo pipefail
 
-# command-that-must-exist:debian-package
+# command-that-must-exist:debian-package. "run" (scripts/local.sh) needs only what training needs; the default,
+# "test", adds what the test suite uses (readelf, a real redis-server, promtool).
+profile=${1:-test}
 required=(
-  "readelf:binutils"
-  "redis-server:redis-server"
-  "promtool:prometheus"
-  "npm:npm"
   "dotnet:"
+  "npm:npm"
 )
+if [ "$profile" = test ]; then
+  required+=(
+    "readelf:binutils"
+    "redis-server:redis-server"
+    "promtool:prometheus"
+  )
+fi
 
 missing_pkgs=()
 for pair in "${required[@]}"; do
