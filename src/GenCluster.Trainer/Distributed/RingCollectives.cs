@@ -42,6 +42,7 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
     private AsyncClientStreamingCall<RingFrame, RingAck>? _outbound;
     private byte[]? _bf16Staging;
     private volatile Exception? _outboundFailure;
+    private CollectiveState? _current;
     private bool _disposed;
 
     /// <summary>Creates the collectives of one round. Register it with the ring server before peers connect.</summary>
@@ -254,8 +255,6 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
             _oneAtATime.Release();
         }
     }
-
-    private CollectiveState? _current;
 
     private sealed class CollectiveState(string collective, long sequence, CancellationTokenSource linked, CancellationToken lifetime)
     {
