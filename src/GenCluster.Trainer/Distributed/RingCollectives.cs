@@ -73,6 +73,13 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
             throw new ArgumentOutOfRangeException(nameof(rank), rank, $"rank must be in 0..{peers.Count - 1} for {peers.Count} peers.");
         }
 
+        ArgumentNullException.ThrowIfNull(options);
+        var invalid = new RingOptionsValidator().Validate(null, options);
+        if (invalid.Failed)
+        {
+            throw new ArgumentException(invalid.FailureMessage, nameof(options));
+        }
+
         JobId = jobId;
         Round = round;
         Rank = rank;
@@ -312,9 +319,11 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
 
     private CollectiveException Translate(Exception ex, CollectiveState state, bool deadlinePassed)
     {
-        if (state.SendFailure is not null && ex is not CollectiveException)
+        // A failed write (RpcException, or InvalidOperationException once the call has completed) is the successor's.
+        var sendFailed = state.SendFailure is not null && ex is not CollectiveException;
+        if (sendFailed)
         {
-            ex = state.SendFailure;
+            ex = state.SendFailure!;
         }
 
         if (ex is CollectiveException collectiveException)
@@ -324,6 +333,7 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
 
         var blamed = ex switch
         {
+            _ when sendFailed => Successor,
             RpcException => Successor,
             _ when deadlinePassed => state.WaitingOnPredecessor ? Predecessor : Successor,
             _ => Predecessor,
