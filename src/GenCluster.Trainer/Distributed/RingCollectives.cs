@@ -42,6 +42,7 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
     private AsyncClientStreamingCall<RingFrame, RingAck>? _outbound;
     private byte[]? _bf16Staging;
     private volatile Exception? _outboundFailure;
+    private CollectiveState? _current;
     private bool _disposed;
 
     /// <summary>Creates the collectives of one round. Register it with the ring server before peers connect.</summary>
@@ -70,6 +71,13 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
         if (rank < 0 || rank >= peers.Count)
         {
             throw new ArgumentOutOfRangeException(nameof(rank), rank, $"rank must be in 0..{peers.Count - 1} for {peers.Count} peers.");
+        }
+
+        ArgumentNullException.ThrowIfNull(options);
+        var invalid = new RingOptionsValidator().Validate(null, options);
+        if (invalid.Failed)
+        {
+            throw new ArgumentException(invalid.FailureMessage, nameof(options));
         }
 
         JobId = jobId;
@@ -255,8 +263,6 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
         }
     }
 
-    private CollectiveState? _current;
-
     private sealed class CollectiveState(string collective, long sequence, CancellationTokenSource linked, CancellationToken lifetime)
     {
         public CancellationTokenSource SenderStop { get; } = CancellationTokenSource.CreateLinkedTokenSource(lifetime);
@@ -313,9 +319,11 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
 
     private CollectiveException Translate(Exception ex, CollectiveState state, bool deadlinePassed)
     {
-        if (state.SendFailure is not null && ex is not CollectiveException)
+        // A failed write (RpcException, or InvalidOperationException once the call has completed) is the successor's.
+        var sendFailed = state.SendFailure is not null && ex is not CollectiveException;
+        if (sendFailed)
         {
-            ex = state.SendFailure;
+            ex = state.SendFailure!;
         }
 
         if (ex is CollectiveException collectiveException)
@@ -325,6 +333,7 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
 
         var blamed = ex switch
         {
+            _ when sendFailed => Successor,
             RpcException => Successor,
             _ when deadlinePassed => state.WaitingOnPredecessor ? Predecessor : Successor,
             _ => Predecessor,

@@ -217,6 +217,11 @@ public class RingCollectivesTests(ITestOutputHelper output)
         Assert.Equal(StatusCode.FailedPrecondition, staleFrame.StatusCode);
         Assert.Equal(2, target.Rejected);
 
+        var otherJob = await Assert.ThrowsAsync<RpcException>(() => SendRawAsync(target.Endpoint, RingCluster.Secret, headerRound: 7, frameRound: 7, frameJob: "another-job"));
+        Assert.Equal(StatusCode.FailedPrecondition, otherJob.StatusCode);
+        Assert.Contains("another-job", otherJob.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(3, target.Rejected);
+
         var buffers = new[] { new float[] { 1, 2, 3 }, new float[] { 10, 20, 30 } };
         await cluster.OnAll((rank, r) => rank.AllReduceAsync(buffers[r], ReduceOp.Sum));
         Assert.All(buffers, b => Assert.Equal(new float[] { 11, 22, 33 }, b));
@@ -293,7 +298,7 @@ public class RingCollectivesTests(ITestOutputHelper output)
         Assert.All(inputs, b => Assert.Equal(inputs[0], b));
     }
 
-    private static async Task SendRawAsync(string endpoint, string? secret, long headerRound, long frameRound)
+    private static async Task SendRawAsync(string endpoint, string? secret, long headerRound, long frameRound, string frameJob = RingCluster.Job)
     {
         using var channel = GrpcChannel.ForAddress(endpoint);
         var client = new RingService.RingServiceClient(channel);
@@ -308,7 +313,7 @@ public class RingCollectivesTests(ITestOutputHelper output)
         {
             await call.RequestStream.WriteAsync(new RingFrame
             {
-                JobId = RingCluster.Job,
+                JobId = frameJob,
                 Round = frameRound,
                 Sequence = 0,
                 SenderRank = 0,
