@@ -15,7 +15,7 @@ public sealed record LocalRunOptions
     public int Workers { get; init; } = 2;
 
     /// <summary>Optimizer steps (<c>--steps</c>).</summary>
-    public long Steps { get; init; } = 1200;
+    public long Steps { get; init; } = 2000;
 
     /// <summary>Images per worker per step (<c>--batch</c>).</summary>
     public int PerWorkerBatch { get; init; } = 32;
