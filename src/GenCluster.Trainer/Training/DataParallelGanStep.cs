@@ -24,9 +24,11 @@ public readonly record struct StepOutcome(bool Skipped, string? SkipReason, doub
 /// generator update, each over <c>accumulation</c> micro-batches, gradients averaged over ranks in buckets, Adam.
 /// </summary>
 /// <remarks>
-/// <para>Latents for a micro-batch are drawn for the whole global micro-batch from a generator seeded identically on
-/// every rank, and each rank takes its slice; with the sampler's layout, n ranks with batch B compute exactly what
-/// one rank with batch n·B computes (up to float summation order) for models without batch-coupled layers.</para>
+/// <para>Latents for a micro-batch are drawn for the whole global micro-batch, one image at a time, from a generator
+/// seeded identically on every rank, and each rank takes its slice. With the sampler's layout, the k-th image of a
+/// step gets the same example and latent whatever the world size, per-worker batch and accumulation, so any
+/// geometry with the same global batch computes the same update (up to float summation order) for models without
+/// batch-coupled layers.</para>
 /// <para>NaN/Inf: each rank checks its losses and gathered gradients before the all-reduce and all ranks all-gather
 /// the verdict, so they skip together. A bad D phase skips the whole step; a bad G phase skips the G update (the D
 /// update of that step stands). Either way the step counts as skipped; the data and latents are still consumed, so
@@ -154,12 +156,22 @@ public sealed class DataParallelGanStep : IDisposable
         OptimizerG.Dispose();
     }
 
-    /// <summary>This rank's slice of a latent batch drawn for the whole global micro-batch.</summary>
+    /// <summary>This rank's slice of the latents of the whole global micro-batch, drawn one image at a time.</summary>
+    /// <remarks>
+    /// Drawing per image makes the latent of the k-th image of a step independent of how images are grouped into
+    /// ranks and micro-batches (randn over a larger tensor does not produce the same sequence as several smaller ones).
+    /// </remarks>
     private Tensor NextLatents()
     {
-        var world = _collectives.WorldSize;
-        var all = torch.randn([world * _batch, _models.LatentDim], generator: Noise);
-        var mine = all.narrow(0, _collectives.Rank * _batch, _batch);
+        var first = _collectives.Rank * _batch;
+        var rows = new Tensor[_batch];
+        for (var i = 0; i < _collectives.WorldSize * _batch; i++)
+        {
+            var z = torch.randn([1, _models.LatentDim], generator: Noise);
+            if (i >= first && i < first + _batch) rows[i - first] = z;
+            else z.Dispose();
+        }
+        var mine = torch.cat(rows);
         return _device.type == DeviceType.CPU ? mine : mine.to(_device);
     }
 

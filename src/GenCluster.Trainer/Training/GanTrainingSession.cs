@@ -331,8 +331,10 @@ public sealed class GanTrainingSession : IDisposable
         WithReader(checkpoint.PathOf(DiscriminatorFile), r => Models.Discriminator.load(r));
         WithReader(checkpoint.PathOf(AdamGFile), _step.OptimizerG.load_state_dict);
         WithReader(checkpoint.PathOf(AdamDFile), _step.OptimizerD.load_state_dict);
-        _noise.set_state(StateFromBase64(m.RngStates[NoiseRng], checkpoint.Directory));
-        torch.set_rng_state(StateFromBase64(m.RngStates[TorchRng], checkpoint.Directory));
+        using (var noiseState = StateFromBase64(m, NoiseRng, checkpoint.Directory))
+            _noise.set_state(noiseState);
+        using (var torchState = StateFromBase64(m, TorchRng, checkpoint.Directory))
+            torch.set_rng_state(torchState);
 
         var batch = m.SamplerBatch;
         var spec = _setup.Spec;
@@ -381,8 +383,10 @@ public sealed class GanTrainingSession : IDisposable
             return Convert.ToBase64String(state.bytes);
     }
 
-    private static Tensor StateFromBase64(string base64, string directory)
+    private static Tensor StateFromBase64(CheckpointManifest manifest, string name, string directory)
     {
+        if (!manifest.RngStates.TryGetValue(name, out var base64))
+            throw new CheckpointCorruptException(directory, $"manifest lacks the '{name}' random generator state");
         try
         {
             return torch.tensor(Convert.FromBase64String(base64), ScalarType.Byte);

@@ -22,11 +22,12 @@ public static class SessionHarness
 
     public static GanTrainingSession[] Create(
         int world, JobSpec spec, string runDirectory, ImageDataset data, Func<int, GanModels> models,
-        InProcessGroup group, CheckpointRef? resumeFrom = null, TrainingEngineOptions? engine = null)
+        InProcessGroup group, CheckpointRef? resumeFrom = null, TrainingEngineOptions? engine = null, int accumulation = 1)
     {
         return Enumerable.Range(0, world).Select(rank => new GanTrainingSession(new GanSessionSetup
         {
             Spec = spec,
+            GradientAccumulation = accumulation,
             RunDirectory = runDirectory,
             Collectives = group.For(rank),
             Dataset = data,

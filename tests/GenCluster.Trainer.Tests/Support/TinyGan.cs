@@ -59,12 +59,19 @@ public static class TinyGan
 {
     public const int Latent = 4;
 
-    /// <summary>Tiny G and D initialised from <paramref name="seed"/>.</summary>
+    /// <summary>Tiny G and D initialised from <paramref name="seed"/> only (not torch's global generator, which tests running in parallel share).</summary>
     public static GanModels Create(long seed, int hidden = 16, int size = 8)
     {
-        torch.manual_seed(seed);
         var g = new TinyGenerator(Latent, hidden, size);
         var d = new TinyDiscriminator(hidden, size);
+        using var random = new torch.Generator((ulong)seed);
+        using var noGrad = torch.no_grad();
+        foreach (var p in g.parameters().Concat(d.parameters()))
+        {
+            using var values = torch.randn(p.shape, generator: random);
+            using var scaled = values.mul(0.2);
+            p.copy_(scaled);
+        }
         return new GanModels(g, d, Latent);
     }
 }

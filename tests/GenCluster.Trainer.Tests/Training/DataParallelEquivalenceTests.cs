@@ -8,14 +8,14 @@ public class DataParallelEquivalenceTests
     private const int Steps = 10;
     private const int GlobalBatch = 12;
 
-    private static async Task<float[]> Train(int world)
+    private static async Task<float[]> Train(int world, int accumulation = 1)
     {
         using var temp = RepoPaths.NewTemp();
         using var group = new InProcessGroup(world);
         var data = SyntheticIdx.Dataset(240);
         // Each rank starts from different weights: the round-start broadcast must make them rank 0's.
-        var sessions = SessionHarness.Create(world, SessionHarness.TinySpec(GlobalBatch / world), temp.Path, data,
-            rank => TinyGan.Create(seed: 11 + 100 * rank), group);
+        var sessions = SessionHarness.Create(world, SessionHarness.TinySpec(GlobalBatch / world / accumulation), temp.Path, data,
+            rank => TinyGan.Create(seed: 11 + 100 * rank), group, accumulation: accumulation);
         try
         {
             var results = await SessionHarness.RunAll(sessions, Steps);
@@ -46,5 +46,17 @@ public class DataParallelEquivalenceTests
 
         var maxDiff = single.Zip(parallel).Max(p => Math.Abs(p.First - p.Second));
         Assert.True(maxDiff <= 1e-5, $"max |1 worker - {world} workers| after {Steps} steps is {maxDiff}, expected ≤ 1e-5");
+    }
+
+    [Theory]
+    [InlineData(1, 3)]
+    [InlineData(2, 2)]
+    public async Task GradientAccumulationWithTheSameGlobalBatchMatchesOneWorker(int world, int accumulation)
+    {
+        var single = await Train(1);
+        var accumulated = await Train(world, accumulation);
+
+        var maxDiff = single.Zip(accumulated).Max(p => Math.Abs(p.First - p.Second));
+        Assert.True(maxDiff <= 1e-5, $"max |1 worker - {world} workers × {accumulation} micro-batches| is {maxDiff}, expected ≤ 1e-5");
     }
 }

@@ -29,4 +29,32 @@ public class DisposeScopeLeakTests
         Assert.True(before > 0, "the statistics should see the models' tensors created on this thread");
         Assert.True(after == before, $"live tensors grew from {before} to {after} over 60 steps");
     }
+
+    [Fact]
+    public async Task SessionWithCheckpointsAndSamplesKeepsTheLiveTensorCountFlat()
+    {
+        using var temp = RepoPaths.NewTemp();
+        using var group = new InProcessGroup(1);
+        var spec = SessionHarness.TinySpec(4, checkpointEvery: 5, sampleEvery: 5);
+        var sessions = SessionHarness.Create(1, spec, temp.Path, SyntheticIdx.Dataset(64), _ => TinyGan.Create(1), group);
+        var live = new Dictionary<long, long>();
+        var created = new Dictionary<long, long>();
+        // Events fire on the training thread, whose statistics are the ones that matter.
+        sessions[0].StepCompleted += p =>
+        {
+            live[p.Step] = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+            created[p.Step] = DisposeScopeManager.Statistics.CreatedInScopeCount;
+        };
+        try
+        {
+            await SessionHarness.RunAll(sessions, 60);
+        }
+        finally
+        {
+            SessionHarness.DisposeAll(sessions);
+        }
+
+        Assert.True(created[60] - created[11] > 49 * 20, "the statistics should see the tensors each step creates");
+        Assert.True(live[60] == live[11], $"live tensors on the training thread went from {live[11]} at step 11 to {live[60]} at step 60");
+    }
 }

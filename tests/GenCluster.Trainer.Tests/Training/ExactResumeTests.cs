@@ -127,6 +127,47 @@ public class ExactResumeTests
         Assert.Equal(["spec.model_options.learning_rate_g: 0.001 (checkpoint) -> 0.0005 (now)"], diffs);
     }
 
+    [Fact]
+    public async Task ResumingOnFewerRanksWithTheSameGlobalBatchFollowsTheSameTrajectory()
+    {
+        var data = SyntheticIdx.Dataset(48);
+        var twoRanks = SessionHarness.TinySpec(4, checkpointEvery: 3);
+        var oneRank = SessionHarness.TinySpec(8, checkpointEvery: 3);
+
+        using var straightDir = RepoPaths.NewTemp();
+        float[] straight;
+        using (var group = new InProcessGroup(2))
+        {
+            var sessions = SessionHarness.Create(2, twoRanks, straightDir.Path, data, _ => TinyGan.Create(1), group);
+            await SessionHarness.RunAll(sessions, 8);
+            straight = SessionHarness.State(sessions[0].Models);
+            SessionHarness.DisposeAll(sessions);
+        }
+
+        using var dir = RepoPaths.NewTemp();
+        CheckpointRef checkpoint;
+        using (var group = new InProcessGroup(2))
+        {
+            var sessions = SessionHarness.Create(2, twoRanks, dir.Path, data, _ => TinyGan.Create(1), group);
+            checkpoint = (await SessionHarness.RunAll(sessions, 3))[0].LastCheckpoint!;
+            SessionHarness.DisposeAll(sessions);
+        }
+        float[] resumed;
+        var diffs = new List<string>();
+        using (var group = new InProcessGroup(1))
+        {
+            var sessions = SessionHarness.Create(1, oneRank, dir.Path, data, _ => TinyGan.Create(5), group, resumeFrom: checkpoint);
+            sessions[0].OptionsDiffer += diffs.AddRange;
+            await SessionHarness.RunAll(sessions, 8);
+            resumed = SessionHarness.State(sessions[0].Models);
+            SessionHarness.DisposeAll(sessions);
+        }
+
+        Assert.Equal(["spec.per_worker_batch: 4 (checkpoint) -> 8 (now)", "world_size: 2 (checkpoint) -> 1 (now)"], diffs);
+        var maxDiff = straight.Zip(resumed).Max(p => Math.Abs(p.First - p.Second));
+        Assert.True(maxDiff <= 1e-5, $"max |2 ranks - resumed on 1 rank| is {maxDiff}, expected ≤ 1e-5");
+    }
+
     private static float[] Generate(torch.nn.Module<torch.Tensor, torch.Tensor> g, torch.Tensor z)
     {
         g.eval();
