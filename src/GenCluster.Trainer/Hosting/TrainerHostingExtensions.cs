@@ -20,8 +20,7 @@ public static class TrainerHostingExtensions
     {
         builder.Services.AddOptions<TrainerOptions>().Bind(builder.Configuration.GetSection(TrainerOptions.Section)).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<TrainerOptions>, TrainerOptionsValidator>();
-        builder.Services.AddOptions<TrainingEngineOptions>().Bind(builder.Configuration.GetSection(TrainingEngineOptions.Section)).ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<TrainingEngineOptions>, TrainingEngineOptionsValidator>();
+        builder.Services.AddGenClusterTrainingEngine();
         builder.Services.AddGenClusterRing(builder.Configuration);
         var options = new TrainerOptions();
         builder.Configuration.GetSection(TrainerOptions.Section).Bind(options);
@@ -50,7 +49,6 @@ public static class TrainerHostingExtensions
         builder.Services.AddSingleton(sp => WorkerIdentity.Describe(
             sp.GetRequiredService<IOptions<TrainerOptions>>().Value, sp.GetRequiredService<IOptions<TrainingEngineOptions>>().Value.Device));
         builder.Services.AddSingleton<IControlPlane, OrleansControlPlane>();
-        builder.Services.AddSingleton<TrainerInstruments>();
         builder.Services.AddSingleton<DatasetCache>();
         builder.Services.AddSingleton<IRoundRunner, TrainingRoundRunner>();
         builder.Services.AddSingleton<WorkerLoop>();
