@@ -1,3 +1,3 @@
 using GenCluster.Silo.Cli;
 
-return await GenClusterCli.Build().Parse(args).InvokeAsync();
+return await GenClusterCli.Build().Parse(args).InvokeAsync(GenClusterCli.Invocation());

@@ -1,3 +1,3 @@
 using GenCluster.Trainer.Cli;
 
-return await TrainerCli.Build().Parse(args).InvokeAsync();
+return await TrainerCli.Build().Parse(args).InvokeAsync(TrainerCli.Invocation());

@@ -29,8 +29,8 @@ public sealed class TrainerInstruments
         _stepSeconds = meter.CreateHistogram("gencluster_trainer_step_seconds", "s", "Wall time of one optimizer step (D and G, including all-reduce)",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = StepBuckets });
         _imagesPerSecond = meter.CreateGauge<double>("gencluster_trainer_images_per_second", "{image}/s", "Real images consumed per second over all ranks, last step");
-        _lossD = meter.CreateGauge<double>("gencluster_trainer_loss_d", null, "Discriminator loss, averaged over ranks, last step");
-        _lossG = meter.CreateGauge<double>("gencluster_trainer_loss_g", null, "Generator loss, averaged over ranks, last step");
+        _lossD = meter.CreateGauge<double>("gencluster_trainer_discriminator_loss", null, "Discriminator loss, averaged over ranks, last step");
+        _lossG = meter.CreateGauge<double>("gencluster_trainer_generator_loss", null, "Generator loss, averaged over ranks, last step");
         _allReduceSeconds = meter.CreateHistogram("gencluster_trainer_allreduce_seconds", "s", "Time in gradient all-reduce per model update",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = CollectiveBuckets });
         _allReduceBytes = meter.CreateCounter<long>("gencluster_trainer_allreduce_bytes_total", "By", "Gradient bytes all-reduced");

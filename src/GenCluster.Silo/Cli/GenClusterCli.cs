@@ -18,4 +18,10 @@ public static class GenClusterCli
         root.Subcommands.Add(LocalCommand.Build());
         return root;
     }
+
+    /// <summary>
+    /// How verbs run: on Ctrl+C or SIGTERM the running verb is cancelled and given this long to finish cleanly
+    /// (<c>local</c> waits for its trainers' checkpoints) before the process exits.
+    /// </summary>
+    public static InvocationConfiguration Invocation() => new() { ProcessTerminationTimeout = TimeSpan.FromMinutes(2) };
 }

@@ -4,8 +4,8 @@ using System.Runtime.InteropServices;
 namespace GenCluster.Silo.Local;
 
 /// <summary>
-/// A child process of the local launcher (the silo or a trainer): output goes to a log file and a short tail is
-/// kept for error messages; disposal stops it (SIGTERM, then SIGKILL after a grace period).
+/// A child process of the local launcher (the silo or a trainer): output goes to a log file whose tail serves
+/// error messages; disposal stops it (SIGTERM, then SIGKILL after a grace period).
 /// </summary>
 public sealed partial class ChildProcess : IAsyncDisposable
 {
@@ -13,16 +13,16 @@ public sealed partial class ChildProcess : IAsyncDisposable
     private const int SigKill = 9;
     private const int TailLines = 20;
 
-    private readonly Process _process;
-    private readonly StreamWriter _log;
-    private readonly Queue<string> _tail = new();
-    private readonly Lock _tailLock = new();
+    private const int TailBytes = 16 * 1024;
 
-    private ChildProcess(string name, Process process, StreamWriter log)
+    private readonly Process _process;
+    private readonly string _logFile;
+
+    private ChildProcess(string name, Process process, string logFile)
     {
         Name = name;
         _process = process;
-        _log = log;
+        _logFile = logFile;
     }
 
     /// <summary>Display name, e.g. <c>silo</c> or <c>trainer-1</c>.</summary>
@@ -38,32 +38,39 @@ public sealed partial class ChildProcess : IAsyncDisposable
     public int ExitCode => _process.ExitCode;
 
     /// <summary>Starts <c>dotnet <paramref name="assembly"/> args...</c>, appending its output to <paramref name="logFile"/>.</summary>
+    /// <remarks>
+    /// The child writes to the log file itself (through <c>sh -c exec</c>), not through a pipe to this process, so it
+    /// keeps logging and can finish a checkpoint even when the launcher is gone.
+    /// </remarks>
     public static ChildProcess Start(string name, string assembly, IEnumerable<string> arguments, string logFile)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(logFile))!);
-        var psi = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
+        var log = Path.GetFullPath(logFile);
+        Directory.CreateDirectory(Path.GetDirectoryName(log)!);
+        var psi = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add("exec \"$0\" \"$@\" >>\"$GENCLUSTER_CHILD_LOG\" 2>&1");
+        psi.ArgumentList.Add("dotnet");
         psi.ArgumentList.Add(assembly);
         foreach (var argument in arguments) psi.ArgumentList.Add(argument);
-        var log = new StreamWriter(new FileStream(logFile, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
-        var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
-        var child = new ChildProcess(name, process, log);
-        process.OutputDataReceived += (_, e) => child.OnLine(e.Data);
-        process.ErrorDataReceived += (_, e) => child.OnLine(e.Data);
-        if (!process.Start()) throw new InvalidOperationException($"could not start {name}: dotnet {assembly}");
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return child;
+        psi.Environment["GENCLUSTER_CHILD_LOG"] = log;
+        var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {name}: dotnet {assembly}");
+        return new ChildProcess(name, process, log);
     }
 
     /// <summary>The last lines it printed (for error messages).</summary>
     public string Tail()
     {
-        lock (_tailLock) return string.Join(Environment.NewLine, _tail);
+        try
+        {
+            using var stream = new FileStream(_logFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            stream.Seek(Math.Max(0, stream.Length - TailBytes), SeekOrigin.Begin);
+            var lines = new StreamReader(stream).ReadToEnd().Split('\n');
+            return string.Join(Environment.NewLine, lines.TakeLast(TailLines));
+        }
+        catch (IOException ex)
+        {
+            return $"(cannot read {_logFile}: {ex.Message})";
+        }
     }
 
     /// <summary>Sends SIGTERM (graceful: trainers checkpoint and leave).</summary>
@@ -96,7 +103,6 @@ public sealed partial class ChildProcess : IAsyncDisposable
             await _process.WaitForExitAsync();
         }
         _process.Dispose();
-        await _log.DisposeAsync();
     }
 
     private void Signal(int signal)
@@ -104,17 +110,6 @@ public sealed partial class ChildProcess : IAsyncDisposable
         if (_process.HasExited) return;
         if (kill(_process.Id, signal) != 0 && !_process.HasExited)
             throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed for {Name}: errno {Marshal.GetLastPInvokeError()}");
-    }
-
-    private void OnLine(string? line)
-    {
-        if (line is null) return;
-        _log.WriteLine(line);
-        lock (_tailLock)
-        {
-            _tail.Enqueue(line);
-            while (_tail.Count > TailLines) _tail.Dequeue();
-        }
     }
 
     [LibraryImport("libc", SetLastError = true)]

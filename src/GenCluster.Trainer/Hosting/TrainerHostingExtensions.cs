@@ -56,7 +56,6 @@ public static class TrainerHostingExtensions
         builder.Services.AddHealthChecks();
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(Meters)
-            .AddRuntimeInstrumentation()
             .AddPrometheusExporter());
         return builder;
     }

@@ -9,7 +9,7 @@ namespace GenCluster.Trainer.Worker;
 /// The silo being away does not stop a running round: heartbeats fail and are retried while training goes on.
 /// On shutdown (SIGTERM) a running round checkpoints at the end of its step and the job is told this rank left.
 /// </summary>
-public sealed partial class WorkerLoop : BackgroundService
+public sealed partial class WorkerLoop : BackgroundService, IHostedLifecycleService
 {
     private readonly IControlPlane _controlPlane;
     private readonly IRoundRunner _runner;
@@ -82,7 +82,25 @@ public sealed partial class WorkerLoop : BackgroundService
         while (!stoppingToken.IsCancellationRequested);
     }
 
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
+    /// Runs before any hosted service stops: the ring server (Kestrel) and the Orleans client are still up, so the
+    /// round can agree on its last step, checkpoint and report this rank leaving.
+    /// </summary>
+    public Task StoppingAsync(CancellationToken cancellationToken) => LeaveAsync(cancellationToken);
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
     public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await LeaveAsync(cancellationToken);
+        await base.StopAsync(cancellationToken);
+    }
+
+    private async Task LeaveAsync(CancellationToken cancellationToken)
     {
         _leaving = true;
         Task<RoundOutcome>? task;
@@ -112,7 +130,6 @@ public sealed partial class WorkerLoop : BackgroundService
             using var reportDeadline = new CancellationTokenSource(TimeSpan.FromSeconds(5), _time);
             await CollectFinishedRoundAsync(reportDeadline.Token);
         }
-        await base.StopAsync(cancellationToken);
     }
 
     private Heartbeat CurrentHeartbeat()
