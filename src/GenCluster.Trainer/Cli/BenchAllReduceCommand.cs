@@ -18,6 +18,8 @@ public static class BenchAllReduceCommand
         var bench = new Command("bench", "Benchmarks of the data plane.");
         bench.Subcommands.Add(BuildParent());
         bench.Subcommands.Add(BenchAllReduceWorker.Build());
+        bench.Subcommands.Add(BenchOverheadCommand.Build());
+        bench.Subcommands.Add(BenchOverheadCommand.BuildWorker());
         return bench;
     }
 

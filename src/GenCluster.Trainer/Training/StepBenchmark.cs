@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using GenCluster.Contracts.Jobs;
 using GenCluster.Trainer.Data;
+using GenCluster.Trainer.Distributed;
 using GenCluster.Trainer.Models;
 using TorchSharp;
 
@@ -20,18 +21,22 @@ public sealed record StepBenchmarkResult(double MedianStepSeconds, double Traini
 public static class StepBenchmark
 {
     /// <summary>Runs <paramref name="warmup"/> + <paramref name="steps"/> steps with <paramref name="threads"/> intra-op threads.</summary>
-    public static StepBenchmarkResult Run(JobSpec spec, int threads, int steps, int warmup = 3)
+    public static StepBenchmarkResult Run(JobSpec spec, int threads, int steps, int warmup = 3) =>
+        Run(spec, threads, steps, warmup, new SingleRankCollectives());
+
+    /// <summary>As <see cref="Run(JobSpec, int, int, int)"/>, all-reducing gradients over <paramref name="collectives"/>.</summary>
+    public static StepBenchmarkResult Run(JobSpec spec, int threads, int steps, int warmup, ICollectives collectives)
     {
         torch.set_num_threads(threads);
-        var count = Math.Max(spec.PerWorkerBatch * 4, 256);
+        var count = Math.Max(spec.PerWorkerBatch * 4 * collectives.WorldSize, 256);
         var pixels = new byte[count * 28 * 28];
         new Random(1).NextBytes(pixels);
         var data = new ImageDataset(pixels, count, 28, 28);
         var options = spec.ModelOptions;
         using var models = GanModels.Create(spec, spec.Seed);
         using var noise = new torch.Generator((ulong)spec.Seed);
-        using var step = new DataParallelGanStep(models, Objectives.GanObjectives.Create(options.Objective), new SingleRankCollectives(), data,
-            new DistributedSampler(count, 1, 0, spec.PerWorkerBatch, spec.Seed), noise, spec.PerWorkerBatch, 1, options, torch.CPU, 25L << 20);
+        using var step = new DataParallelGanStep(models, Objectives.GanObjectives.Create(options.Objective), collectives, data,
+            new DistributedSampler(count, collectives.WorldSize, collectives.Rank, spec.PerWorkerBatch, spec.Seed), noise, spec.PerWorkerBatch, 1, options, torch.CPU, 25L << 20);
         for (var i = 0; i < warmup; i++) step.Run(false, default);
         var times = new double[steps];
         for (var i = 0; i < steps; i++)

@@ -1,0 +1,97 @@
+using System.CommandLine;
+using System.Globalization;
+using GenCluster.Contracts.Jobs;
+using GenCluster.Trainer.Training;
+
+namespace GenCluster.Trainer.Cli;
+
+/// <summary>
+/// <c>bench overhead</c>: the cost of data parallelism. N local processes time DCGAN steps twice — all-reducing
+/// gradients over the gRPC ring, then the same N processes side by side without communication — and rank 0 prints
+/// the step times, the overhead, and the training FLOP/s against libtorch's matmul FLOP/s on the same threads.
+/// </summary>
+public static class BenchOverheadCommand
+{
+    /// <summary>The user-facing verb.</summary>
+    public static Command Build()
+    {
+        var ranks = new Option<int>("--ranks") { Description = "Trainer processes, 1..8", DefaultValueFactory = _ => 2 };
+        var steps = new Option<int>("--steps") { Description = "Timed steps per mode", DefaultValueFactory = _ => 20 };
+        var warmup = new Option<int>("--warmup") { Description = "Untimed steps per mode", DefaultValueFactory = _ => 3 };
+        var threads = new Option<int>("--threads") { Description = "TorchSharp threads per process (0 = cores / ranks)", DefaultValueFactory = _ => 0 };
+        var batch = new Option<int>("--batch") { Description = "Images per rank per step", DefaultValueFactory = _ => 32 };
+        var width = new Option<int>("--width") { Description = "DCGAN base width", DefaultValueFactory = _ => 32 };
+        var command = new Command("overhead", "Step time with the ring vs the same processes without it; training FLOP/s vs matmul FLOP/s.")
+        {
+            ranks, steps, warmup, threads, batch, width,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var n = parse.GetValue(ranks);
+            if (n is < 1 or > 8)
+            {
+                await Console.Error.WriteLineAsync($"--ranks: expected 1..8, got {n}.");
+                return 2;
+            }
+            var t = parse.GetValue(threads) > 0 ? parse.GetValue(threads) : Math.Max(1, Environment.ProcessorCount / n);
+            var job = $"bench-overhead-{Environment.ProcessId}";
+            string I(int v) => v.ToString(CultureInfo.InvariantCulture);
+            return await BenchRanks.RunAsync(n, rank =>
+                ["bench", "overhead-worker", .. BenchRanks.Common(rank, n, job),
+                 "--steps", I(parse.GetValue(steps)), "--warmup", I(parse.GetValue(warmup)), "--threads", I(t),
+                 "--batch", I(parse.GetValue(batch)), "--width", I(parse.GetValue(width))], cancellationToken);
+        });
+        return command;
+    }
+
+    /// <summary>The hidden per-rank verb.</summary>
+    public static Command BuildWorker()
+    {
+        var rank = new Option<int>("--rank") { Required = true };
+        var ranks = new Option<int>("--ranks") { Required = true };
+        var job = new Option<string>("--job") { Required = true };
+        var steps = new Option<int>("--steps") { Required = true };
+        var warmup = new Option<int>("--warmup") { Required = true };
+        var threads = new Option<int>("--threads") { Required = true };
+        var batch = new Option<int>("--batch") { Required = true };
+        var width = new Option<int>("--width") { Required = true };
+        var command = new Command("overhead-worker", "One rank of bench overhead (started by it).")
+        {
+            rank, ranks, job, steps, warmup, threads, batch, width,
+        };
+        command.Hidden = true;
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var spec = new JobSpec
+            {
+                PerWorkerBatch = parse.GetValue(batch),
+                ModelOptions = new ModelOptions { Width = parse.GetValue(width) },
+            };
+            int s = parse.GetValue(steps), w = parse.GetValue(warmup), t = parse.GetValue(threads);
+            await using var member = await BenchRanks.JoinAsync(parse.GetValue(rank), parse.GetValue(ranks), parse.GetValue(job)!,
+                o => o.CollectiveTimeout = TimeSpan.FromMinutes(5), cancellationToken);
+            var ring = member.Ring;
+            var withRing = StepBenchmark.Run(spec, t, s, w, ring);
+            await ring.BarrierAsync(cancellationToken);
+            var alone = StepBenchmark.Run(spec, t, s, w, new SingleRankCollectives());
+            var all = await ring.AllGatherAsync(new[] { withRing.MedianStepSeconds, alone.MedianStepSeconds, alone.TrainingFlops, alone.MatmulFlops }, cancellationToken);
+            if (ring.Rank == 0) Console.WriteLine(Report(all, ring.WorldSize, t, spec));
+            await ring.BarrierAsync(cancellationToken);
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>One line: a step ends when the slowest rank ends it; FLOP/s are per process, averaged.</summary>
+    internal static string Report(double[][] perRank, int ranks, int threads, JobSpec spec)
+    {
+        var ringStep = perRank.Max(r => r[0]);
+        var aloneStep = perRank.Max(r => r[1]);
+        var trainFlops = perRank.Average(r => r[2]);
+        var matmulFlops = perRank.Average(r => r[3]);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"ranks={ranks} threads={threads} batch={spec.PerWorkerBatch} width={spec.ModelOptions.Width} " +
+            $"step_ms_ring={ringStep * 1e3:F1} step_ms_alone={aloneStep * 1e3:F1} overhead_pct={(ringStep / aloneStep - 1) * 100:F1} " +
+            $"train_gflops={trainFlops / 1e9:F1} matmul_gflops={matmulFlops / 1e9:F1} efficiency_pct={trainFlops / matmulFlops * 100:F0}");
+    }
+}

@@ -1,0 +1,49 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using GenCluster.Contracts.Jobs;
+using GenCluster.Trainer.Cli;
+
+namespace GenCluster.Trainer.Tests.Cli;
+
+public class BenchOverheadCommandTests
+{
+    [Fact]
+    public async Task TwoRankProcessesPrintStepTimesOverheadAndEfficiency()
+    {
+        var exe = Path.Combine(AppContext.BaseDirectory, "gencluster-trainer");
+        var info = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in new[] { "bench", "overhead", "--ranks", "2", "--steps", "2", "--warmup", "1", "--threads", "1", "--batch", "4", "--width", "8" })
+            info.ArgumentList.Add(arg);
+
+        using var process = Process.Start(info)!;
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+            var stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);
+            var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
+            await process.WaitForExitAsync(timeout.Token);
+
+            Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}: {await stderr}");
+            var line = Assert.Single((await stdout).Split('\n', StringSplitOptions.RemoveEmptyEntries)).Trim();
+            var match = Regex.Match(line,
+                @"^ranks=2 threads=1 batch=4 width=8 step_ms_ring=([\d.]+) step_ms_alone=([\d.]+) overhead_pct=(-?[\d.]+) train_gflops=([\d.]+) matmul_gflops=([\d.]+) efficiency_pct=(\d+)$");
+            Assert.True(match.Success, $"unexpected line: {line}");
+            double Field(int i) => double.Parse(match.Groups[i].Value, CultureInfo.InvariantCulture);
+            Assert.True(Field(1) > 0 && Field(2) > 0 && Field(5) > 0, line);
+            Assert.Equal((Field(1) / Field(2) - 1) * 100, Field(3), 0.2 + Field(3) * 0.01);
+        }
+        finally
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+        }
+    }
+
+    [Fact]
+    public void ReportTakesTheSlowestRankAndAveragesFlops()
+    {
+        var line = BenchOverheadCommand.Report([[0.110, 0.100, 40e9, 100e9], [0.120, 0.080, 60e9, 100e9]], 2, 1,
+            new JobSpec { PerWorkerBatch = 32, ModelOptions = new ModelOptions { Width = 32 } });
+        Assert.Equal("ranks=2 threads=1 batch=32 width=32 step_ms_ring=120.0 step_ms_alone=100.0 overhead_pct=20.0 train_gflops=50.0 matmul_gflops=100.0 efficiency_pct=50", line);
+    }
+}
