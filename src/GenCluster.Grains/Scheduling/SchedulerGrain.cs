@@ -42,6 +42,11 @@ public sealed class ScheduledWorker
     [Id(3)] public long Sequence { get; set; }
     /// <summary>Current assignment, or null when free.</summary>
     [Id(4)] public Assignment? Assignment { get; set; }
+    /// <summary>
+    /// Was in a round that failed and has not heartbeated since: not placed until it does. A SIGKILL'd member's lease
+    /// has not run out when the survivors report the broken ring; this keeps it out of the next round.
+    /// </summary>
+    [Id(5)] public bool Suspect { get; set; }
 }
 
 /// <summary>The scheduler's durable state.</summary>
@@ -124,16 +129,24 @@ public sealed partial class SchedulerGrain(
         worker.Info = info;
         worker.Alive = true;
         worker.Leaving = false;
+        worker.Suspect = false;
         await state.WriteStateAsync();
         await Reschedule();
         return new WorkerDirective(worker.Assignment, true);
     }
 
     /// <inheritdoc />
-    public Task<WorkerDirective> WorkerHeartbeat(string workerId) =>
-        Task.FromResult(S.Workers.TryGetValue(workerId, out var w) && w.Alive
-            ? new WorkerDirective(w.Assignment, true, w.Assignment is { } a && S.Jobs.GetValueOrDefault(a.JobId)?.DrainingFor is not null)
-            : new WorkerDirective(null, false));
+    public async Task<WorkerDirective> WorkerHeartbeat(string workerId)
+    {
+        if (!S.Workers.TryGetValue(workerId, out var w) || !w.Alive) return new WorkerDirective(null, false);
+        if (w.Suspect)
+        {
+            w.Suspect = false;
+            await state.WriteStateAsync();
+            await Reschedule();
+        }
+        return new WorkerDirective(w.Assignment, true, w.Assignment is { } a && S.Jobs.GetValueOrDefault(a.JobId)?.DrainingFor is not null);
+    }
 
     /// <inheritdoc />
     public async Task CheckpointRecorded(string jobId, long round, long step)
@@ -188,6 +201,11 @@ public sealed partial class SchedulerGrain(
         if (!S.Jobs.TryGetValue(jobId, out var job)) return;
         if (job.ActiveRound == round)
         {
+            if (jobState == JobState.Restarting)
+            {
+                foreach (var id in job.Workers)
+                    if (S.Workers.TryGetValue(id, out var member)) member.Suspect = true;
+            }
             Release(jobId);
             job.ActiveRound = 0;
             job.DrainingFor = null;
@@ -220,7 +238,7 @@ public sealed partial class SchedulerGrain(
             var running = S.Jobs.Where(j => j.Value.ActiveRound != 0 && j.Value.DrainingFor is null)
                 .Select(j => new RunningJob(j.Key, j.Value.Priority, j.Value.SubmittedAt, j.Value.Workers))
                 .ToList();
-            var free = S.Workers.Values.Where(w => w.Alive && !w.Leaving && w.Assignment is null)
+            var free = S.Workers.Values.Where(w => w.Alive && !w.Leaving && !w.Suspect && w.Assignment is null)
                 .OrderBy(w => w.Sequence).Select(w => w.Info.WorkerId).ToList();
 
             var decision = SchedulingPolicy.Decide(queue, running, free);

@@ -25,6 +25,10 @@ public sealed partial class WorkerLoop : BackgroundService
     private CancellationTokenSource? _roundCancellation;
     private Task<RoundOutcome>? _roundTask;
     private volatile bool _leaving;
+    private PendingReport? _pendingReport;
+
+    /// <summary>A round-end report the control plane has not acknowledged yet; retried every heartbeat until it has.</summary>
+    private sealed record PendingReport(string What, Func<CancellationToken, Task> Send);
 
     public WorkerLoop(IControlPlane controlPlane, IRoundRunner runner, WorkerInfo worker, IOptions<TrainerOptions> options,
         TimeProvider time, ILogger<WorkerLoop> logger)
@@ -65,22 +69,28 @@ public sealed partial class WorkerLoop : BackgroundService
             reply = null;
             if (!await timer.WaitForNextTickAsync(stoppingToken)) break;
             await CollectFinishedRoundAsync(stoppingToken);
+            await SendPendingReportAsync(stoppingToken);
             try
             {
-                reply = await _controlPlane.HeartbeatAsync(CurrentHeartbeat(), stoppingToken);
+                // A silo that is away must not stall the loop for Orleans' response timeout: give up after a few periods.
+                using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                deadline.CancelAfter(HeartbeatDeadline);
+                reply = await _controlPlane.HeartbeatAsync(CurrentHeartbeat(), deadline.Token);
                 if (reply.MustRegister)
                 {
                     LogReRegistering(_worker.WorkerId);
                     reply = await _controlPlane.RegisterAsync(_worker, stoppingToken);
                 }
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
                 LogControlPlaneUnreachable("heartbeat", ex.Message);
             }
         }
         while (!stoppingToken.IsCancellationRequested);
     }
+
+    private TimeSpan HeartbeatDeadline => TimeSpan.FromSeconds(Math.Max(2, 4 * _options.HeartbeatSeconds));
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
@@ -110,7 +120,19 @@ public sealed partial class WorkerLoop : BackgroundService
                 _roundCancellation?.Cancel();
             }
             using var reportDeadline = new CancellationTokenSource(TimeSpan.FromSeconds(5), _time);
-            await CollectFinishedRoundAsync(reportDeadline.Token);
+            try
+            {
+                await CollectFinishedRoundAsync(reportDeadline.Token);
+                while (_pendingReport is not null && !reportDeadline.IsCancellationRequested)
+                {
+                    if (!await SendPendingReportAsync(reportDeadline.Token))
+                        await Task.Delay(TimeSpan.FromMilliseconds(250), _time, reportDeadline.Token);
+                }
+            }
+            catch (OperationCanceledException) when (reportDeadline.IsCancellationRequested)
+            {
+                LogReportAbandoned(_pendingReport?.What ?? "round end");
+            }
         }
         await base.StopAsync(cancellationToken);
     }
@@ -213,24 +235,35 @@ public sealed partial class WorkerLoop : BackgroundService
 
         var key = RoundKey.Of(assignment);
         LogRoundEnded(assignment.JobId, assignment.Round, assignment.Rank, outcome.End.ToString(), outcome.Step, outcome.Reason ?? "");
+        _pendingReport = outcome.End switch
+        {
+            RoundEnd.Completed => new PendingReport($"completion of {key} at step {outcome.Step}",
+                ct => _controlPlane.ReportCompletedAsync(key, assignment.Rank, outcome.Step, ct)),
+            RoundEnd.Failed => new PendingReport($"failure of {key}",
+                ct => _controlPlane.ReportRoundFailureAsync(key, assignment.Rank, outcome.Reason ?? "unknown failure", ct)),
+            RoundEnd.CheckpointedAndStopped when _leaving => new PendingReport($"leaving {key} at step {outcome.Step}",
+                ct => _controlPlane.ReportLeavingAsync(key, assignment.Rank, outcome.Step, ct)),
+            _ => _pendingReport,
+        };
+        await SendPendingReportAsync(cancellationToken);
+    }
+
+    /// <summary>Sends the pending round-end report; true when there is none left. A silo that is away keeps it for the next try.</summary>
+    private async Task<bool> SendPendingReportAsync(CancellationToken cancellationToken)
+    {
+        if (_pendingReport is not { } report) return true;
         try
         {
-            switch (outcome.End)
-            {
-                case RoundEnd.Completed:
-                    await _controlPlane.ReportCompletedAsync(key, assignment.Rank, outcome.Step, cancellationToken);
-                    break;
-                case RoundEnd.Failed:
-                    await _controlPlane.ReportRoundFailureAsync(key, assignment.Rank, outcome.Reason ?? "unknown failure", cancellationToken);
-                    break;
-                case RoundEnd.CheckpointedAndStopped when _leaving:
-                    await _controlPlane.ReportLeavingAsync(key, assignment.Rank, outcome.Step, cancellationToken);
-                    break;
-            }
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(HeartbeatDeadline);
+            await report.Send(deadline.Token);
+            if (ReferenceEquals(_pendingReport, report)) _pendingReport = null;
+            return true;
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            LogControlPlaneUnreachable($"report {outcome.End}", ex.Message);
+            LogControlPlaneUnreachable($"report of the {report.What}", ex.Message);
+            return false;
         }
     }
 
@@ -254,6 +287,9 @@ public sealed partial class WorkerLoop : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} round {Round} rank {Rank} ended: {End} at step {Step} {Reason}")]
     private partial void LogRoundEnded(string jobId, long round, int rank, string end, long step, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Gave up reporting the {What}: the control plane did not answer before the exit deadline")]
+    private partial void LogReportAbandoned(string what);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Leaving: job {JobId} checkpoints at the end of its step (grace {GraceSeconds} s)")]
     private partial void LogLeaving(string jobId, double graceSeconds);
