@@ -121,7 +121,14 @@ public class ControlPlaneGrainTests : IAsyncLifetime
         Assert.Contains(s.History, h => h.Message.Contains("rank 1 (worker w2 on host host-w2) left at step 3"));
 
         await _c.Job(job.Id).ReportRoundFailure(2, 0, "ring error from rank 1");
-        s = await _c.WaitForJob(job.Id, x => x.CurrentRound == 3, "round 3 after the first failure");
+        s = await _c.WaitForJob(job.Id, x => x.State == JobState.Restarting, "restarting after the first failure");
+        Assert.Equal(2, s.CurrentRound);
+        // A member of a failed round is placed again only after it heartbeats (a dead one never does).
+        await WaitUntil(async () =>
+        {
+            await _c.Beat("w1");
+            return (await _c.Job(job.Id).GetStatus())!.CurrentRound == 3;
+        }, "round 3 once w1 heartbeats after the failure");
         await _c.Job(job.Id).ReportRoundFailure(3, 0, "ring error again");
         s = await _c.WaitForJob(job.Id, x => x.State == JobState.Failed, "failure once the budget is spent");
         Assert.Contains("restart budget of 1 spent", s.Reason);

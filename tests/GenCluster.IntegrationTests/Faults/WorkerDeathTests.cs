@@ -3,6 +3,7 @@ using GenCluster.Contracts.Jobs;
 namespace GenCluster.IntegrationTests.Faults;
 
 /// <summary>SIGKILL of one of three trainers mid-run: the next round forms from the survivors and the job finishes.</summary>
+[Collection(FaultsCollection.Name)]
 public sealed class WorkerDeathTests : IDisposable
 {
     private readonly FaultCluster _cluster = new();
