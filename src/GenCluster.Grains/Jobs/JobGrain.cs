@@ -96,7 +96,6 @@ public sealed partial class JobGrain(
         var next = JobStateMachine.RecordCheckpoint(status, round, checkpoint, time.GetUtcNow());
         if (ReferenceEquals(next, status)) return;
         await Save(next);
-        GrainFactory.GetGrain<ISchedulerGrain>(ISchedulerGrain.Key).CheckpointRecorded(Id, round, checkpoint.Step).Ignore();
     }
 
     /// <inheritdoc />

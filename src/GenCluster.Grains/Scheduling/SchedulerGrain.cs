@@ -26,6 +26,8 @@ public sealed class ScheduledJob
     [Id(5)] public string? DrainingFor { get; set; }
     /// <summary>When a drain gives up waiting for the checkpoint.</summary>
     [Id(6)] public DateTimeOffset DrainDeadline { get; set; }
+    /// <summary>While draining: members that stopped training the round (after its agreed checkpoint).</summary>
+    [Id(7)] public List<string> DrainStopped { get; set; } = [];
 }
 
 /// <summary>A worker as the scheduler sees it.</summary>
@@ -136,26 +138,33 @@ public sealed partial class SchedulerGrain(
     }
 
     /// <inheritdoc />
-    public async Task<WorkerDirective> WorkerHeartbeat(string workerId)
+    public async Task<WorkerDirective> WorkerHeartbeat(string workerId, string? trainingJobId, long trainingRound)
     {
         if (!S.Workers.TryGetValue(workerId, out var w) || !w.Alive) return new WorkerDirective(null, false);
+        var changed = false;
         if (w.Suspect)
         {
             w.Suspect = false;
+            changed = true;
+        }
+        if (w.Assignment is { } a && S.Jobs.TryGetValue(a.JobId, out var job) && job.DrainingFor is not null && job.ActiveRound == a.Round
+            && (trainingJobId != a.JobId || trainingRound != a.Round) && !job.DrainStopped.Contains(workerId))
+        {
+            job.DrainStopped.Add(workerId);
+            changed = true;
+            if (job.Workers.All(job.DrainStopped.Contains))
+            {
+                var step = (await Job(a.JobId).GetStatus())?.LatestCheckpoint?.Step ?? 0;
+                await Preempt(a.JobId, job, $"checkpointed at step {step} and stopped, then gave its {job.Workers.Count} workers to job " +
+                                            $"{job.DrainingFor} (priority {Priority(job.DrainingFor)} > {job.Priority})");
+            }
+        }
+        if (changed)
+        {
             await state.WriteStateAsync();
             await Reschedule();
         }
-        return new WorkerDirective(w.Assignment, true, w.Assignment is { } a && S.Jobs.GetValueOrDefault(a.JobId)?.DrainingFor is not null);
-    }
-
-    /// <inheritdoc />
-    public async Task CheckpointRecorded(string jobId, long round, long step)
-    {
-        if (!S.Jobs.TryGetValue(jobId, out var job) || job.DrainingFor is null || job.ActiveRound != round) return;
-        await Preempt(jobId, job, $"checkpointed at step {step}, then gave its {job.Workers.Count} workers to job " +
-                                  $"{job.DrainingFor} (priority {Priority(job.DrainingFor)} > {job.Priority})");
-        await state.WriteStateAsync();
-        await Reschedule();
+        return new WorkerDirective(w.Assignment, true, w.Assignment is { } current && S.Jobs.GetValueOrDefault(current.JobId)?.DrainingFor is not null);
     }
 
     /// <inheritdoc />
@@ -209,6 +218,7 @@ public sealed partial class SchedulerGrain(
             Release(jobId);
             job.ActiveRound = 0;
             job.DrainingFor = null;
+            job.DrainStopped.Clear();
         }
         if (jobState is JobState.Succeeded or JobState.Failed or JobState.Cancelled)
         {
@@ -251,9 +261,10 @@ public sealed partial class SchedulerGrain(
                 var job = S.Jobs[victim.JobId];
                 if (drain > TimeSpan.Zero)
                 {
-                    // Let the victim checkpoint first (its trainers see CheckpointNow); CheckpointRecorded or the
-                    // drain deadline hands the workers over.
+                    // Let the victim checkpoint first: its trainers see CheckpointNow, agree on a step, checkpoint and
+                    // stop; once every member heartbeats as stopped (or at the drain deadline) the workers are handed over.
                     job.DrainingFor = victim.ForJobId;
+                    job.DrainStopped.Clear();
                     job.DrainDeadline = time.GetUtcNow() + drain;
                     pledged.UnionWith(victim.Workers);
                     LogDraining(victim.JobId, victim.ForJobId, drain.TotalSeconds);
