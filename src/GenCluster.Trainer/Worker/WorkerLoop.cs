@@ -92,6 +92,16 @@ public sealed partial class WorkerLoop : BackgroundService
 
     private TimeSpan HeartbeatDeadline => TimeSpan.FromSeconds(Math.Max(2, 4 * _options.HeartbeatSeconds));
 
+    /// <summary>
+    /// Shutdown began (SIGTERM): take no new round and ask the running one to checkpoint at the end of its step.
+    /// <see cref="StopAsync"/> then waits for it and tells the job this rank left.
+    /// </summary>
+    public void BeginLeaving()
+    {
+        _leaving = true;
+        _control?.RequestCheckpointAndStop();
+    }
+
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         _leaving = true;
