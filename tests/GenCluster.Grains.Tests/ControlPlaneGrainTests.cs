@@ -73,9 +73,14 @@ public class ControlPlaneGrainTests : IAsyncLifetime
         Assert.Equal(low.Id, drainReply.Assignment!.JobId);
 
         await _c.Job(low.Id).ReportCheckpoint(1, new CheckpointRef(7, "/ck/7", "h7"));
+        // The checkpoint alone hands nothing over: the workers go once every member has stopped training the round.
+        Assert.True((await _c.Beat("w2", 1, low.Id)).CheckpointNow);
+        Assert.Equal(JobState.Running, (await _c.Job(low.Id).GetStatus())!.State);
+        await _c.Beat("w1");
+        await _c.Beat("w2");
         var lowNow = await _c.WaitForJob(low.Id, s => s.State == JobState.Preempted, "the preemption after the checkpoint");
         Assert.Equal(1, lowNow.Preemptions);
-        Assert.Contains(lowNow.History, h => h.Kind == "preempted" && h.Message.Contains($"checkpointed at step 7, then gave its 2 workers to job {high.Id}"));
+        Assert.Contains(lowNow.History, h => h.Kind == "preempted" && h.Message.Contains($"checkpointed at step 7 and stopped, then gave its 2 workers to job {high.Id}"));
         var highNow = await _c.WaitForJob(high.Id, s => s.State == JobState.Forming, "the high-priority round");
         Assert.Equal(["w1", "w2"], highNow.Rounds[^1].Members.Select(m => m.WorkerId));
         var w1 = await _c.Beat("w1");
@@ -121,7 +126,14 @@ public class ControlPlaneGrainTests : IAsyncLifetime
         Assert.Contains(s.History, h => h.Message.Contains("rank 1 (worker w2 on host host-w2) left at step 3"));
 
         await _c.Job(job.Id).ReportRoundFailure(2, 0, "ring error from rank 1");
-        s = await _c.WaitForJob(job.Id, x => x.CurrentRound == 3, "round 3 after the first failure");
+        s = await _c.WaitForJob(job.Id, x => x.State == JobState.Restarting, "restarting after the first failure");
+        Assert.Equal(2, s.CurrentRound);
+        // A member of a failed round is placed again only after it heartbeats (a dead one never does).
+        await WaitUntil(async () =>
+        {
+            await _c.Beat("w1");
+            return (await _c.Job(job.Id).GetStatus())!.CurrentRound == 3;
+        }, "round 3 once w1 heartbeats after the failure");
         await _c.Job(job.Id).ReportRoundFailure(3, 0, "ring error again");
         s = await _c.WaitForJob(job.Id, x => x.State == JobState.Failed, "failure once the budget is spent");
         Assert.Contains("restart budget of 1 spent", s.Reason);

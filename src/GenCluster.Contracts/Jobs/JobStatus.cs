@@ -43,6 +43,7 @@ public sealed record RoundMember(
 /// <param name="FormedAt">When the round was formed.</param>
 /// <param name="EndedAt">When it ended, or null while current.</param>
 /// <param name="EndReason">Why it ended, or null while current.</param>
+/// <param name="ReachedStep">Rank 0's last reported step in this round when it ended (null: none reported).</param>
 [GenerateSerializer, Immutable]
 public sealed record JobRound(
     [property: Id(0)] long Number,
@@ -51,7 +52,26 @@ public sealed record JobRound(
     [property: Id(3)] CheckpointRef? ResumeFrom,
     [property: Id(4)] DateTimeOffset FormedAt,
     [property: Id(5)] DateTimeOffset? EndedAt = null,
-    [property: Id(6)] string? EndReason = null);
+    [property: Id(6)] string? EndReason = null,
+    [property: Id(7)] long? ReachedStep = null);
+
+/// <summary>A round that ended early and the round that took over from it.</summary>
+/// <param name="EndedRound">The round that ended (failure or preemption).</param>
+/// <param name="Cause">Event kind that ended it: <c>round-failed</c> or <c>preempted</c>.</param>
+/// <param name="DetectedAt">When the control plane ended the round.</param>
+/// <param name="RunningAt">When the next round was running again (its first member heartbeat).</param>
+/// <param name="LostSteps">Steps to train again: rank 0's last reported step in the ended round minus the next round's resume step.</param>
+[GenerateSerializer, Immutable]
+public sealed record JobRecovery(
+    [property: Id(0)] long EndedRound,
+    [property: Id(1)] string Cause,
+    [property: Id(2)] DateTimeOffset DetectedAt,
+    [property: Id(3)] DateTimeOffset RunningAt,
+    [property: Id(4)] long LostSteps)
+{
+    /// <summary>Seconds from detection to the next round running.</summary>
+    public double Seconds => (RunningAt - DetectedAt).TotalSeconds;
+}
 
 /// <summary>One entry of a job's history.</summary>
 /// <param name="At">When it happened.</param>
@@ -113,6 +133,12 @@ public sealed record JobStatus
 
     /// <summary>Why it failed or was cancelled.</summary>
     [Id(14)] public string? Reason { get; init; }
+
+    /// <summary>Every recovery so far (round ended early → next round running), oldest first.</summary>
+    [Id(15)] public IReadOnlyList<JobRecovery> Recoveries { get; init; } = [];
+
+    /// <summary>Steps trained again after rounds ended early (sum of <see cref="JobRecovery.LostSteps"/>).</summary>
+    public long LostSteps => Recoveries.Sum(r => r.LostSteps);
 
     /// <summary>The current round number (0 before the first).</summary>
     public long CurrentRound => Rounds.Count == 0 ? 0 : Rounds[^1].Number;

@@ -80,7 +80,13 @@ public sealed partial class JobGrain(
     {
         if (state.State.Status is not { } status) return;
         var next = JobStateMachine.RecordHeartbeat(status, workerId, round, activity, progress, time.GetUtcNow());
-        if (!ReferenceEquals(next, status)) await Save(next);
+        if (ReferenceEquals(next, status)) return;
+        await Save(next);
+        if (next.Recoveries.Count > status.Recoveries.Count && next.Recoveries[^1] is { } recovery)
+        {
+            instruments.Recovered(recovery.Seconds, recovery.LostSteps);
+            LogRecovered(Id, next.CurrentRound, recovery.Seconds, recovery.LostSteps);
+        }
     }
 
     /// <inheritdoc />
@@ -90,7 +96,6 @@ public sealed partial class JobGrain(
         var next = JobStateMachine.RecordCheckpoint(status, round, checkpoint, time.GetUtcNow());
         if (ReferenceEquals(next, status)) return;
         await Save(next);
-        GrainFactory.GetGrain<ISchedulerGrain>(ISchedulerGrain.Key).CheckpointRecorded(Id, round, checkpoint.Step).Ignore();
     }
 
     /// <inheritdoc />
@@ -157,6 +162,9 @@ public sealed partial class JobGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} round {Round} ended ({End}), now {State}: {Reason}")]
     private partial void LogRoundEnded(string jobId, long round, RoundEnd end, JobState state, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} round {Round} running: recovered in {Seconds:F1} s, {LostSteps} steps to train again")]
+    private partial void LogRecovered(string jobId, long round, double seconds, long lostSteps);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} succeeded at step {Step}")]
     private partial void LogSucceeded(string jobId, long step);

@@ -100,17 +100,30 @@ public static class JobStateMachine
                 History = Append(next.History, new JobEvent(now, "round-running", round,
                     $"round {round} running (first heartbeat from rank {member.Rank}, {workerId})")),
             };
+            if (Recovery(status, now) is { } recovery)
+            {
+                next = next with
+                {
+                    Recoveries = Append(next.Recoveries, recovery),
+                    History = Append(next.History, new JobEvent(now, "recovered", round,
+                        $"recovered from the end of round {recovery.EndedRound} ({recovery.Cause}) in {recovery.Seconds:F1} s; " +
+                        $"{recovery.LostSteps} steps to train again (reached step {status.Rounds[^2].ReachedStep ?? 0}, resumed from step {status.Rounds[^1].ResumeFrom?.Step ?? 0})")),
+                };
+            }
         }
         if (member.Rank == 0 && progress is not null)
             next = next with { Progress = progress, ProgressAt = now };
         return next;
     }
 
-    /// <summary>Rank 0 wrote a durable checkpoint in the current round; it becomes the resume point.</summary>
+    /// <summary>
+    /// Rank 0 wrote a durable checkpoint; a newer one becomes the resume point. A report that arrives after its round
+    /// ended (a SIGTERM'd rank's leave overtook it, or the silo was away) still counts: the checkpoint is on disk.
+    /// </summary>
     public static JobStatus RecordCheckpoint(JobStatus status, long round, CheckpointRef checkpoint, DateTimeOffset now)
     {
-        if (!status.HasActiveRound || round != status.CurrentRound) return status;
-        if (status.LatestCheckpoint is { } latest && checkpoint.Step < latest.Step) return status;
+        if (status.IsTerminal || round < 1 || round > status.CurrentRound) return status;
+        if (status.LatestCheckpoint is { } latest && checkpoint.Step <= latest.Step) return status;
         return status with
         {
             LatestCheckpoint = checkpoint,
@@ -204,8 +217,21 @@ public static class JobStateMachine
     private static JobStatus CloseRound(JobStatus status, string reason, DateTimeOffset now)
     {
         var rounds = status.Rounds.ToArray();
-        rounds[^1] = rounds[^1] with { EndedAt = now, EndReason = reason };
+        var reached = status.Progress is { } p && status.ProgressAt >= rounds[^1].FormedAt ? p.Step : (long?)null;
+        rounds[^1] = rounds[^1] with { EndedAt = now, EndReason = reason, ReachedStep = reached };
         return status with { Rounds = rounds };
+    }
+
+    /// <summary>The recovery a round that just started running completes: the previous round ended early.</summary>
+    private static JobRecovery? Recovery(JobStatus status, DateTimeOffset now)
+    {
+        if (status.Rounds.Count < 2) return null;
+        var ended = status.Rounds[^2];
+        if (ended.EndedAt is not { } endedAt) return null;
+        var cause = status.History.LastOrDefault(e => e.Round == ended.Number && e.Kind is "round-failed" or "preempted")?.Kind ?? "round-failed";
+        var resumed = status.Rounds[^1].ResumeFrom?.Step ?? 0;
+        var lost = Math.Max(0, (ended.ReachedStep ?? resumed) - resumed);
+        return new JobRecovery(ended.Number, cause, endedAt, now, lost);
     }
 
     private static JobStatus Finish(JobStatus status, JobState state, string kind, string reason, long round, DateTimeOffset now) =>

@@ -34,8 +34,11 @@ public interface ISchedulerGrain : IGrainWithIntegerKey
     /// <summary>A worker registered or came back to life; returns its directive after placing what fits.</summary>
     Task<WorkerDirective> WorkerJoined(WorkerInfo info);
 
-    /// <summary>A live worker heartbeats.</summary>
-    Task<WorkerDirective> WorkerHeartbeat(string workerId);
+    /// <summary>
+    /// A live worker heartbeats, naming the round it is training (null job when idle). A member of a draining round that
+    /// no longer trains it has stopped after the round's agreed checkpoint.
+    /// </summary>
+    Task<WorkerDirective> WorkerHeartbeat(string workerId, string? trainingJobId, long trainingRound);
 
     /// <summary>Workers whose leases ran out: their rounds end as failures.</summary>
     Task WorkersLost(IReadOnlyList<LostWorker> lost);
@@ -43,10 +46,6 @@ public interface ISchedulerGrain : IGrainWithIntegerKey
     /// <summary>A job ended its round itself (trainer report); releases the round's workers.</summary>
     [OneWay]
     Task RoundEnded(string jobId, long round, JobState state, string? leavingWorkerId);
-
-    /// <summary>A job recorded a checkpoint; a job draining for a preemption hands its workers over now.</summary>
-    [OneWay]
-    Task CheckpointRecorded(string jobId, long round, long step);
 
     /// <summary>Current assignments by worker id.</summary>
     Task<IReadOnlyDictionary<string, Assignment>> GetAssignments();

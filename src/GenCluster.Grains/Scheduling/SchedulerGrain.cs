@@ -26,6 +26,8 @@ public sealed class ScheduledJob
     [Id(5)] public string? DrainingFor { get; set; }
     /// <summary>When a drain gives up waiting for the checkpoint.</summary>
     [Id(6)] public DateTimeOffset DrainDeadline { get; set; }
+    /// <summary>While draining: members that stopped training the round (after its agreed checkpoint).</summary>
+    [Id(7)] public List<string> DrainStopped { get; set; } = [];
 }
 
 /// <summary>A worker as the scheduler sees it.</summary>
@@ -42,6 +44,11 @@ public sealed class ScheduledWorker
     [Id(3)] public long Sequence { get; set; }
     /// <summary>Current assignment, or null when free.</summary>
     [Id(4)] public Assignment? Assignment { get; set; }
+    /// <summary>
+    /// Was in a round that failed and has not heartbeated since: not placed until it does. A SIGKILL'd member's lease
+    /// has not run out when the survivors report the broken ring; this keeps it out of the next round.
+    /// </summary>
+    [Id(5)] public bool Suspect { get; set; }
 }
 
 /// <summary>The scheduler's durable state.</summary>
@@ -124,25 +131,40 @@ public sealed partial class SchedulerGrain(
         worker.Info = info;
         worker.Alive = true;
         worker.Leaving = false;
+        worker.Suspect = false;
         await state.WriteStateAsync();
         await Reschedule();
         return new WorkerDirective(worker.Assignment, true);
     }
 
     /// <inheritdoc />
-    public Task<WorkerDirective> WorkerHeartbeat(string workerId) =>
-        Task.FromResult(S.Workers.TryGetValue(workerId, out var w) && w.Alive
-            ? new WorkerDirective(w.Assignment, true, w.Assignment is { } a && S.Jobs.GetValueOrDefault(a.JobId)?.DrainingFor is not null)
-            : new WorkerDirective(null, false));
-
-    /// <inheritdoc />
-    public async Task CheckpointRecorded(string jobId, long round, long step)
+    public async Task<WorkerDirective> WorkerHeartbeat(string workerId, string? trainingJobId, long trainingRound)
     {
-        if (!S.Jobs.TryGetValue(jobId, out var job) || job.DrainingFor is null || job.ActiveRound != round) return;
-        await Preempt(jobId, job, $"checkpointed at step {step}, then gave its {job.Workers.Count} workers to job " +
-                                  $"{job.DrainingFor} (priority {Priority(job.DrainingFor)} > {job.Priority})");
-        await state.WriteStateAsync();
-        await Reschedule();
+        if (!S.Workers.TryGetValue(workerId, out var w) || !w.Alive) return new WorkerDirective(null, false);
+        var changed = false;
+        if (w.Suspect)
+        {
+            w.Suspect = false;
+            changed = true;
+        }
+        if (w.Assignment is { } a && S.Jobs.TryGetValue(a.JobId, out var job) && job.DrainingFor is not null && job.ActiveRound == a.Round
+            && (trainingJobId != a.JobId || trainingRound != a.Round) && !job.DrainStopped.Contains(workerId))
+        {
+            job.DrainStopped.Add(workerId);
+            changed = true;
+            if (job.Workers.All(job.DrainStopped.Contains))
+            {
+                var step = (await Job(a.JobId).GetStatus())?.LatestCheckpoint?.Step ?? 0;
+                await Preempt(a.JobId, job, $"checkpointed at step {step} and stopped, then gave its {job.Workers.Count} workers to job " +
+                                            $"{job.DrainingFor} (priority {Priority(job.DrainingFor)} > {job.Priority})");
+            }
+        }
+        if (changed)
+        {
+            await state.WriteStateAsync();
+            await Reschedule();
+        }
+        return new WorkerDirective(w.Assignment, true, w.Assignment is { } current && S.Jobs.GetValueOrDefault(current.JobId)?.DrainingFor is not null);
     }
 
     /// <inheritdoc />
@@ -188,9 +210,15 @@ public sealed partial class SchedulerGrain(
         if (!S.Jobs.TryGetValue(jobId, out var job)) return;
         if (job.ActiveRound == round)
         {
+            if (jobState == JobState.Restarting)
+            {
+                foreach (var id in job.Workers)
+                    if (S.Workers.TryGetValue(id, out var member)) member.Suspect = true;
+            }
             Release(jobId);
             job.ActiveRound = 0;
             job.DrainingFor = null;
+            job.DrainStopped.Clear();
         }
         if (jobState is JobState.Succeeded or JobState.Failed or JobState.Cancelled)
         {
@@ -220,7 +248,7 @@ public sealed partial class SchedulerGrain(
             var running = S.Jobs.Where(j => j.Value.ActiveRound != 0 && j.Value.DrainingFor is null)
                 .Select(j => new RunningJob(j.Key, j.Value.Priority, j.Value.SubmittedAt, j.Value.Workers))
                 .ToList();
-            var free = S.Workers.Values.Where(w => w.Alive && !w.Leaving && w.Assignment is null)
+            var free = S.Workers.Values.Where(w => w.Alive && !w.Leaving && !w.Suspect && w.Assignment is null)
                 .OrderBy(w => w.Sequence).Select(w => w.Info.WorkerId).ToList();
 
             var decision = SchedulingPolicy.Decide(queue, running, free);
@@ -233,9 +261,10 @@ public sealed partial class SchedulerGrain(
                 var job = S.Jobs[victim.JobId];
                 if (drain > TimeSpan.Zero)
                 {
-                    // Let the victim checkpoint first (its trainers see CheckpointNow); CheckpointRecorded or the
-                    // drain deadline hands the workers over.
+                    // Let the victim checkpoint first: its trainers see CheckpointNow, agree on a step, checkpoint and
+                    // stop; once every member heartbeats as stopped (or at the drain deadline) the workers are handed over.
                     job.DrainingFor = victim.ForJobId;
+                    job.DrainStopped.Clear();
                     job.DrainDeadline = time.GetUtcNow() + drain;
                     pledged.UnionWith(victim.Workers);
                     LogDraining(victim.JobId, victim.ForJobId, drain.TotalSeconds);

@@ -22,6 +22,8 @@ public sealed class SiloInstruments : IDisposable
     private readonly Counter<long> _restarts;
     private readonly Counter<long> _leaseExpiries;
     private readonly Counter<long> _preemptions;
+    private readonly Counter<long> _lostSteps;
+    private readonly Histogram<double> _recoverySeconds;
     private volatile ClusterSummary _summary = new(new Dictionary<JobState, int>(), 0);
 
     /// <summary>Creates the instruments on a meter from <paramref name="meterFactory"/>.</summary>
@@ -32,11 +34,16 @@ public sealed class SiloInstruments : IDisposable
         _restarts = _meter.CreateCounter<long>("gencluster.restarts", description: "Rounds ended by a failure (restart budget).");
         _leaseExpiries = _meter.CreateCounter<long>("gencluster.lease_expiries", description: "Worker leases that ran out.");
         _preemptions = _meter.CreateCounter<long>("gencluster.preemptions", description: "Rounds ended by a preemption (SIGTERM or scheduler).");
+        _lostSteps = _meter.CreateCounter<long>("gencluster.lost_steps", description: "Steps trained again after rounds ended early (last reported step minus the resume checkpoint).");
+        _recoverySeconds = _meter.CreateHistogram("gencluster.recovery_seconds", unit: "s",
+            description: "From a round ending early to the next round running.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300] });
         // Zero samples so every family is exported from the start, not only after its first event.
         _roundsFormed.Add(0);
         _restarts.Add(0);
         _leaseExpiries.Add(0);
         _preemptions.Add(0);
+        _lostSteps.Add(0);
         _meter.CreateObservableGauge("gencluster.jobs", ObserveJobs, description: "Jobs by state.");
         _meter.CreateObservableGauge("gencluster.workers_alive", () => _summary.WorkersAlive, description: "Workers whose lease holds.");
     }
@@ -52,6 +59,13 @@ public sealed class SiloInstruments : IDisposable
 
     /// <summary>A round ended by a preemption.</summary>
     public void Preempted() => _preemptions.Add(1);
+
+    /// <summary>A job recovered: the next round runs <paramref name="seconds"/> after the early end, with <paramref name="lostSteps"/> to train again.</summary>
+    public void Recovered(double seconds, long lostSteps)
+    {
+        _recoverySeconds.Record(seconds);
+        _lostSteps.Add(lostSteps);
+    }
 
     /// <summary>Replaces the snapshot the gauges report.</summary>
     public void Publish(ClusterSummary summary) => _summary = summary;

@@ -65,7 +65,8 @@ public sealed partial class WorkerRegistryGrain(
         WorkerDirective directive;
         if (wasAlive)
         {
-            directive = await Scheduler.WorkerHeartbeat(heartbeat.WorkerId);
+            directive = await Scheduler.WorkerHeartbeat(heartbeat.WorkerId,
+                heartbeat.Activity == WorkerActivity.Idle ? null : heartbeat.JobId, heartbeat.Round);
         }
         else
         {

@@ -16,6 +16,7 @@ public static class GenClusterCli
         root.Subcommands.Add(CancelCommand.Build());
         root.Subcommands.Add(WorkersCommand.Build());
         root.Subcommands.Add(LocalCommand.Build());
+        root.Subcommands.Add(ChaosCommand.Build());
         return root;
     }
 

@@ -11,6 +11,8 @@ public sealed partial class ChildProcess : IAsyncDisposable
 {
     private const int SigTerm = 15;
     private const int SigKill = 9;
+    private const int SigCont = 18;
+    private const int SigStop = 19;
     private const int TailLines = 20;
 
     private const int TailBytes = 16 * 1024;
@@ -78,6 +80,12 @@ public sealed partial class ChildProcess : IAsyncDisposable
 
     /// <summary>Sends SIGKILL.</summary>
     public void Kill() => Signal(SigKill);
+
+    /// <summary>Sends SIGSTOP: the process freezes (a hung trainer).</summary>
+    public void Freeze() => Signal(SigStop);
+
+    /// <summary>Sends SIGCONT to a frozen process.</summary>
+    public void Thaw() => Signal(SigCont);
 
     /// <summary>Waits for exit; false when it is still running after <paramref name="timeout"/>.</summary>
     public async Task<bool> WaitForExitAsync(TimeSpan timeout, CancellationToken cancellationToken = default)

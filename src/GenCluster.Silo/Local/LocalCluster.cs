@@ -8,17 +8,22 @@ public sealed class LocalCluster : IAsyncDisposable
     private readonly List<ChildProcess> _trainers = [];
     private readonly HttpClient _http;
 
-    private LocalCluster(ChildProcess silo, Uri api, string logDirectory)
+    private readonly string _siloAssembly;
+    private readonly string[] _siloArguments;
+
+    private LocalCluster(ChildProcess silo, string siloAssembly, string[] siloArguments, Uri api, string logDirectory)
     {
         Silo = silo;
+        _siloAssembly = siloAssembly;
+        _siloArguments = siloArguments;
         ApiAddress = api;
         LogDirectory = logDirectory;
         _http = new HttpClient { BaseAddress = api, Timeout = TimeSpan.FromSeconds(30) };
         Api = new GenClusterApiClient(_http);
     }
 
-    /// <summary>The silo process.</summary>
-    public ChildProcess Silo { get; }
+    /// <summary>The silo process (a new one after <see cref="RestartSiloAsync"/>).</summary>
+    public ChildProcess Silo { get; private set; }
 
     /// <summary>The trainer processes, by index.</summary>
     public IReadOnlyList<ChildProcess> Trainers => _trainers;
@@ -36,16 +41,20 @@ public sealed class LocalCluster : IAsyncDisposable
     public List<string> TrainerMetrics { get; } = [];
 
     /// <summary>Starts the silo (file clustering, its own data directory) and waits until its API answers.</summary>
-    public static async Task<LocalCluster> StartSiloAsync(string siloAssembly, string stateDirectory, string runsDirectory, CancellationToken cancellationToken)
+    /// <param name="leaseSeconds">Worker lease: a trainer silent this long is lost.</param>
+    public static async Task<LocalCluster> StartSiloAsync(string siloAssembly, string stateDirectory, string runsDirectory,
+        CancellationToken cancellationToken, double leaseSeconds = 10)
     {
         var ports = FreePorts.Take(3);
         var logs = Path.Combine(stateDirectory, "logs");
-        var silo = ChildProcess.Start("silo", siloAssembly,
+        string[] arguments =
         [
             "silo", "--http-port", $"{ports[0]}", "--silo-port", $"{ports[1]}", "--gateway-port", $"{ports[2]}",
-            "--data-dir", Path.Combine(stateDirectory, "silo"), "--runs-dir", runsDirectory, "--lease-seconds", "10",
-        ], Path.Combine(logs, "silo.log"));
-        var cluster = new LocalCluster(silo, new Uri($"http://127.0.0.1:{ports[0]}"), logs) { GatewayPort = ports[2] };
+            "--data-dir", Path.Combine(stateDirectory, "silo"), "--runs-dir", runsDirectory,
+            "--lease-seconds", leaseSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ];
+        var silo = ChildProcess.Start("silo", siloAssembly, arguments, Path.Combine(logs, "silo.log"));
+        var cluster = new LocalCluster(silo, siloAssembly, arguments, new Uri($"http://127.0.0.1:{ports[0]}"), logs) { GatewayPort = ports[2] };
         try
         {
             await cluster.WaitForSiloAsync(TimeSpan.FromSeconds(60), cancellationToken);
@@ -61,8 +70,19 @@ public sealed class LocalCluster : IAsyncDisposable
     /// <summary>Gateway port trainers connect to.</summary>
     public int GatewayPort { get; private init; }
 
-    /// <summary>Starts one trainer process.</summary>
-    public ChildProcess StartTrainer(string trainerAssembly, int threads, string dataDirectory, double graceSeconds)
+    /// <summary>SIGKILLs the silo (no shutdown hooks run) and starts it again on the same ports and data directory.</summary>
+    public async Task RestartSiloAsync(CancellationToken cancellationToken)
+    {
+        Silo.Kill();
+        await Silo.WaitForExitAsync(TimeSpan.FromSeconds(30), cancellationToken);
+        await Silo.DisposeAsync();
+        Silo = ChildProcess.Start("silo", _siloAssembly, _siloArguments, Path.Combine(LogDirectory, "silo.log"));
+        await WaitForSiloAsync(TimeSpan.FromSeconds(60), cancellationToken);
+    }
+
+    /// <summary>Starts one trainer process (worker id <c>local-N</c>, N its index in <see cref="Trainers"/>).</summary>
+    /// <param name="extraArguments">More <c>gencluster-trainer run</c> options, e.g. <c>--heartbeat-seconds 0.5</c>.</param>
+    public ChildProcess StartTrainer(string trainerAssembly, int threads, string dataDirectory, double graceSeconds, params string[] extraArguments)
     {
         var index = _trainers.Count;
         var ports = FreePorts.Take(2);
@@ -70,7 +90,7 @@ public sealed class LocalCluster : IAsyncDisposable
         [
             "run", "--worker-id", $"local-{index}", "--ring-port", $"{ports[0]}", "--metrics-port", $"{ports[1]}",
             "--gateway-port", $"{GatewayPort}", "--threads", $"{threads}", "--data-dir", dataDirectory,
-            "--grace-seconds", $"{graceSeconds}",
+            "--grace-seconds", $"{graceSeconds}", .. extraArguments,
         ], Path.Combine(LogDirectory, $"trainer-{index}.log"));
         _trainers.Add(trainer);
         TrainerMetrics.Add($"http://127.0.0.1:{ports[1]}/metrics");

@@ -120,6 +120,11 @@ public sealed class LocalRun(LocalRunOptions options, TextWriter output, TimePro
         if (status is not null)
         {
             output.WriteLine($"job {status.Id}: {status.State}{(status.Reason is null ? "" : $" ({status.Reason})")} at step {status.Progress?.Step ?? 0}/{status.Spec.Steps}");
+            if (status.Recoveries.Count > 0)
+            {
+                output.WriteLine($"recoveries   {status.Recoveries.Count} (restarts {status.Restarts}, preemptions {status.Preemptions}), " +
+                                 $"steps trained again {status.LostSteps}, slowest {status.Recoveries.Max(r => r.Seconds):F1} s");
+            }
         }
         var samples = Path.Combine(runDirectory, "samples");
         var latestSample = Directory.Exists(samples) ? Directory.GetFiles(samples, "*.png").Order(StringComparer.Ordinal).LastOrDefault() : null;

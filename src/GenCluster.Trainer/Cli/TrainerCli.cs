@@ -13,11 +13,4 @@ public static class TrainerCli
         root.Subcommands.Add(BenchStepCommand.Create());
         return root;
     }
-
-    /// <summary>
-    /// Signals are left to the host: on SIGTERM a trainer finishes its step, checkpoints and leaves within its grace
-    /// period. (System.CommandLine's own handling would exit the process two seconds after the signal, tearing libtorch
-    /// down under the training thread.)
-    /// </summary>
-    public static InvocationConfiguration Invocation() => new() { ProcessTerminationTimeout = null };
 }

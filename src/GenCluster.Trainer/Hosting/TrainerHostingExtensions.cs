@@ -68,6 +68,10 @@ public static class TrainerHostingExtensions
         app.MapPrometheusScrapingEndpoint("/metrics").RequireHost(metricsHost);
         app.MapHealthChecks("/health").RequireHost(metricsHost);
         app.MapGenClusterRing();
+        // Hosted services stop in reverse order and Kestrel (registered last) would wait for the ring's streams, so
+        // the running round would train on: ask it to checkpoint as soon as shutdown begins instead.
+        var worker = app.Services.GetRequiredService<WorkerLoop>();
+        app.Lifetime.ApplicationStopping.Register(worker.BeginLeaving);
         return app;
     }
 }

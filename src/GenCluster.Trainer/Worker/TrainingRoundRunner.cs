@@ -41,9 +41,11 @@ public sealed partial class TrainingRoundRunner(
                 Instruments = instruments,
                 Time = time,
             });
+            using var journal = assignment.Rank == 0 ? new StepJournal(assignment.RunDirectory, assignment.Round) : null;
             session.StepCompleted += progress =>
             {
                 step = progress.Step;
+                journal?.Append(progress);
                 control.Progress = progress.ToTrainingProgress();
             };
             session.CheckpointWritten += checkpoint => ReportCheckpoint(key, checkpoint);

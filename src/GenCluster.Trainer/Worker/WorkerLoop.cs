@@ -9,7 +9,7 @@ namespace GenCluster.Trainer.Worker;
 /// The silo being away does not stop a running round: heartbeats fail and are retried while training goes on.
 /// On shutdown (SIGTERM) a running round checkpoints at the end of its step and the job is told this rank left.
 /// </summary>
-public sealed partial class WorkerLoop : BackgroundService, IHostedLifecycleService
+public sealed partial class WorkerLoop : BackgroundService
 {
     private readonly IControlPlane _controlPlane;
     private readonly IRoundRunner _runner;
@@ -25,6 +25,10 @@ public sealed partial class WorkerLoop : BackgroundService, IHostedLifecycleServ
     private CancellationTokenSource? _roundCancellation;
     private Task<RoundOutcome>? _roundTask;
     private volatile bool _leaving;
+    private PendingReport? _pendingReport;
+
+    /// <summary>A round-end report the control plane has not acknowledged yet; retried every heartbeat until it has.</summary>
+    private sealed record PendingReport(string What, Func<CancellationToken, Task> Send);
 
     public WorkerLoop(IControlPlane controlPlane, IRoundRunner runner, WorkerInfo worker, IOptions<TrainerOptions> options,
         TimeProvider time, ILogger<WorkerLoop> logger)
@@ -65,16 +69,20 @@ public sealed partial class WorkerLoop : BackgroundService, IHostedLifecycleServ
             reply = null;
             if (!await timer.WaitForNextTickAsync(stoppingToken)) break;
             await CollectFinishedRoundAsync(stoppingToken);
+            await SendPendingReportAsync(stoppingToken);
             try
             {
-                reply = await _controlPlane.HeartbeatAsync(CurrentHeartbeat(), stoppingToken);
+                // A silo that is away must not stall the loop for Orleans' response timeout: give up after a few periods.
+                using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                deadline.CancelAfter(HeartbeatDeadline);
+                reply = await _controlPlane.HeartbeatAsync(CurrentHeartbeat(), deadline.Token);
                 if (reply.MustRegister)
                 {
                     LogReRegistering(_worker.WorkerId);
                     reply = await _controlPlane.RegisterAsync(_worker, stoppingToken);
                 }
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
                 LogControlPlaneUnreachable("heartbeat", ex.Message);
             }
@@ -82,25 +90,19 @@ public sealed partial class WorkerLoop : BackgroundService, IHostedLifecycleServ
         while (!stoppingToken.IsCancellationRequested);
     }
 
-    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    private TimeSpan HeartbeatDeadline => TimeSpan.FromSeconds(Math.Max(2, 4 * _options.HeartbeatSeconds));
 
     /// <summary>
-    /// Runs before any hosted service stops: the ring server (Kestrel) and the Orleans client are still up, so the
-    /// round can agree on its last step, checkpoint and report this rank leaving.
+    /// Shutdown began (SIGTERM): take no new round and ask the running one to checkpoint at the end of its step.
+    /// <see cref="StopAsync"/> then waits for it and tells the job this rank left.
     /// </summary>
-    public Task StoppingAsync(CancellationToken cancellationToken) => LeaveAsync(cancellationToken);
-
-    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public override async Task StopAsync(CancellationToken cancellationToken)
+    public void BeginLeaving()
     {
-        await LeaveAsync(cancellationToken);
-        await base.StopAsync(cancellationToken);
+        _leaving = true;
+        _control?.RequestCheckpointAndStop();
     }
 
-    private async Task LeaveAsync(CancellationToken cancellationToken)
+    public override async Task StopAsync(CancellationToken cancellationToken)
     {
         _leaving = true;
         Task<RoundOutcome>? task;
@@ -128,8 +130,21 @@ public sealed partial class WorkerLoop : BackgroundService, IHostedLifecycleServ
                 _roundCancellation?.Cancel();
             }
             using var reportDeadline = new CancellationTokenSource(TimeSpan.FromSeconds(5), _time);
-            await CollectFinishedRoundAsync(reportDeadline.Token);
+            try
+            {
+                await CollectFinishedRoundAsync(reportDeadline.Token);
+                while (_pendingReport is not null && !reportDeadline.IsCancellationRequested)
+                {
+                    if (!await SendPendingReportAsync(reportDeadline.Token))
+                        await Task.Delay(TimeSpan.FromMilliseconds(250), _time, reportDeadline.Token);
+                }
+            }
+            catch (OperationCanceledException) when (reportDeadline.IsCancellationRequested)
+            {
+                LogReportAbandoned(_pendingReport?.What ?? "round end");
+            }
         }
+        await base.StopAsync(cancellationToken);
     }
 
     private Heartbeat CurrentHeartbeat()
@@ -230,24 +245,35 @@ public sealed partial class WorkerLoop : BackgroundService, IHostedLifecycleServ
 
         var key = RoundKey.Of(assignment);
         LogRoundEnded(assignment.JobId, assignment.Round, assignment.Rank, outcome.End.ToString(), outcome.Step, outcome.Reason ?? "");
+        _pendingReport = outcome.End switch
+        {
+            RoundEnd.Completed => new PendingReport($"completion of {key} at step {outcome.Step}",
+                ct => _controlPlane.ReportCompletedAsync(key, assignment.Rank, outcome.Step, ct)),
+            RoundEnd.Failed => new PendingReport($"failure of {key}",
+                ct => _controlPlane.ReportRoundFailureAsync(key, assignment.Rank, outcome.Reason ?? "unknown failure", ct)),
+            RoundEnd.CheckpointedAndStopped when _leaving => new PendingReport($"leaving {key} at step {outcome.Step}",
+                ct => _controlPlane.ReportLeavingAsync(key, assignment.Rank, outcome.Step, ct)),
+            _ => _pendingReport,
+        };
+        await SendPendingReportAsync(cancellationToken);
+    }
+
+    /// <summary>Sends the pending round-end report; true when there is none left. A silo that is away keeps it for the next try.</summary>
+    private async Task<bool> SendPendingReportAsync(CancellationToken cancellationToken)
+    {
+        if (_pendingReport is not { } report) return true;
         try
         {
-            switch (outcome.End)
-            {
-                case RoundEnd.Completed:
-                    await _controlPlane.ReportCompletedAsync(key, assignment.Rank, outcome.Step, cancellationToken);
-                    break;
-                case RoundEnd.Failed:
-                    await _controlPlane.ReportRoundFailureAsync(key, assignment.Rank, outcome.Reason ?? "unknown failure", cancellationToken);
-                    break;
-                case RoundEnd.CheckpointedAndStopped when _leaving:
-                    await _controlPlane.ReportLeavingAsync(key, assignment.Rank, outcome.Step, cancellationToken);
-                    break;
-            }
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(HeartbeatDeadline);
+            await report.Send(deadline.Token);
+            if (ReferenceEquals(_pendingReport, report)) _pendingReport = null;
+            return true;
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            LogControlPlaneUnreachable($"report {outcome.End}", ex.Message);
+            LogControlPlaneUnreachable($"report of the {report.What}", ex.Message);
+            return false;
         }
     }
 
@@ -271,6 +297,9 @@ public sealed partial class WorkerLoop : BackgroundService, IHostedLifecycleServ
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} round {Round} rank {Rank} ended: {End} at step {Step} {Reason}")]
     private partial void LogRoundEnded(string jobId, long round, int rank, string end, long step, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Gave up reporting the {What}: the control plane did not answer before the exit deadline")]
+    private partial void LogReportAbandoned(string what);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Leaving: job {JobId} checkpoints at the end of its step (grace {GraceSeconds} s)")]
     private partial void LogLeaving(string jobId, double graceSeconds);

@@ -156,4 +156,53 @@ public class JobStateMachineTests
         Assert.Same(s, JobStateMachine.RecordCheckpoint(s, 1, new CheckpointRef(10, "/c/10", "h10"), _time.GetUtcNow()));
         Assert.Equal(20, s.LatestCheckpoint!.Step);
     }
+
+    [Fact]
+    public void RecoveryIsRecordedWhenTheNextRoundRunsWithTheStepsToTrainAgain()
+    {
+        var s = JobStateMachine.FormRound(Submitted(), [Worker("a"), Worker("b")], _time.GetUtcNow());
+        s = JobStateMachine.RecordHeartbeat(s, "a", 1, WorkerActivity.Training, Progress(12), _time.GetUtcNow());
+        s = JobStateMachine.RecordCheckpoint(s, 1, new CheckpointRef(10, "/c/10", "h10"), _time.GetUtcNow());
+        s = JobStateMachine.RecordHeartbeat(s, "a", 1, WorkerActivity.Training, Progress(13), _time.GetUtcNow());
+        _time.Advance(TimeSpan.FromSeconds(1));
+        var detected = _time.GetUtcNow();
+        s = JobStateMachine.EndRound(s, 1, RoundEnd.Failure, "rank 1: lease expired", detected);
+        Assert.Equal(13, s.Rounds[^1].ReachedStep);
+
+        s = JobStateMachine.FormRound(s, [Worker("a")], _time.GetUtcNow());
+        _time.Advance(TimeSpan.FromSeconds(3.5));
+        s = JobStateMachine.RecordHeartbeat(s, "a", 2, WorkerActivity.Training, null, _time.GetUtcNow());
+
+        var recovery = Assert.Single(s.Recoveries);
+        Assert.Equal(new JobRecovery(1, "round-failed", detected, _time.GetUtcNow(), 3), recovery);
+        Assert.Equal(3.5, recovery.Seconds, 6);
+        Assert.Equal(3, s.LostSteps);
+        var recovered = s.History[^1];
+        Assert.Equal(("recovered", 2L), (recovered.Kind, recovered.Round));
+        Assert.Contains("in 3.5 s; 3 steps to train again (reached step 13, resumed from step 10)", recovered.Message);
+    }
+
+    [Fact]
+    public void FirstRoundRunningIsNoRecovery()
+    {
+        var s = JobStateMachine.FormRound(Submitted(), [Worker("a")], _time.GetUtcNow());
+        s = JobStateMachine.RecordHeartbeat(s, "a", 1, WorkerActivity.Training, null, _time.GetUtcNow());
+        Assert.Empty(s.Recoveries);
+        Assert.DoesNotContain(s.History, e => e.Kind == "recovered");
+    }
+
+    [Fact]
+    public void CheckpointReportedAfterItsRoundEndedStillBecomesTheResumePoint()
+    {
+        var s = JobStateMachine.FormRound(Submitted(), [Worker("a"), Worker("b")], _time.GetUtcNow());
+        s = JobStateMachine.EndRound(s, 1, RoundEnd.Preemption, "rank 1 left at step 7 (SIGTERM)", _time.GetUtcNow());
+        s = JobStateMachine.RecordCheckpoint(s, 1, new CheckpointRef(7, "/c/7", "h7"), _time.GetUtcNow());
+        Assert.Equal(7, s.LatestCheckpoint!.Step);
+        Assert.Same(s, JobStateMachine.RecordCheckpoint(s, 1, new CheckpointRef(7, "/c/7", "h7"), _time.GetUtcNow()));
+        Assert.Same(s, JobStateMachine.RecordCheckpoint(s, 2, new CheckpointRef(9, "/c/9", "h9"), _time.GetUtcNow()));
+        s = JobStateMachine.FormRound(s, [Worker("a")], _time.GetUtcNow());
+        Assert.Equal(7, s.Rounds[^1].ResumeFrom!.Step);
+    }
+
+    private static TrainingProgress Progress(long step) => new(step, 0, 100, new Dictionary<string, double>());
 }

@@ -12,6 +12,8 @@ public class WorkerLoopTests
     private sealed class FakeControlPlane : IControlPlane
     {
         public volatile Assignment? Desired;
+        /// <summary>Reports fail (the silo is away) while this is above zero; each failed try counts it down.</summary>
+        public int FailingReports;
         public readonly ConcurrentQueue<string> Reports = new();
         public readonly ConcurrentQueue<Heartbeat> Heartbeats = new();
 
@@ -31,6 +33,7 @@ public class WorkerLoopTests
 
         private Task Record(string line)
         {
+            if (Interlocked.Decrement(ref FailingReports) >= 0) return Task.FromException(new TimeoutException("silo away"));
             Reports.Enqueue(line);
             return Task.CompletedTask;
         }
@@ -117,5 +120,36 @@ public class WorkerLoopTests
         await loop.StopAsync(CancellationToken.None);
 
         Assert.Equal([new RoundKey("job-1", 1), new RoundKey("job-1", 2)], runner.Started.ToArray());
+    }
+
+    [Fact]
+    public async Task ACompletionReportLostWhileTheSiloIsAwayIsRetriedUntilItLands()
+    {
+        var controlPlane = new FakeControlPlane { Desired = AssignmentDecisionTests.MakeAssignment(), FailingReports = 3 };
+        var runner = new FakeRunner(target: 5);
+        using var loop = MakeLoop(controlPlane, runner);
+        await loop.StartAsync(CancellationToken.None);
+
+        await Eventually(() => !controlPlane.Reports.IsEmpty, "the completion report after three failed tries");
+        await loop.StopAsync(CancellationToken.None);
+
+        Assert.Equal(["completed job-1/round 1 rank 0 step 5"], controlPlane.Reports.ToArray());
+        Assert.Single(runner.Started);
+    }
+
+    [Fact]
+    public async Task BeginLeavingStopsTheRoundBeforeTheHostStopsTheLoop()
+    {
+        var controlPlane = new FakeControlPlane { Desired = AssignmentDecisionTests.MakeAssignment() };
+        var runner = new FakeRunner(target: long.MaxValue);
+        using var loop = MakeLoop(controlPlane, runner);
+        await loop.StartAsync(CancellationToken.None);
+        await Eventually(() => loop.RunningRound is not null && controlPlane.Heartbeats.Any(h => h.Progress is { Step: > 2 }), "training");
+
+        loop.BeginLeaving();
+        await Eventually(() => controlPlane.Heartbeats.Any(h => h.Activity == WorkerActivity.Leaving), "a Leaving heartbeat");
+        await loop.StopAsync(CancellationToken.None);
+
+        Assert.StartsWith("leaving job-1/round 1 rank 0 step ", Assert.Single(controlPlane.Reports), StringComparison.Ordinal);
     }
 }

@@ -1,0 +1,39 @@
+using System.Globalization;
+using GenCluster.Trainer.Training;
+
+namespace GenCluster.Trainer.Worker;
+
+/// <summary>
+/// <c>&lt;run&gt;/steps.csv</c>: one line per optimizer step completed by rank 0 of a round (<c>round,step,epoch,loss_d,loss_g,skipped</c>).
+/// It is the job's executed history across rounds: after a failure the steps between the resume checkpoint and the
+/// failure appear once more under the next round, so re-run steps and gaps can be read off exactly.
+/// </summary>
+public sealed class StepJournal : IDisposable
+{
+    /// <summary>File name inside the run directory.</summary>
+    public const string FileName = "steps.csv";
+
+    /// <summary>Header line.</summary>
+    public const string Header = "round,step,epoch,loss_d,loss_g,skipped";
+
+    private readonly StreamWriter _writer;
+    private readonly long _round;
+
+    /// <summary>Opens (creating with a header) the journal of <paramref name="runDirectory"/> for appending.</summary>
+    public StepJournal(string runDirectory, long round)
+    {
+        Directory.CreateDirectory(runDirectory);
+        var path = Path.Combine(runDirectory, FileName);
+        var stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
+        _writer = new StreamWriter(stream) { AutoFlush = true };
+        if (stream.Length == 0) _writer.WriteLine(Header);
+        _round = round;
+    }
+
+    /// <summary>Appends one step; a whole line per write so a killed writer leaves no half line behind in practice.</summary>
+    public void Append(StepProgress progress) => _writer.Write(string.Create(CultureInfo.InvariantCulture,
+        $"{_round},{progress.Step},{progress.Epoch},{progress.LossD:G6},{progress.LossG:G6},{(progress.Skipped ? 1 : 0)}\n"));
+
+    /// <inheritdoc />
+    public void Dispose() => _writer.Dispose();
+}
