@@ -9,6 +9,7 @@ namespace GenCluster.Silo.Local;
 /// </summary>
 public sealed partial class ChildProcess : IAsyncDisposable
 {
+    private const int SigInt = 2;
     private const int SigTerm = 15;
     private const int SigKill = 9;
     private const int SigCont = 18;
@@ -48,6 +49,7 @@ public sealed partial class ChildProcess : IAsyncDisposable
     {
         var log = Path.GetFullPath(logFile);
         Directory.CreateDirectory(Path.GetDirectoryName(log)!);
+        using (File.Open(log, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { }
         var psi = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
         psi.ArgumentList.Add("-c");
         psi.ArgumentList.Add("exec \"$0\" \"$@\" >>\"$GENCLUSTER_CHILD_LOG\" 2>&1");
@@ -77,6 +79,9 @@ public sealed partial class ChildProcess : IAsyncDisposable
 
     /// <summary>Sends SIGTERM (graceful: trainers checkpoint and leave).</summary>
     public void Terminate() => Signal(SigTerm);
+
+    /// <summary>Sends SIGINT (what Ctrl+C sends).</summary>
+    public void Interrupt() => Signal(SigInt);
 
     /// <summary>Sends SIGKILL.</summary>
     public void Kill() => Signal(SigKill);

@@ -63,4 +63,45 @@ public sealed class LocalTrainingTests : IDisposable
 
         Assert.Equal(await File.ReadAllBytesAsync(samplePath), rendered.ToArray());
     }
+
+    [Fact]
+    public async Task CtrlCStopsTheJobAfterAVerifiedCheckpoint()
+    {
+        var runs = Path.Combine(_root, "runs");
+        var log = Path.Combine(_root, "local.log");
+        await using var local = Launcher.Start("gencluster local", Path.Combine(AppContext.BaseDirectory, "gencluster.dll"),
+        [
+            "local",
+            "--workers", "2", "--steps", "100000", "--batch", "8", "--width", "8", "--dataset-limit", "512",
+            "--checkpoint-every", "100000", "--sample-every", "100000", "--threads", "1",
+            "--runs-dir", runs, "--data-dir", Path.Combine(_root, "data"), "--grace-seconds", "20",
+        ], log);
+
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        while (!File.ReadAllText(log).Contains("Running x2", StringComparison.Ordinal) || !StepsDone(File.ReadAllText(log)))
+        {
+            Assert.False(local.HasExited, $"gencluster local exited early:{Environment.NewLine}{File.ReadAllText(log)}");
+            Assert.True(DateTime.UtcNow < deadline, $"training did not start within 2 minutes:{Environment.NewLine}{File.ReadAllText(log)}");
+            await Task.Delay(250);
+        }
+
+        local.Interrupt();
+        var exited = await local.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        var output = await File.ReadAllTextAsync(log);
+        Assert.True(exited, $"gencluster local did not stop within 60 s of Ctrl+C:{Environment.NewLine}{output}");
+        Assert.Equal(130, local.ExitCode);
+        Assert.Contains("Preempted", output);
+
+        var run = Assert.Single(Directory.GetDirectories(runs), d => !Path.GetFileName(d).StartsWith('.'));
+        var store = new CheckpointStore(Path.Combine(run, "checkpoints"), 3);
+        var checkpoint = store.LoadLatestGood(out var rejected);
+        Assert.Empty(rejected);
+        Assert.NotNull(checkpoint);
+        Assert.True(checkpoint.Manifest.Step > 0, "the Ctrl+C checkpoint holds the steps trained");
+        Assert.Contains($"latest: {Path.GetFileName(checkpoint.Directory)}", output);
+    }
+
+    /// <summary>True once the progress line shows at least one finished step.</summary>
+    private static bool StepsDone(string output) =>
+        System.Text.RegularExpressions.Regex.IsMatch(output, @"\]\s+[1-9]\d*/100000");
 }
