@@ -127,12 +127,14 @@ public sealed class LocalRun(LocalRunOptions options, TextWriter output, TimePro
             }
         }
         var samples = Path.Combine(runDirectory, "samples");
-        var latestSample = Directory.Exists(samples) ? Directory.GetFiles(samples, "*.png").Order(StringComparer.Ordinal).LastOrDefault() : null;
+        var latestSample = Directory.Exists(samples) ? Directory.GetFiles(samples, "step-*.png").Order(StringComparer.Ordinal).LastOrDefault() : null;
         var checkpoints = Path.Combine(runDirectory, "checkpoints");
         var latestCheckpoint = Directory.Exists(checkpoints)
             ? Directory.GetDirectories(checkpoints, "step-*").Order(StringComparer.Ordinal).LastOrDefault()
             : null;
         output.WriteLine($"samples      {samples}{(latestSample is null ? "" : $"   latest: {Path.GetFileName(latestSample)}")}");
+        var lossChart = Path.Combine(samples, "losses.png");
+        if (File.Exists(lossChart)) output.WriteLine($"loss curve   {lossChart}");
         output.WriteLine($"checkpoints  {checkpoints}{(latestCheckpoint is null ? "" : $"   latest: {Path.GetFileName(latestCheckpoint)}")}");
         output.WriteLine($"logs         {cluster.LogDirectory}");
     }

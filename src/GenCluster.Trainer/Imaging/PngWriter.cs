@@ -4,29 +4,37 @@ using System.IO.Hashing;
 
 namespace GenCluster.Trainer.Imaging;
 
-/// <summary>Writes 8-bit greyscale PNG files (signature, IHDR, one zlib IDAT, IEND; filter type 0 on every row).</summary>
+/// <summary>Writes 8-bit greyscale or RGB PNG files (signature, IHDR, one zlib IDAT, IEND; filter type 0 on every row).</summary>
 public static class PngWriter
 {
     /// <summary>The 8-byte PNG signature.</summary>
     public static ReadOnlySpan<byte> Signature => [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];
 
     /// <summary>Writes a <paramref name="width"/>×<paramref name="height"/> greyscale image (row-major pixels) to <paramref name="path"/>, via a temp file and rename.</summary>
-    public static void WriteGrayscale(string path, int width, int height, ReadOnlySpan<byte> pixels)
+    public static void WriteGrayscale(string path, int width, int height, ReadOnlySpan<byte> pixels) => WriteFile(path, width, height, 1, pixels);
+
+    /// <summary>Writes the greyscale PNG to <paramref name="output"/>.</summary>
+    public static void WriteGrayscale(Stream output, int width, int height, ReadOnlySpan<byte> pixels) => Write(output, width, height, 1, pixels);
+
+    /// <summary>Writes an RGB image (3 bytes per pixel, row-major) to <paramref name="path"/>, via a temp file and rename.</summary>
+    public static void WriteRgb(string path, int width, int height, ReadOnlySpan<byte> pixels) => WriteFile(path, width, height, 3, pixels);
+
+    private static void WriteFile(string path, int width, int height, int channels, ReadOnlySpan<byte> pixels)
     {
         var directory = Path.GetDirectoryName(Path.GetFullPath(path));
         if (directory is not null) Directory.CreateDirectory(directory);
         var temp = path + ".tmp";
         using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write))
-            WriteGrayscale(file, width, height, pixels);
+            Write(file, width, height, channels, pixels);
         File.Move(temp, path, overwrite: true);
     }
 
-    /// <summary>Writes the PNG to <paramref name="output"/>.</summary>
-    public static void WriteGrayscale(Stream output, int width, int height, ReadOnlySpan<byte> pixels)
+    private static void Write(Stream output, int width, int height, int channels, ReadOnlySpan<byte> pixels)
     {
         if (width < 1 || height < 1) throw new ArgumentOutOfRangeException(nameof(width), $"image size {width}x{height} must be positive");
-        if (pixels.Length != width * height)
-            throw new ArgumentException($"pixels has {pixels.Length} bytes, expected {width}x{height} = {width * height}", nameof(pixels));
+        var rowBytes = width * channels;
+        if (pixels.Length != rowBytes * height)
+            throw new ArgumentException($"pixels has {pixels.Length} bytes, expected {width}x{height}x{channels} = {rowBytes * height}", nameof(pixels));
 
         output.Write(Signature);
 
@@ -34,7 +42,7 @@ public static class PngWriter
         BinaryPrimitives.WriteInt32BigEndian(header, width);
         BinaryPrimitives.WriteInt32BigEndian(header[4..], height);
         header[8] = 8;  // bit depth
-        header[9] = 0;  // colour type: greyscale
+        header[9] = (byte)(channels == 3 ? 2 : 0); // colour type: truecolour or greyscale
         header[10] = 0; // compression: deflate
         header[11] = 0; // filter method
         header[12] = 0; // no interlace
@@ -46,7 +54,7 @@ public static class PngWriter
             for (var y = 0; y < height; y++)
             {
                 zlib.WriteByte(0);
-                zlib.Write(pixels.Slice(y * width, width));
+                zlib.Write(pixels.Slice(y * rowBytes, rowBytes));
             }
         }
         WriteChunk(output, "IDAT", compressed.GetBuffer().AsSpan(0, (int)compressed.Length));

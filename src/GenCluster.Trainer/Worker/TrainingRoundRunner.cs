@@ -1,6 +1,7 @@
 using GenCluster.Contracts.Workers;
 using GenCluster.Trainer.Checkpoints;
 using GenCluster.Trainer.Distributed;
+using GenCluster.Trainer.Imaging;
 using GenCluster.Trainer.Training;
 using Microsoft.Extensions.Options;
 
@@ -20,6 +21,9 @@ public sealed partial class TrainingRoundRunner(
     TimeProvider time,
     ILogger<TrainingRoundRunner> logger) : IRoundRunner
 {
+    /// <summary>The loss curve rank 0 redraws beside every sample grid.</summary>
+    public const string LossChartFile = "losses.png";
+
     public async Task<RoundOutcome> RunAsync(Assignment assignment, RoundControl control, CancellationToken cancellationToken)
     {
         var key = RoundKey.Of(assignment);
@@ -49,7 +53,12 @@ public sealed partial class TrainingRoundRunner(
                 control.Progress = progress.ToTrainingProgress();
             };
             session.CheckpointWritten += checkpoint => ReportCheckpoint(key, checkpoint);
-            session.SampleWritten += path => LogSample(path);
+            session.SampleWritten += path =>
+            {
+                LogSample(path);
+                var (width, height, pixels) = LossChart.Render(StepJournal.ReadLosses(assignment.RunDirectory));
+                PngWriter.WriteRgb(Path.Combine(Path.GetDirectoryName(path)!, LossChartFile), width, height, pixels);
+            };
             session.OptionsDiffer += lines => LogOptionsDiffer(string.Join("; ", lines));
             session.StepSkipped += (skipped, reason) => LogStepSkipped(skipped, reason);
             using var stopRegistration = control.StopRequested.Register(session.RequestCheckpointAndStop);

@@ -42,6 +42,7 @@ public sealed class LocalTrainingTests : IDisposable
 
         var run = Assert.Single(Directory.GetDirectories(runs), d => !Path.GetFileName(d).StartsWith('.'));
         Assert.True(File.Exists(Path.Combine(run, "samples", "step-000010.png")), "sample grid of step 10");
+        Assert.True(File.Exists(Path.Combine(run, "samples", "losses.png")), "loss curve beside the samples");
         var samplePath = Path.Combine(run, "samples", "step-000020.png");
         Assert.True(File.Exists(samplePath), "sample grid of step 20");
 
