@@ -89,6 +89,6 @@ public sealed record ModelOptions
     /// <summary>Adam β2.</summary>
     [Id(5)] public double Beta2 { get; init; } = 0.999;
 
-    /// <summary>GAN objective: <c>non-saturating</c>, <c>wasserstein</c>, <c>wgan-gp</c>, <c>hinge</c>.</summary>
+    /// <summary>GAN objective: <c>non-saturating</c> (DCGAN) or <c>hinge</c>. (The Wasserstein critic needs a Lipschitz constraint, clipping or a gradient penalty, which the trainer does not apply yet.)</summary>
     [Id(6)] public string Objective { get; init; } = "non-saturating";
 }

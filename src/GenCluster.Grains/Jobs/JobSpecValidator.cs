@@ -16,7 +16,7 @@ public static class JobSpecValidator
 
     /// <summary>GAN objectives.</summary>
     public static readonly IReadOnlySet<string> Objectives =
-        new HashSet<string>(StringComparer.Ordinal) { "non-saturating", "wasserstein", "wgan-gp", "hinge" };
+        new HashSet<string>(StringComparer.Ordinal) { "non-saturating", "hinge" };
 
     /// <summary>Errors by field (camelCase JSON path); empty when the spec is valid.</summary>
     public static IReadOnlyDictionary<string, string[]> Validate(JobSpec? spec)

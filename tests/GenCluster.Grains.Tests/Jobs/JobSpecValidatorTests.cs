@@ -33,6 +33,17 @@ public class JobSpecValidatorTests
         Assert.Contains("1..2", message);
     }
 
+    [Theory]
+    [InlineData("wgan-gp")]
+    [InlineData("wasserstein")]
+    public void ObjectivesTheTrainerCannotRunAreRejected(string objective)
+    {
+        var errors = JobSpecValidator.Validate(new JobSpec { ModelOptions = new ModelOptions { Objective = objective } });
+        var message = Assert.Single(errors["modelOptions.objective"]);
+        Assert.Contains($"'{objective}'", message);
+        Assert.Contains("non-saturating", message);
+    }
+
     [Fact]
     public void NullSpecIsRejected() => Assert.Contains("$", JobSpecValidator.Validate(null).Keys);
 }
