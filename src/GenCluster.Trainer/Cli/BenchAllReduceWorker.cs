@@ -24,7 +24,7 @@ internal static class BenchAllReduceWorker
         var ranks = new Option<int>("--ranks") { Required = true };
         var bytes = new Option<string>("--bytes") { Required = true };
         var iters = new Option<int>("--iters") { DefaultValueFactory = _ => 5 };
-        var warmup = new Option<int>("--warmup") { DefaultValueFactory = _ => 10 };
+        var warmup = new Option<int>("--warmup") { DefaultValueFactory = _ => 40 };
         var job = new Option<string>("--job") { Required = true };
         var bf16 = new Option<bool>("--bf16");
         var command = new Command("allreduce-worker", "One rank of bench allreduce (started by it).")
