@@ -29,7 +29,7 @@ public static class BenchAllReduceCommand
         var size = new Option<string>("--size") { Description = "Buffer size, e.g. 64MiB.", DefaultValueFactory = _ => "64MiB" };
         var sizes = new Option<string?>("--sizes") { Description = "Comma-separated sizes (overrides --size), e.g. 1MiB,16MiB,64MiB." };
         var iters = new Option<int>("--iters") { Description = "Timed iterations per size; the line reports their mean.", DefaultValueFactory = _ => 5 };
-        var warmup = new Option<int>("--warmup") { Description = "Untimed iterations per size before the timed ones (JIT, connections).", DefaultValueFactory = _ => 2 };
+        var warmup = new Option<int>("--warmup") { Description = "Untimed iterations per size before the timed ones (connections, and the JIT: tiered compilation needs a few dozen all-reduces to reach steady-state code).", DefaultValueFactory = _ => 40 };
         var bf16 = new Option<bool>("--bf16") { Description = "Transfer bfloat16 instead of float32 (wrong= then counts rounding)." };
         var command = new Command("allreduce", "Ring all-reduce (float32 sum, in place) across local processes; prints busbw like nccl-tests.")
         {

@@ -24,7 +24,7 @@ internal static class BenchAllReduceWorker
         var ranks = new Option<int>("--ranks") { Required = true };
         var bytes = new Option<string>("--bytes") { Required = true };
         var iters = new Option<int>("--iters") { DefaultValueFactory = _ => 5 };
-        var warmup = new Option<int>("--warmup") { DefaultValueFactory = _ => 2 };
+        var warmup = new Option<int>("--warmup") { DefaultValueFactory = _ => 40 };
         var job = new Option<string>("--job") { Required = true };
         var bf16 = new Option<bool>("--bf16");
         var command = new Command("allreduce-worker", "One rank of bench allreduce (started by it).")
@@ -45,7 +45,7 @@ internal static class BenchAllReduceWorker
             ?? throw new InvalidOperationException($"{BenchAllReduceCommand.SecretVariable} is not set (start ranks through 'bench allreduce').");
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.Services.AddGenClusterRing(configure: o =>
+        builder.Services.AddGenClusterRing(builder.Configuration, o =>
         {
             o.CollectiveTimeout = TimeSpan.FromMinutes(2);
             o.UseBf16 = bf16;
@@ -85,21 +85,25 @@ internal static class BenchAllReduceWorker
         {
             var buffer = new float[size / sizeof(float)];
             var times = new List<double>();
+            var cpu = new List<double>();
             for (var iteration = 0; iteration < warmup + iters; iteration++)
             {
                 Fill(buffer, rank);
                 await ring.BarrierAsync(cancellationToken).ConfigureAwait(false);
+                var cpuBefore = Environment.CpuUsage.TotalTime;
                 var started = Stopwatch.GetTimestamp();
                 await ring.AllReduceAsync(buffer, ReduceOp.Sum, cancellationToken).ConfigureAwait(false);
                 var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+                var cpuSeconds = (Environment.CpuUsage.TotalTime - cpuBefore).TotalSeconds;
                 if (iteration >= warmup)
                 {
                     times.Add(seconds);
+                    cpu.Add(cpuSeconds);
                 }
             }
 
             var wrong = CountWrong(buffer, n);
-            var gathered = await ring.AllGatherAsync(times.Append(wrong).ToArray(), cancellationToken).ConfigureAwait(false);
+            var gathered = await ring.AllGatherAsync(times.Append(wrong).Append(cpu.Average()).ToArray(), cancellationToken).ConfigureAwait(false);
             if (rank == 0)
             {
                 // An iteration ends when the slowest rank has the result.
@@ -107,8 +111,10 @@ internal static class BenchAllReduceWorker
                 var mean = perIteration.Average();
                 var algbw = size / mean / 1e9;
                 var busbw = algbw * 2 * (n - 1) / n;
+                // CPU (user + system) of one rank's whole process during one all-reduce, averaged over ranks and iterations.
+                var cpuMs = gathered.Average(g => g[iters + 1]) * 1e3;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"ranks={n} bytes={size} time_ms={mean * 1e3:F3} algbw_GBs={algbw:F3} busbw_GBs={busbw:F3} wrong={gathered.Sum(g => (long)g[iters])}"));
+                    $"ranks={n} bytes={size} time_ms={mean * 1e3:F3} algbw_GBs={algbw:F3} busbw_GBs={busbw:F3} wrong={gathered.Sum(g => (long)g[iters])} cpu_ms={cpuMs:F1}"));
             }
         }
     }

@@ -53,6 +53,10 @@ public static class RingHosting
             sockets.WaitForDataBeforeAllocatingBuffer = false;
             sockets.UnsafePreferInlineScheduling = true;
         });
+        // Larger transport blocks (RingSocketMemoryPool): fewer, larger recv calls and request-body segments. Kestrel's
+        // socket transport takes its pool factory from the container; the last registration wins over UseKestrelCore's.
+        services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>>(
+            sp => new RingSocketMemoryPoolFactory(sp.GetRequiredService<IOptions<RingOptions>>().Value.SocketBlockBytes));
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<RingOptions>>((kestrel, ring) =>
         {
             var window = ring.Value.Http2WindowBytes;
@@ -107,6 +111,7 @@ public sealed class RingCollectivesFactory(
         FrameBytes = source.FrameBytes,
         InboxFrames = source.InboxFrames,
         Http2WindowBytes = source.Http2WindowBytes,
+        SocketBlockBytes = source.SocketBlockBytes,
         UseBf16 = source.UseBf16,
     };
 }

@@ -134,6 +134,6 @@ internal sealed class RingServerMethodProvider(RingFramePool pool) : Grpc.AspNet
 /// <summary>The pool received payloads are copied into; one per ring server.</summary>
 public sealed class RingFramePool
 {
-    /// <summary>Buffers of up to 128 KiB, enough for every inbox slot of a few concurrent streams.</summary>
-    internal System.Buffers.ArrayPool<byte> Pool { get; } = System.Buffers.ArrayPool<byte>.Create(1 << 17, 1024);
+    /// <summary>Buffers up to the largest frame (plus all-gather headroom), enough for every inbox slot of a few concurrent streams.</summary>
+    internal System.Buffers.ArrayPool<byte> Pool { get; } = System.Buffers.ArrayPool<byte>.Create(RingOptions.MaxFrameBytes * 2, 1024);
 }

@@ -28,7 +28,7 @@ public class BenchAllReduceCommandTests
 
             Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}: {await stderr}");
             Assert.Equal(2, lines.Length);
-            var pattern = new Regex(@"^ranks=3 bytes=(\d+) time_ms=([\d.]+) algbw_GBs=([\d.]+) busbw_GBs=([\d.]+) wrong=0$");
+            var pattern = new Regex(@"^ranks=3 bytes=(\d+) time_ms=([\d.]+) algbw_GBs=([\d.]+) busbw_GBs=([\d.]+) wrong=0 cpu_ms=([\d.]+)$");
             var sizes = new List<long>();
             foreach (var line in lines)
             {
@@ -38,6 +38,7 @@ public class BenchAllReduceCommandTests
                 var algbw = double.Parse(match.Groups[3].Value, CultureInfo.InvariantCulture);
                 var busbw = double.Parse(match.Groups[4].Value, CultureInfo.InvariantCulture);
                 Assert.InRange(busbw, algbw * 4 / 3 - 0.002, algbw * 4 / 3 + 0.002);
+                Assert.True(double.Parse(match.Groups[5].Value, CultureInfo.InvariantCulture) > 0, $"cpu_ms should be positive: {line}");
             }
 
             Assert.Equal([4096L, 1_048_576L], sizes);
