@@ -1,7 +1,5 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
-using System.Security.Cryptography;
 
 namespace GenCluster.Trainer.Cli;
 
@@ -11,8 +9,6 @@ namespace GenCluster.Trainer.Cli;
 /// </summary>
 public static class BenchAllReduceCommand
 {
-    internal const string SecretVariable = "GENCLUSTER_BENCH_RING_SECRET";
-
     public static Command Build()
     {
         var bench = new Command("bench", "Benchmarks of the data plane.");
@@ -73,110 +69,15 @@ public static class BenchAllReduceCommand
 
     private sealed record BenchPlan(int Ranks, long[] Bytes, int Iters, int Warmup, bool Bf16);
 
-    private static async Task<int> RunAsync(BenchPlan plan, CancellationToken cancellationToken)
+    private static Task<int> RunAsync(BenchPlan plan, CancellationToken cancellationToken)
     {
-        var n = plan.Ranks;
-        var secret = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
         var job = $"bench-{Environment.ProcessId}";
-        var workers = new List<Process>();
-        try
-        {
-            for (var rank = 0; rank < n; rank++)
-            {
-                workers.Add(StartWorker(rank, plan, job, secret));
-            }
-
-            var endpoints = new string[n];
-            for (var rank = 0; rank < n; rank++)
-            {
-                var line = await workers[rank].StandardOutput.ReadLineAsync(cancellationToken).ConfigureAwait(false);
-                if (line is null || !line.StartsWith("ring-endpoint=", StringComparison.Ordinal))
-                {
-                    await Console.Error.WriteLineAsync($"rank {rank}: expected its ring endpoint, got '{line}'.").ConfigureAwait(false);
-                    return 1;
-                }
-
-                endpoints[rank] = line["ring-endpoint=".Length..];
-            }
-
-            var peers = string.Join(',', endpoints);
-            foreach (var worker in workers)
-            {
-                await worker.StandardInput.WriteLineAsync(peers.AsMemory(), cancellationToken).ConfigureAwait(false);
-                await worker.StandardInput.FlushAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            var relays = workers.Select((worker, rank) => RelayAsync(worker, rank == 0, cancellationToken)).ToArray();
-            await Task.WhenAll(workers.Select(w => w.WaitForExitAsync(cancellationToken))).ConfigureAwait(false);
-            await Task.WhenAll(relays).ConfigureAwait(false);
-            var failed = workers.Select((w, rank) => (w.ExitCode, rank)).Where(x => x.ExitCode != 0).ToList();
-            foreach (var (code, rank) in failed)
-            {
-                await Console.Error.WriteLineAsync($"rank {rank} exited with code {code}.").ConfigureAwait(false);
-            }
-
-            return failed.Count == 0 ? 0 : 1;
-        }
-        finally
-        {
-            foreach (var worker in workers)
-            {
-                if (!worker.HasExited)
-                {
-                    worker.Kill(entireProcessTree: true);
-                }
-
-                worker.Dispose();
-            }
-        }
-    }
-
-    private static async Task RelayAsync(Process worker, bool print, CancellationToken cancellationToken)
-    {
-        while (await worker.StandardOutput.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
-        {
-            if (print)
-            {
-                Console.WriteLine(line);
-            }
-        }
-    }
-
-    private static Process StartWorker(int rank, BenchPlan plan, string job, string secret)
-    {
-        var processPath = Environment.ProcessPath ?? throw new InvalidOperationException("Cannot find this executable to start the ranks.");
-        var info = new ProcessStartInfo(processPath)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = false,
-            UseShellExecute = false,
-        };
-        if (Path.GetFileNameWithoutExtension(processPath) == "dotnet")
-        {
-            info.ArgumentList.Add(typeof(BenchAllReduceCommand).Assembly.Location);
-        }
-
-        foreach (var arg in new[]
-                 {
-                     "bench", "allreduce-worker",
-                     "--rank", rank.ToString(CultureInfo.InvariantCulture),
-                     "--ranks", plan.Ranks.ToString(CultureInfo.InvariantCulture),
-                     "--bytes", string.Join(',', plan.Bytes.Select(b => b.ToString(CultureInfo.InvariantCulture))),
-                     "--iters", plan.Iters.ToString(CultureInfo.InvariantCulture),
-                     "--warmup", plan.Warmup.ToString(CultureInfo.InvariantCulture),
-                     "--job", job,
-                 })
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        if (plan.Bf16)
-        {
-            info.ArgumentList.Add("--bf16");
-        }
-
-        info.Environment[SecretVariable] = secret;
-        return Process.Start(info) ?? throw new InvalidOperationException($"Could not start rank {rank} ({processPath}).");
+        string I(long v) => v.ToString(CultureInfo.InvariantCulture);
+        return BenchRanks.RunAsync(plan.Ranks, rank =>
+        [
+            "bench", "allreduce-worker", .. BenchRanks.Common(rank, plan.Ranks, job),
+            "--bytes", string.Join(',', plan.Bytes.Select(I)), "--iters", I(plan.Iters), "--warmup", I(plan.Warmup),
+            .. plan.Bf16 ? new[] { "--bf16" } : [],
+        ], cancellationToken);
     }
 }

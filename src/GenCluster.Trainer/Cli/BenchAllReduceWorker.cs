@@ -1,20 +1,13 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
 using GenCluster.Trainer.Distributed;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace GenCluster.Trainer.Cli;
 
 /// <summary>
-/// Hidden <c>bench allreduce-worker</c>: one rank of <c>bench allreduce</c>. Hosts its ring server on a free loopback
-/// port, prints <c>ring-endpoint=...</c>, reads the comma-separated peer list from stdin, then times the all-reduce.
+/// Hidden <c>bench allreduce-worker</c>: one rank of <c>bench allreduce</c>; joins the ring through
+/// <see cref="BenchRanks.JoinAsync"/>, then times the all-reduce.
 /// </summary>
 internal static class BenchAllReduceWorker
 {
@@ -41,41 +34,13 @@ internal static class BenchAllReduceWorker
 
     private static async Task<int> RunAsync(int rank, int n, long[] sizes, int iters, int warmup, string job, bool bf16, CancellationToken cancellationToken)
     {
-        var secret = Environment.GetEnvironmentVariable(BenchAllReduceCommand.SecretVariable)
-            ?? throw new InvalidOperationException($"{BenchAllReduceCommand.SecretVariable} is not set (start ranks through 'bench allreduce').");
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.Services.AddGenClusterRing(builder.Configuration, o =>
+        await using var member = await BenchRanks.JoinAsync(rank, n, job, o =>
         {
             o.CollectiveTimeout = TimeSpan.FromMinutes(2);
             o.UseBf16 = bf16;
-        });
-        builder.WebHost.ConfigureKestrel(k => k.ListenRing(IPAddress.Loopback, 0));
-        await using var app = builder.Build();
-        app.MapGenClusterRing();
-        await app.StartAsync(cancellationToken).ConfigureAwait(false);
-        var endpoint = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        Console.WriteLine($"ring-endpoint={endpoint}");
-        var peers = (await Console.In.ReadLineAsync(cancellationToken).ConfigureAwait(false) ?? "").Split(',');
-        if (peers.Length != n)
-        {
-            await Console.Error.WriteLineAsync($"rank {rank}: expected {n} peer endpoints on stdin, got {peers.Length}.").ConfigureAwait(false);
-            return 2;
-        }
-
-        var ring = app.Services.GetRequiredService<RingCollectivesFactory>().Create(job, 1, rank, peers, secret);
-        try
-        {
-            await MeasureAsync(ring, rank, n, sizes, iters, warmup, cancellationToken).ConfigureAwait(false);
-            await ring.BarrierAsync(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            // Before stopping Kestrel: the server waits for open ring streams, which close when each rank disposes.
-            await ring.DisposeAsync().ConfigureAwait(false);
-        }
-
-        await app.StopAsync(cancellationToken).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
+        await MeasureAsync(member.Ring, rank, n, sizes, iters, warmup, cancellationToken).ConfigureAwait(false);
+        await member.Ring.BarrierAsync(cancellationToken).ConfigureAwait(false);
         return 0;
     }
 

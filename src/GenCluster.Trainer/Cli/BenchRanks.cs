@@ -71,7 +71,7 @@ internal static class BenchRanks
             ?? throw new InvalidOperationException($"{SecretVariable} is not set (start ranks through the 'bench' verbs).");
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.Services.AddGenClusterRing(configure: configure);
+        builder.Services.AddGenClusterRing(builder.Configuration, configure);
         builder.WebHost.ConfigureKestrel(k => k.ListenRing(IPAddress.Loopback, 0));
         var app = builder.Build();
         app.MapGenClusterRing();
