@@ -119,11 +119,11 @@ public static class JobStateMachine
 
     /// <summary>
     /// Rank 0 wrote a durable checkpoint; a newer one becomes the resume point. A report that arrives after its round
-    /// ended (a SIGTERM'd rank's leave overtook it, or the silo was away) still counts: the checkpoint is on disk.
+    /// ended (a SIGTERM'd rank's leave or the completion overtook it, or the silo was away) still counts: the checkpoint is on disk.
     /// </summary>
     public static JobStatus RecordCheckpoint(JobStatus status, long round, CheckpointRef checkpoint, DateTimeOffset now)
     {
-        if (status.IsTerminal || round < 1 || round > status.CurrentRound) return status;
+        if (round < 1 || round > status.CurrentRound) return status;
         if (status.LatestCheckpoint is { } latest && checkpoint.Step <= latest.Step) return status;
         return status with
         {
@@ -187,6 +187,15 @@ public static class JobStateMachine
             {
                 History = Append(status.History, new JobEvent(now, "ignored", round,
                     $"rank 0 reported completion at step {step}, before the target step {status.Spec.Steps}")),
+            };
+        }
+        // Heartbeats may have missed the last steps (the silo was away): the completion report is the final word.
+        if ((status.Progress?.Step ?? -1) < step)
+        {
+            status = status with
+            {
+                Progress = (status.Progress ?? new TrainingProgress(step, 0, 0, new Dictionary<string, double>())) with { Step = step },
+                ProgressAt = now,
             };
         }
         var done = CloseRound(status, $"completed at step {step}", now);

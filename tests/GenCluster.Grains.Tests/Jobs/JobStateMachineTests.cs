@@ -229,5 +229,19 @@ public class JobStateMachineTests
         Assert.Equal(7, s.Rounds[^1].ResumeFrom!.Step);
     }
 
+    [Fact]
+    public void CompletionIsTheFinalWordOnProgressAndTheLastCheckpointStillCountsAfterIt()
+    {
+        var s = JobStateMachine.FormRound(Submitted(), [Worker("a")], _time.GetUtcNow());
+        _time.Advance(TimeSpan.FromSeconds(1));
+        s = JobStateMachine.RecordHeartbeat(s, "a", 1, WorkerActivity.Training, Progress(95), _time.GetUtcNow());
+        s = JobStateMachine.Complete(s, 1, 0, 100, _time.GetUtcNow());
+        Assert.Equal((JobState.Succeeded, 100L), (s.State, s.Progress!.Step));
+
+        s = JobStateMachine.RecordCheckpoint(s, 1, new CheckpointRef(100, "/c/100", "h"), _time.GetUtcNow());
+        Assert.Equal(100, s.LatestCheckpoint!.Step);
+        Assert.Equal(JobState.Succeeded, s.State);
+    }
+
     private static TrainingProgress Progress(long step) => new(step, 0, 100, new Dictionary<string, double>());
 }
