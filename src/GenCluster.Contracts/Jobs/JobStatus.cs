@@ -55,11 +55,11 @@ public sealed record JobRound(
     [property: Id(6)] string? EndReason = null,
     [property: Id(7)] long? ReachedStep = null);
 
-/// <summary>A round that ended early and the round that took over from it.</summary>
+/// <summary>A round that ended early and when training went on after it.</summary>
 /// <param name="EndedRound">The round that ended (failure or preemption).</param>
 /// <param name="Cause">Event kind that ended it: <c>round-failed</c> or <c>preempted</c>.</param>
 /// <param name="DetectedAt">When the control plane ended the round.</param>
-/// <param name="RunningAt">When the next round was running again (its first member heartbeat).</param>
+/// <param name="RunningAt">When training went on: the first progress rank 0 of a later round reported.</param>
 /// <param name="LostSteps">Steps to train again: rank 0's last reported step in the ended round minus the next round's resume step.</param>
 [GenerateSerializer, Immutable]
 public sealed record JobRecovery(
@@ -69,7 +69,7 @@ public sealed record JobRecovery(
     [property: Id(3)] DateTimeOffset RunningAt,
     [property: Id(4)] long LostSteps)
 {
-    /// <summary>Seconds from detection to the next round running.</summary>
+    /// <summary>Seconds from detection to training again.</summary>
     public double Seconds => (RunningAt - DetectedAt).TotalSeconds;
 }
 

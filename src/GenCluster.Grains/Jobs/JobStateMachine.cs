@@ -100,16 +100,17 @@ public static class JobStateMachine
                 History = Append(next.History, new JobEvent(now, "round-running", round,
                     $"round {round} running (first heartbeat from rank {member.Rank}, {workerId})")),
             };
-            if (Recovery(status, now) is { } recovery)
+        }
+        if (member.Rank == 0 && progress is not null && Recovery(next, now) is { } recovery)
+        {
+            next = next with
             {
-                next = next with
-                {
-                    Recoveries = Append(next.Recoveries, recovery),
-                    History = Append(next.History, new JobEvent(now, "recovered", round,
-                        $"recovered from the end of round {recovery.EndedRound} ({recovery.Cause}) in {recovery.Seconds:F1} s; " +
-                        $"{recovery.LostSteps} steps to train again (reached step {status.Rounds[^2].ReachedStep ?? 0}, resumed from step {status.Rounds[^1].ResumeFrom?.Step ?? 0})")),
-                };
-            }
+                Recoveries = Append(next.Recoveries, recovery),
+                History = Append(next.History, new JobEvent(now, "recovered", round,
+                    $"training again {recovery.Seconds:F1} s after round {recovery.EndedRound} ended ({recovery.Cause}); " +
+                    $"{recovery.LostSteps} steps to train again (reached step {recovery.LostSteps + (next.Rounds[^1].ResumeFrom?.Step ?? 0)}, " +
+                    $"resumed from step {next.Rounds[^1].ResumeFrom?.Step ?? 0})")),
+            };
         }
         if (member.Rank == 0 && progress is not null)
             next = next with { Progress = progress, ProgressAt = now };
@@ -118,11 +119,11 @@ public static class JobStateMachine
 
     /// <summary>
     /// Rank 0 wrote a durable checkpoint; a newer one becomes the resume point. A report that arrives after its round
-    /// ended (a SIGTERM'd rank's leave overtook it, or the silo was away) still counts: the checkpoint is on disk.
+    /// ended (a SIGTERM'd rank's leave or the completion overtook it, or the silo was away) still counts: the checkpoint is on disk.
     /// </summary>
     public static JobStatus RecordCheckpoint(JobStatus status, long round, CheckpointRef checkpoint, DateTimeOffset now)
     {
-        if (status.IsTerminal || round < 1 || round > status.CurrentRound) return status;
+        if (round < 1 || round > status.CurrentRound) return status;
         if (status.LatestCheckpoint is { } latest && checkpoint.Step <= latest.Step) return status;
         return status with
         {
@@ -188,6 +189,15 @@ public static class JobStateMachine
                     $"rank 0 reported completion at step {step}, before the target step {status.Spec.Steps}")),
             };
         }
+        // Heartbeats may have missed the last steps (the silo was away): the completion report is the final word.
+        if ((status.Progress?.Step ?? -1) < step)
+        {
+            status = status with
+            {
+                Progress = (status.Progress ?? new TrainingProgress(step, 0, 0, new Dictionary<string, double>())) with { Step = step },
+                ProgressAt = now,
+            };
+        }
         var done = CloseRound(status, $"completed at step {step}", now);
         // Heartbeats lag the last steps; the completion report is the authoritative final step.
         var finalProgress = (status.Progress ?? new TrainingProgress(step, 0, 0, new Dictionary<string, double>())) with { Step = step };
@@ -217,21 +227,30 @@ public static class JobStateMachine
     private static JobStatus CloseRound(JobStatus status, string reason, DateTimeOffset now)
     {
         var rounds = status.Rounds.ToArray();
-        var reached = status.Progress is { } p && status.ProgressAt >= rounds[^1].FormedAt ? p.Step : (long?)null;
+        var reached = status.Progress is { } p && status.ProgressAt > rounds[^1].FormedAt ? p.Step : (long?)null;
         rounds[^1] = rounds[^1] with { EndedAt = now, EndReason = reason, ReachedStep = reached };
         return status with { Rounds = rounds };
     }
 
-    /// <summary>The recovery a round that just started running completes: the previous round ended early.</summary>
+    /// <summary>
+    /// The recovery that rank 0's first progress in the current round completes, or null when there is none pending (the
+    /// first round, or already recorded). Rounds that ended before training a step are part of the same recovery: it
+    /// counts from the end of the last round that trained.
+    /// </summary>
     private static JobRecovery? Recovery(JobStatus status, DateTimeOffset now)
     {
-        if (status.Rounds.Count < 2) return null;
-        var ended = status.Rounds[^2];
-        if (ended.EndedAt is not { } endedAt) return null;
+        var rounds = status.Rounds;
+        if (rounds.Count < 2 || rounds[^2].EndedAt is null) return null;
+        if (status.Recoveries.Count > 0 && status.Recoveries[^1].RunningAt >= rounds[^1].FormedAt) return null;
+        var k = rounds.Count - 2;
+        while (k > 0 && rounds[k].ReachedStep is null && rounds[k - 1].EndedAt is not null
+               && (status.Recoveries.Count == 0 || status.Recoveries[^1].EndedRound < rounds[k - 1].Number))
+            k--;
+        var ended = rounds[k];
         var cause = status.History.LastOrDefault(e => e.Round == ended.Number && e.Kind is "round-failed" or "preempted")?.Kind ?? "round-failed";
-        var resumed = status.Rounds[^1].ResumeFrom?.Step ?? 0;
+        var resumed = rounds[^1].ResumeFrom?.Step ?? 0;
         var lost = Math.Max(0, (ended.ReachedStep ?? resumed) - resumed);
-        return new JobRecovery(ended.Number, cause, endedAt, now, lost);
+        return new JobRecovery(ended.Number, cause, ended.EndedAt!.Value, now, lost);
     }
 
     private static JobStatus Finish(JobStatus status, JobState state, string kind, string reason, long round, DateTimeOffset now) =>

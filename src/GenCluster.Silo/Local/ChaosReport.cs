@@ -25,7 +25,7 @@ public sealed record ChaosReport(
     int LostCheckpoints,
     int Gaps)
 {
-    /// <summary>The goal for one recovery, detection to the next round running.</summary>
+    /// <summary>The goal for one recovery, detection to training again.</summary>
     public const double RecoveryGoalSeconds = 10;
 
     /// <summary>Builds the report.</summary>
@@ -49,7 +49,7 @@ public sealed record ChaosReport(
         yield return $"target step {TargetStep}, reached step {ReachedStep}, job {State}";
         yield return $"faults injected: {Faults.Count}";
         foreach (var f in Faults) yield return $"  t={f.At,6:F1}s  {f.Kind,-22} {f.Target}{(f.Note.Length > 0 ? $"  ({f.Note})" : "")}";
-        yield return $"recoveries: {Recoveries.Count} (detection -> next round running)";
+        yield return $"recoveries: {Recoveries.Count} (detection -> training again: rank 0's first step in a later round)";
         foreach (var r in Recoveries)
             yield return $"  round {r.EndedRound} {r.Cause,-12} at {r.DetectedAt:HH:mm:ss.f}  recovered in {r.Seconds,5:F1} s";
         yield return $"steps re-run per recovery (exact, from steps.csv; checkpoint interval {CheckpointInterval}):";

@@ -42,6 +42,9 @@ public static class RunCommand
         Add("--collective-timeout-seconds", $"{RingOptions.Section}:{nameof(RingOptions.CollectiveTimeout)}", new RingOptions().CollectiveTimeout.TotalSeconds,
             "Deadline of one collective; a missing peer is named when it passes.",
             seconds => TimeSpan.FromSeconds(seconds).ToString("c", CultureInfo.InvariantCulture));
+        Add("--join-timeout-seconds", $"{RingOptions.Section}:{nameof(RingOptions.JoinTimeout)}", 60.0,
+            "Deadline of a round's first collective (members join at different speeds: process start, data set load).",
+            seconds => TimeSpan.FromSeconds(seconds).ToString("c", CultureInfo.InvariantCulture));
 
         command.SetAction(async (parse, cancellationToken) =>
         {

@@ -224,9 +224,10 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
                 return;
             }
 
-            using var deadline = new CancellationTokenSource(_options.CollectiveTimeout, _time);
+            var timeout = _options.DeadlineOf(seq);
+            using var deadline = new CancellationTokenSource(timeout, _time);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token, _lifetime.Token);
-            var state = new CollectiveState(collective, seq, linked, _lifetime.Token);
+            var state = new CollectiveState(collective, seq, linked, _lifetime.Token) { Timeout = timeout };
             _current = state;
             try
             {
@@ -272,6 +273,9 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
         public volatile bool StreamCut;
 
         public string Collective { get; } = collective;
+
+        /// <summary>This collective's deadline.</summary>
+        public TimeSpan Timeout { get; init; }
 
         public long Sequence { get; } = sequence;
 
@@ -344,8 +348,8 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
         {
             var waiting = blamed == Predecessor ? "receiving from" : "sending to";
             return new CollectiveTimeoutException(
-                $"{where}: no progress from rank {blamed} ({endpoint}) within {_options.CollectiveTimeout.TotalSeconds:0.###} s while {waiting} it.",
-                state.Collective, state.Sequence, blamed, endpoint, _options.CollectiveTimeout);
+                $"{where}: no progress from rank {blamed} ({endpoint}) within {state.Timeout.TotalSeconds:0.###} s while {waiting} it.",
+                state.Collective, state.Sequence, blamed, endpoint, state.Timeout);
         }
 
         var detail = ex is RpcException rpc ? $"{rpc.StatusCode}: {rpc.Status.Detail}" : ex.Message;

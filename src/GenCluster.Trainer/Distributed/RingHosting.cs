@@ -108,6 +108,7 @@ public sealed class RingCollectivesFactory(
     private static RingOptions Clone(RingOptions source) => new()
     {
         CollectiveTimeout = source.CollectiveTimeout,
+        JoinTimeout = source.JoinTimeout,
         FrameBytes = source.FrameBytes,
         InboxFrames = source.InboxFrames,
         Http2WindowBytes = source.Http2WindowBytes,

@@ -15,6 +15,16 @@ public sealed class RingOptions
     public TimeSpan CollectiveTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>
+    /// Deadline of a round's first collective and of a peer's wait for this rank's ring session, when longer than
+    /// <see cref="CollectiveTimeout"/>: members join a round at different speeds (a fresh process loads its data set
+    /// first), which a short collective deadline would mistake for a hang. Default zero: the collective timeout.
+    /// </summary>
+    public TimeSpan JoinTimeout { get; set; } = TimeSpan.Zero;
+
+    /// <summary>The deadline of collective number <paramref name="sequence"/> (0 = the round's first).</summary>
+    public TimeSpan DeadlineOf(long sequence) => sequence == 0 && JoinTimeout > CollectiveTimeout ? JoinTimeout : CollectiveTimeout;
+
+    /// <summary>
     /// Payload bytes per frame. Default 64 KiB: frames stay below the 85,000-byte large-object threshold and
     /// small enough that receiving, reducing and forwarding overlap within one chunk.
     /// </summary>
@@ -48,6 +58,11 @@ public sealed class RingOptionsValidator : IValidateOptions<RingOptions>
         if (options.CollectiveTimeout <= TimeSpan.Zero)
         {
             errors.Add($"{RingOptions.Section}:{nameof(RingOptions.CollectiveTimeout)} must be positive, got {options.CollectiveTimeout}.");
+        }
+
+        if (options.JoinTimeout < TimeSpan.Zero)
+        {
+            errors.Add($"{RingOptions.Section}:{nameof(RingOptions.JoinTimeout)} must not be negative, got {options.JoinTimeout}.");
         }
 
         if (options.FrameBytes < 1024 || options.FrameBytes > RingOptions.MaxFrameBytes || options.FrameBytes % 8 != 0)

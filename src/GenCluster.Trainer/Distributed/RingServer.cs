@@ -32,7 +32,7 @@ public sealed class RingServer(
                 $"a ring stream needs the {RingCollectives.JobHeader}, {RingCollectives.RoundHeader}, {RingCollectives.RankHeader} and {RingCollectives.SecretHeader} headers");
         }
 
-        var session = await registry.WaitForSessionAsync(job, round, options.Value.CollectiveTimeout, time, context.CancellationToken).ConfigureAwait(false)
+        var session = await registry.WaitForSessionAsync(job, round, options.Value.DeadlineOf(0), time, context.CancellationToken).ConfigureAwait(false)
             ?? throw Reject(StatusCode.Unavailable, "no-session", remote, job, round, job, -1,
                 $"this trainer has no ring session for job {job} round {round}");
 

@@ -99,16 +99,31 @@ public sealed partial class TrainingRoundRunner(
         LogCheckpoint(checkpoint.Step, checkpoint.Path);
         _ = Task.Run(async () =>
         {
-            try
+            // The silo may be restarting: keep trying for a while so the job's record has every checkpoint.
+            var deadline = time.GetUtcNow() + ReportRetryWindow;
+            while (true)
             {
-                await controlPlane.ReportCheckpointAsync(key, checkpoint, CancellationToken.None);
-            }
-            catch (Exception ex)
-            {
-                LogReportFailed(checkpoint.Step, ex.Message);
+                try
+                {
+                    using var attempt = new CancellationTokenSource(TimeSpan.FromSeconds(5), time);
+                    await controlPlane.ReportCheckpointAsync(key, checkpoint, attempt.Token);
+                    return;
+                }
+                catch (Exception ex) when (time.GetUtcNow() < deadline)
+                {
+                    LogReportRetry(checkpoint.Step, ex.Message);
+                    await Task.Delay(TimeSpan.FromSeconds(1), time);
+                }
+                catch (Exception ex)
+                {
+                    LogReportFailed(checkpoint.Step, ex.Message);
+                    return;
+                }
             }
         });
     }
+
+    private static readonly TimeSpan ReportRetryWindow = TimeSpan.FromSeconds(60);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} round {Round} failed: {Reason}")]
     private partial void LogRoundFailed(string jobId, long round, string reason);
@@ -121,6 +136,9 @@ public sealed partial class TrainingRoundRunner(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not report the checkpoint of step {Step}: {Error} (the next round still finds it on disk)")]
     private partial void LogReportFailed(long step, string error);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Reporting the checkpoint of step {Step} failed ({Error}); retrying")]
+    private partial void LogReportRetry(long step, string error);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Sample grid: {Path}")]
     private partial void LogSample(string path);

@@ -161,6 +161,7 @@ public class JobStateMachineTests
     public void RecoveryIsRecordedWhenTheNextRoundRunsWithTheStepsToTrainAgain()
     {
         var s = JobStateMachine.FormRound(Submitted(), [Worker("a"), Worker("b")], _time.GetUtcNow());
+        _time.Advance(TimeSpan.FromSeconds(1));
         s = JobStateMachine.RecordHeartbeat(s, "a", 1, WorkerActivity.Training, Progress(12), _time.GetUtcNow());
         s = JobStateMachine.RecordCheckpoint(s, 1, new CheckpointRef(10, "/c/10", "h10"), _time.GetUtcNow());
         s = JobStateMachine.RecordHeartbeat(s, "a", 1, WorkerActivity.Training, Progress(13), _time.GetUtcNow());
@@ -170,8 +171,12 @@ public class JobStateMachineTests
         Assert.Equal(13, s.Rounds[^1].ReachedStep);
 
         s = JobStateMachine.FormRound(s, [Worker("a")], _time.GetUtcNow());
-        _time.Advance(TimeSpan.FromSeconds(3.5));
+        _time.Advance(TimeSpan.FromSeconds(1));
         s = JobStateMachine.RecordHeartbeat(s, "a", 2, WorkerActivity.Training, null, _time.GetUtcNow());
+        Assert.Equal(JobState.Running, s.State);
+        Assert.Empty(s.Recoveries);
+        _time.Advance(TimeSpan.FromSeconds(2.5));
+        s = JobStateMachine.RecordHeartbeat(s, "a", 2, WorkerActivity.Training, Progress(11), _time.GetUtcNow());
 
         var recovery = Assert.Single(s.Recoveries);
         Assert.Equal(new JobRecovery(1, "round-failed", detected, _time.GetUtcNow(), 3), recovery);
@@ -179,7 +184,28 @@ public class JobStateMachineTests
         Assert.Equal(3, s.LostSteps);
         var recovered = s.History[^1];
         Assert.Equal(("recovered", 2L), (recovered.Kind, recovered.Round));
-        Assert.Contains("in 3.5 s; 3 steps to train again (reached step 13, resumed from step 10)", recovered.Message);
+        Assert.Contains("training again 3.5 s after round 1 ended (round-failed); 3 steps to train again (reached step 13, resumed from step 10)", recovered.Message);
+        Assert.Single(JobStateMachine.RecordHeartbeat(s, "a", 2, WorkerActivity.Training, Progress(12), _time.GetUtcNow()).Recoveries);
+    }
+
+    [Fact]
+    public void ARoundThatEndsBeforeTrainingIsPartOfTheSameRecovery()
+    {
+        var s = JobStateMachine.FormRound(Submitted(), [Worker("a"), Worker("b")], _time.GetUtcNow());
+        _time.Advance(TimeSpan.FromSeconds(1));
+        s = JobStateMachine.RecordHeartbeat(s, "a", 1, WorkerActivity.Training, Progress(7), _time.GetUtcNow());
+        _time.Advance(TimeSpan.FromSeconds(1));
+        var detected = _time.GetUtcNow();
+        s = JobStateMachine.EndRound(s, 1, RoundEnd.Failure, "rank 1 died", detected);
+        s = JobStateMachine.FormRound(s, [Worker("a"), Worker("c")], _time.GetUtcNow());
+        _time.Advance(TimeSpan.FromSeconds(5));
+        s = JobStateMachine.EndRound(s, 2, RoundEnd.Failure, "rank 1 joined too late", _time.GetUtcNow());
+        s = JobStateMachine.FormRound(s, [Worker("a"), Worker("c")], _time.GetUtcNow());
+        _time.Advance(TimeSpan.FromSeconds(1));
+        s = JobStateMachine.RecordHeartbeat(s, "a", 3, WorkerActivity.Training, Progress(1), _time.GetUtcNow());
+
+        var recovery = Assert.Single(s.Recoveries);
+        Assert.Equal((1L, detected, 6.0, 7L), (recovery.EndedRound, recovery.DetectedAt, recovery.Seconds, recovery.LostSteps));
     }
 
     [Fact]
@@ -202,6 +228,20 @@ public class JobStateMachineTests
         Assert.Same(s, JobStateMachine.RecordCheckpoint(s, 2, new CheckpointRef(9, "/c/9", "h9"), _time.GetUtcNow()));
         s = JobStateMachine.FormRound(s, [Worker("a")], _time.GetUtcNow());
         Assert.Equal(7, s.Rounds[^1].ResumeFrom!.Step);
+    }
+
+    [Fact]
+    public void CompletionIsTheFinalWordOnProgressAndTheLastCheckpointStillCountsAfterIt()
+    {
+        var s = JobStateMachine.FormRound(Submitted(), [Worker("a")], _time.GetUtcNow());
+        _time.Advance(TimeSpan.FromSeconds(1));
+        s = JobStateMachine.RecordHeartbeat(s, "a", 1, WorkerActivity.Training, Progress(95), _time.GetUtcNow());
+        s = JobStateMachine.Complete(s, 1, 0, 100, _time.GetUtcNow());
+        Assert.Equal((JobState.Succeeded, 100L), (s.State, s.Progress!.Step));
+
+        s = JobStateMachine.RecordCheckpoint(s, 1, new CheckpointRef(100, "/c/100", "h"), _time.GetUtcNow());
+        Assert.Equal(100, s.LatestCheckpoint!.Step);
+        Assert.Equal(JobState.Succeeded, s.State);
     }
 
     private static TrainingProgress Progress(long step) => new(step, 0, 100, new Dictionary<string, double>());

@@ -14,13 +14,17 @@ public sealed class SiloCrashTests : IDisposable
     public async Task TrainersKeepGoingThroughASiloRestartAndNoStepIsRunTwiceOrSkipped()
     {
         await _cluster.StartAsync(trainers: 2);
-        var spec = _cluster.Spec(steps: 150, minWorkers: 2, maxWorkers: 2);
+        var spec = _cluster.Spec(steps: 600, minWorkers: 2, maxWorkers: 2);
         var job = await _cluster.Silo.Api.SubmitAsync(spec);
         var running = await _cluster.WaitForAsync(job.Id, s => s.State == JobState.Running && s.Progress?.Step >= 8,
             TimeSpan.FromSeconds(60), "running past step 8");
 
         _cluster.Silo.Kill();
         await _cluster.Silo.StartAsync();
+        var restarted = await _cluster.Silo.Api.GetJobAsync(job.Id);
+        // The trainers reconnect by themselves: the restarted silo hears rank 0's progress in the same round.
+        await _cluster.WaitForAsync(job.Id, s => s.Progress!.Step > restarted.Progress!.Step || s.State == JobState.Succeeded,
+            TimeSpan.FromSeconds(30), "hearing progress again after the restart");
 
         var done = await _cluster.WaitForAsync(job.Id, s => s.State == JobState.Succeeded, TimeSpan.FromSeconds(75), "succeeded");
         Assert.Equal(0, done.Restarts);

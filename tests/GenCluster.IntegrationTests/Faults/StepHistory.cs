@@ -1,13 +1,6 @@
-using System.Globalization;
+using GenCluster.Silo.Local;
 
 namespace GenCluster.IntegrationTests.Faults;
-
-/// <summary>One round's run of consecutive steps in the job's <c>steps.csv</c> (written by each round's rank 0).</summary>
-public sealed record RoundSteps(long Round, long First, long Last)
-{
-    /// <summary>The step the round resumed from (its checkpoint; 0 = fresh start).</summary>
-    public long ResumedFrom => First - 1;
-}
 
 /// <summary>
 /// The executed history of a job read from <c>steps.csv</c>. What the fault tests check on it:
@@ -21,34 +14,15 @@ public sealed record RoundSteps(long Round, long First, long Last)
 /// </summary>
 public sealed class StepHistory
 {
-    private StepHistory(IReadOnlyList<RoundSteps> rounds) => Rounds = rounds;
+    private StepHistory(IReadOnlyList<JournalRound> rounds) => Rounds = rounds;
 
-    public IReadOnlyList<RoundSteps> Rounds { get; }
+    public IReadOnlyList<JournalRound> Rounds { get; }
 
+    /// <summary>Reads the journal; a step out of order inside a round or a round going backwards fails the read.</summary>
     public static StepHistory Read(string path)
     {
-        var rounds = new List<RoundSteps>();
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        var lines = new StreamReader(stream).ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal("round,step,epoch,loss_d,loss_g,skipped", lines[0]);
-        foreach (var (line, index) in lines.Skip(1).Select((l, i) => (l, i + 2)))
-        {
-            var fields = line.Split(',');
-            Assert.True(fields.Length == 6, $"{path}:{index}: expected 6 fields, got '{line}'");
-            var round = long.Parse(fields[0], CultureInfo.InvariantCulture);
-            var step = long.Parse(fields[1], CultureInfo.InvariantCulture);
-            if (rounds.Count > 0 && rounds[^1].Round == round)
-            {
-                Assert.True(step == rounds[^1].Last + 1, $"{path}:{index}: round {round} ran step {step} after step {rounds[^1].Last}");
-                rounds[^1] = rounds[^1] with { Last = step };
-            }
-            else
-            {
-                if (rounds.Count > 0) Assert.True(round > rounds[^1].Round, $"{path}:{index}: round {round} after round {rounds[^1].Round}");
-                rounds.Add(new RoundSteps(round, step, step));
-            }
-        }
-        return new StepHistory(rounds);
+        Assert.True(File.Exists(path), $"no step journal at {path}");
+        return new StepHistory(StepJournalReader.Read(path));
     }
 
     /// <summary>Steps run again at each recovery, in order.</summary>

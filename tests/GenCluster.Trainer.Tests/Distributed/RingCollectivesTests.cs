@@ -204,6 +204,28 @@ public class RingCollectivesTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task TheFirstCollectiveWaitsForTheJoinTimeoutAndLaterOnesForTheCollectiveTimeout()
+    {
+        var join = ShortDeadline * 2;
+        await using var live = await RingNode.StartAsync(o =>
+        {
+            o.CollectiveTimeout = ShortDeadline;
+            o.JoinTimeout = join;
+        });
+        await using var frozen = await RingNode.StartFrozenAsync();
+        await using var rank0 = live.Factory.Create(RingCluster.Job, 1, 0, [live.Endpoint, frozen.Endpoint], RingCluster.Secret);
+
+        var watch = Stopwatch.StartNew();
+        var failure = await Assert.ThrowsAsync<CollectiveTimeoutException>(() => rank0.AllReduceAsync(new float[100_000], ReduceOp.Sum));
+        watch.Stop();
+
+        Assert.Equal(0, failure.Sequence);
+        Assert.Contains($"within {join.TotalSeconds:0.###} s", failure.Message, StringComparison.Ordinal);
+        Assert.InRange(watch.Elapsed, join - TimeSpan.FromMilliseconds(100), join + TimeSpan.FromSeconds(2));
+        Assert.Equal(ShortDeadline, new RingOptions { CollectiveTimeout = ShortDeadline, JoinTimeout = join }.DeadlineOf(1));
+    }
+
+    [Fact]
     public async Task StaleRoundStreamsAndFramesAreRejectedAndNeverMixedIn()
     {
         await using var cluster = await RingCluster.StartAsync(2, SmallFrames, round: 7);
