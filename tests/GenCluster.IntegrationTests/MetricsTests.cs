@@ -31,7 +31,7 @@ public sealed class MetricsTests : IDisposable
         foreach (var family in new[]
                  {
                      "gencluster_workers_alive", "gencluster_rounds_formed_total", "gencluster_restarts_total",
-                     "gencluster_lease_expiries_total", "gencluster_preemptions_total",
+                     "gencluster_lease_expiries_total", "gencluster_preemptions_total", "gencluster_lost_steps_total",
                      "orleans_catalog_activations", "orleans_app_requests_latency_seconds_bucket",
                  })
         {

@@ -108,7 +108,7 @@ public static class JobStateMachine
                 Recoveries = Append(next.Recoveries, recovery),
                 History = Append(next.History, new JobEvent(now, "recovered", round,
                     $"training again {recovery.Seconds:F1} s after round {recovery.EndedRound} ended ({recovery.Cause}); " +
-                    $"{recovery.LostSteps} steps to train again (reached step {recovery.LostSteps + (next.Rounds[^1].ResumeFrom?.Step ?? 0)}, " +
+                    $"{recovery.LostSteps} steps to train again (last reported step {ReachedIn(next, recovery.EndedRound)}, " +
                     $"resumed from step {next.Rounds[^1].ResumeFrom?.Step ?? 0})")),
             };
         }
@@ -252,6 +252,9 @@ public static class JobStateMachine
         var lost = Math.Max(0, (ended.ReachedStep ?? resumed) - resumed);
         return new JobRecovery(ended.Number, cause, ended.EndedAt!.Value, now, lost);
     }
+
+    private static string ReachedIn(JobStatus status, long round) =>
+        status.Rounds.FirstOrDefault(r => r.Number == round)?.ReachedStep is { } step ? $"{step}" : "unknown";
 
     private static JobStatus Finish(JobStatus status, JobState state, string kind, string reason, long round, DateTimeOffset now) =>
         status with

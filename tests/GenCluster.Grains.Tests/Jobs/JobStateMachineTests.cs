@@ -184,7 +184,7 @@ public class JobStateMachineTests
         Assert.Equal(3, s.LostSteps);
         var recovered = s.History[^1];
         Assert.Equal(("recovered", 2L), (recovered.Kind, recovered.Round));
-        Assert.Contains("training again 3.5 s after round 1 ended (round-failed); 3 steps to train again (reached step 13, resumed from step 10)", recovered.Message);
+        Assert.Contains("training again 3.5 s after round 1 ended (round-failed); 3 steps to train again (last reported step 13, resumed from step 10)", recovered.Message);
         Assert.Single(JobStateMachine.RecordHeartbeat(s, "a", 2, WorkerActivity.Training, Progress(12), _time.GetUtcNow()).Recoveries);
     }
 

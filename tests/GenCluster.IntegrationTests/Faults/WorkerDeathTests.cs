@@ -39,5 +39,11 @@ public sealed class WorkerDeathTests : IDisposable
         foreach (var round in history.Rounds)
             Assert.True(round.ResumedFrom >= (done.Rounds.Single(r => r.Number == round.Round).ResumeFrom?.Step ?? 0), history.ToString());
         Assert.All(done.Recoveries, r => Assert.InRange(r.LostSteps, 0, FaultCluster.CheckpointEvery));
+
+        // The recovery is in the silo's metrics too.
+        var metrics = await _cluster.Silo.Http.GetStringAsync("/metrics");
+        Assert.Matches(@"\ngencluster_restarts_total\{[^}]*\} [1-9]", metrics);
+        Assert.Matches(@"\ngencluster_recovery_seconds_count\{[^}]*\} [1-9]", metrics);
+        Assert.Matches(@"\ngencluster_lost_steps_total\{[^}]*\} \d", metrics);
     }
 }
