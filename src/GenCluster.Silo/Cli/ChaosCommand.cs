@@ -11,15 +11,7 @@ public static class ChaosCommand
     {
         var d = new LocalRunOptions { Workers = 3, Steps = 3000, PerWorkerBatch = 16, Width = 16, DatasetLimit = 4096, CheckpointEvery = 10, SampleEvery = 0 };
         var c = new ChaosOptions();
-        var workers = new Option<int>("--workers", "-n") { Description = "Trainer processes", DefaultValueFactory = _ => d.Workers };
-        var steps = new Option<long>("--steps") { Description = "Optimizer steps", DefaultValueFactory = _ => d.Steps };
-        var batch = new Option<int>("--batch") { Description = "Images per worker per step", DefaultValueFactory = _ => d.PerWorkerBatch };
-        var width = new Option<int>("--width") { Description = "Base channel width of G and D", DefaultValueFactory = _ => d.Width };
-        var limit = new Option<int>("--dataset-limit") { Description = "Use only the first N images (0 = all)", DefaultValueFactory = _ => d.DatasetLimit };
-        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Checkpoint every N steps", DefaultValueFactory = _ => d.CheckpointEvery };
-        var threads = new Option<int>("--threads") { Description = "TorchSharp threads per trainer (0 = share the cores)", DefaultValueFactory = _ => d.Threads };
-        var runs = new Option<string>("--runs-dir") { Description = "Where runs go", DefaultValueFactory = _ => d.RunsDirectory };
-        var data = new Option<string>("--data-dir") { Description = "Where data sets are kept", DefaultValueFactory = _ => d.DataDirectory };
+        var flags = new LocalRunFlags(d);
         var killEvery = new Option<double>("--kill-every") { Description = "SIGKILL a random round member every N seconds", DefaultValueFactory = _ => c.KillEverySeconds };
         var sigtermAt = new Option<double>("--sigterm-at") { Description = "SIGTERM another member once at this second", DefaultValueFactory = _ => c.SigtermAtSeconds };
         var siloAt = new Option<double>("--silo-restart-at") { Description = "SIGKILL and restart the silo once at this second", DefaultValueFactory = _ => c.SiloRestartAtSeconds };
@@ -28,22 +20,12 @@ public static class ChaosCommand
 
         var command = new Command("chaos", "Train one job on a local cluster while killing trainers and the silo; print steps lost and recovery times.")
         {
-            workers, steps, batch, width, limit, checkpointEvery, threads, runs, data, killEvery, sigtermAt, siloAt, seed, lease,
+            killEvery, sigtermAt, siloAt, seed, lease,
         };
-        command.SetAction(async (result, cancellationToken) =>
+        flags.AddTo(command);
+        command.SetAction((result, cancellationToken) =>
         {
-            var local = d with
-            {
-                Workers = result.GetValue(workers),
-                Steps = result.GetValue(steps),
-                PerWorkerBatch = result.GetValue(batch),
-                Width = result.GetValue(width),
-                DatasetLimit = result.GetValue(limit),
-                CheckpointEvery = result.GetValue(checkpointEvery),
-                Threads = result.GetValue(threads),
-                RunsDirectory = result.GetValue(runs)!,
-                DataDirectory = result.GetValue(data)!,
-            };
+            var local = flags.Bind(result);
             var chaos = c with
             {
                 KillEverySeconds = result.GetValue(killEvery),
@@ -52,23 +34,10 @@ public static class ChaosCommand
                 Seed = result.GetValue(seed),
                 LeaseSeconds = result.GetValue(lease),
             };
-            var error = result.InvocationConfiguration.Error;
             var problems = local.Validate().Concat(chaos.Validate()).ToList();
             if (local.Workers < 2) problems.Add($"--workers must be >= 2 for chaos (got {local.Workers})");
-            if (problems.Count > 0)
-            {
-                foreach (var p in problems) error.WriteLine(p);
-                return 2;
-            }
-            try
-            {
-                return await new ChaosRun(local, chaos, result.InvocationConfiguration.Output, TimeProvider.System).RunAsync(cancellationToken);
-            }
-            catch (Exception ex) when (ex is FileNotFoundException or InvalidOperationException or TimeoutException or InvalidDataException or Api.GenClusterApiException)
-            {
-                error.WriteLine($"gencluster chaos: {ex.Message}");
-                return 1;
-            }
+            return LocalRunFlags.RunAsync(result, "chaos", problems, output =>
+                new ChaosRun(local, chaos, output, TimeProvider.System).RunAsync(cancellationToken));
         });
         return command;
     }

@@ -1,0 +1,92 @@
+using System.CommandLine;
+using GenCluster.Silo.Local;
+
+namespace GenCluster.Silo.Cli;
+
+/// <summary>The flags describing a run on a local cluster, shared by <c>local</c> and <c>chaos</c> (each with its own defaults).</summary>
+internal sealed class LocalRunFlags
+{
+    private readonly LocalRunOptions _defaults;
+    private readonly Option<string> _model;
+    private readonly Option<string> _dataset;
+    private readonly Option<int> _workers;
+    private readonly Option<long> _steps;
+    private readonly Option<int> _batch;
+    private readonly Option<int> _width;
+    private readonly Option<int> _limit;
+    private readonly Option<int> _checkpointEvery;
+    private readonly Option<int> _sampleEvery;
+    private readonly Option<long> _seed;
+    private readonly Option<int> _threads;
+    private readonly Option<string> _runs;
+    private readonly Option<string> _data;
+    private readonly Option<string> _trainer;
+    private readonly Option<double> _grace;
+
+    public LocalRunFlags(LocalRunOptions d)
+    {
+        _defaults = d;
+        _model = new("--model") { Description = "Model kind", DefaultValueFactory = _ => d.Model };
+        _dataset = new("--dataset") { Description = "Data set", DefaultValueFactory = _ => d.Dataset };
+        _workers = new("--workers", "-n") { Description = "Trainer processes", DefaultValueFactory = _ => d.Workers };
+        _steps = new("--steps") { Description = "Optimizer steps", DefaultValueFactory = _ => d.Steps };
+        _batch = new("--batch") { Description = "Images per worker per step", DefaultValueFactory = _ => d.PerWorkerBatch };
+        _width = new("--width") { Description = "Base channel width of G and D", DefaultValueFactory = _ => d.Width };
+        _limit = new("--dataset-limit") { Description = "Use only the first N images (0 = all)", DefaultValueFactory = _ => d.DatasetLimit };
+        _checkpointEvery = new("--checkpoint-every") { Description = "Checkpoint every N steps", DefaultValueFactory = _ => d.CheckpointEvery };
+        _sampleEvery = new("--sample-every") { Description = "Sample grid every N steps (0 = only at the end)", DefaultValueFactory = _ => d.SampleEvery };
+        _seed = new("--seed") { Description = "Seed", DefaultValueFactory = _ => d.Seed };
+        _threads = new("--threads") { Description = "TorchSharp threads per trainer (0 = share the cores)", DefaultValueFactory = _ => d.Threads };
+        _runs = new("--runs-dir") { Description = "Where runs (checkpoints, samples) go", DefaultValueFactory = _ => d.RunsDirectory };
+        _data = new("--data-dir") { Description = "Where data sets are kept (MNIST is fetched when missing)", DefaultValueFactory = _ => d.DataDirectory };
+        _trainer = new("--trainer") { Description = "Path of gencluster-trainer.dll (default: found beside this build)", DefaultValueFactory = _ => d.TrainerPath };
+        _grace = new("--grace-seconds") { Description = "Time trainers get to checkpoint on Ctrl+C or SIGTERM", DefaultValueFactory = _ => d.GraceSeconds };
+    }
+
+    /// <summary>Adds every flag to <paramref name="command"/>.</summary>
+    public void AddTo(Command command)
+    {
+        Option[] all = [_model, _dataset, _workers, _steps, _batch, _width, _limit, _checkpointEvery, _sampleEvery, _seed, _threads, _runs, _data, _trainer, _grace];
+        foreach (var option in all) command.Options.Add(option);
+    }
+
+    /// <summary>The run the flags describe.</summary>
+    public LocalRunOptions Bind(ParseResult result) => _defaults with
+    {
+        Model = result.GetValue(_model)!,
+        Dataset = result.GetValue(_dataset)!,
+        Workers = result.GetValue(_workers),
+        Steps = result.GetValue(_steps),
+        PerWorkerBatch = result.GetValue(_batch),
+        Width = result.GetValue(_width),
+        DatasetLimit = result.GetValue(_limit),
+        CheckpointEvery = result.GetValue(_checkpointEvery),
+        SampleEvery = result.GetValue(_sampleEvery),
+        Seed = result.GetValue(_seed),
+        Threads = result.GetValue(_threads),
+        RunsDirectory = result.GetValue(_runs)!,
+        DataDirectory = result.GetValue(_data)!,
+        TrainerPath = result.GetValue(_trainer)!,
+        GraceSeconds = result.GetValue(_grace),
+    };
+
+    /// <summary>Prints <paramref name="problems"/> (exit 2) or runs the verb, turning expected failures into a message and exit 1.</summary>
+    public static async Task<int> RunAsync(ParseResult result, string verb, IReadOnlyList<string> problems, Func<TextWriter, Task<int>> run)
+    {
+        var error = result.InvocationConfiguration.Error;
+        if (problems.Count > 0)
+        {
+            foreach (var p in problems) error.WriteLine(p);
+            return 2;
+        }
+        try
+        {
+            return await run(result.InvocationConfiguration.Output);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or InvalidOperationException or TimeoutException or InvalidDataException or Api.GenClusterApiException)
+        {
+            error.WriteLine($"gencluster {verb}: {ex.Message}");
+            return 1;
+        }
+    }
+}
