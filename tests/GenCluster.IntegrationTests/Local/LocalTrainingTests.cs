@@ -25,22 +25,15 @@ public sealed class LocalTrainingTests : IDisposable
     [Fact]
     public async Task TwoTrainersFinishTheJobAndTheCheckpointReproducesTheSampleGrid()
     {
-        var runs = Path.Combine(_root, "runs");
-        var log = Path.Combine(_root, "local.log");
-        await using var local = Launcher.Start("gencluster local", Path.Combine(AppContext.BaseDirectory, "gencluster.dll"),
-        [
-            "local",
-            "--workers", "2", "--steps", "20", "--batch", "16", "--width", "16", "--dataset-limit", "1024",
-            "--checkpoint-every", "10", "--sample-every", "10", "--threads", "1",
-            "--runs-dir", runs, "--data-dir", Path.Combine(_root, "data"), "--grace-seconds", "10",
-        ], log);
+        await using var local = StartLocal("--steps", "20", "--batch", "16", "--width", "16", "--dataset-limit", "1024",
+            "--checkpoint-every", "10", "--sample-every", "10", "--grace-seconds", "10");
         var exited = await local.WaitForExitAsync(TimeSpan.FromMinutes(4));
-        var output = await File.ReadAllTextAsync(log);
+        var output = await File.ReadAllTextAsync(Log);
         Assert.True(exited, $"gencluster local did not finish within 4 minutes:{Environment.NewLine}{output}");
         Assert.True(local.ExitCode == 0, $"gencluster local exited {local.ExitCode}:{Environment.NewLine}{output}");
         Assert.Contains("Succeeded", output);
 
-        var run = Assert.Single(Directory.GetDirectories(runs), d => !Path.GetFileName(d).StartsWith('.'));
+        var run = Assert.Single(Directory.GetDirectories(Runs), d => !Path.GetFileName(d).StartsWith('.'));
         Assert.True(File.Exists(Path.Combine(run, "samples", "step-000010.png")), "sample grid of step 10");
         Assert.True(File.Exists(Path.Combine(run, "samples", "losses.png")), "loss curve beside the samples");
         var samplePath = Path.Combine(run, "samples", "step-000020.png");
@@ -68,32 +61,25 @@ public sealed class LocalTrainingTests : IDisposable
     [Fact]
     public async Task CtrlCStopsTheJobAfterAVerifiedCheckpoint()
     {
-        var runs = Path.Combine(_root, "runs");
-        var log = Path.Combine(_root, "local.log");
-        await using var local = Launcher.Start("gencluster local", Path.Combine(AppContext.BaseDirectory, "gencluster.dll"),
-        [
-            "local",
-            "--workers", "2", "--steps", "100000", "--batch", "8", "--width", "8", "--dataset-limit", "512",
-            "--checkpoint-every", "100000", "--sample-every", "100000", "--threads", "1",
-            "--runs-dir", runs, "--data-dir", Path.Combine(_root, "data"), "--grace-seconds", "20",
-        ], log);
+        await using var local = StartLocal("--steps", "100000", "--batch", "8", "--width", "8", "--dataset-limit", "512",
+            "--checkpoint-every", "100000", "--sample-every", "100000", "--grace-seconds", "20");
 
         var deadline = DateTime.UtcNow.AddMinutes(2);
-        while (!File.ReadAllText(log).Contains("Running x2", StringComparison.Ordinal) || !StepsDone(File.ReadAllText(log)))
+        while (!File.ReadAllText(Log).Contains("Running x2", StringComparison.Ordinal) || !StepsDone(File.ReadAllText(Log)))
         {
-            Assert.False(local.HasExited, $"gencluster local exited early:{Environment.NewLine}{File.ReadAllText(log)}");
-            Assert.True(DateTime.UtcNow < deadline, $"training did not start within 2 minutes:{Environment.NewLine}{File.ReadAllText(log)}");
+            Assert.False(local.HasExited, $"gencluster local exited early:{Environment.NewLine}{File.ReadAllText(Log)}");
+            Assert.True(DateTime.UtcNow < deadline, $"training did not start within 2 minutes:{Environment.NewLine}{File.ReadAllText(Log)}");
             await Task.Delay(250);
         }
 
         local.Interrupt();
         var exited = await local.WaitForExitAsync(TimeSpan.FromSeconds(60));
-        var output = await File.ReadAllTextAsync(log);
+        var output = await File.ReadAllTextAsync(Log);
         Assert.True(exited, $"gencluster local did not stop within 60 s of Ctrl+C:{Environment.NewLine}{output}");
         Assert.Equal(130, local.ExitCode);
         Assert.Contains("Preempted", output);
 
-        var run = Assert.Single(Directory.GetDirectories(runs), d => !Path.GetFileName(d).StartsWith('.'));
+        var run = Assert.Single(Directory.GetDirectories(Runs), d => !Path.GetFileName(d).StartsWith('.'));
         var store = new CheckpointStore(Path.Combine(run, "checkpoints"), 3);
         var checkpoint = store.LoadLatestGood(out var rejected);
         Assert.Empty(rejected);
@@ -101,6 +87,15 @@ public sealed class LocalTrainingTests : IDisposable
         Assert.True(checkpoint.Manifest.Step > 0, "the Ctrl+C checkpoint holds the steps trained");
         Assert.Contains($"latest: {Path.GetFileName(checkpoint.Directory)}", output);
     }
+
+    private string Runs => Path.Combine(_root, "runs");
+
+    private string Log => Path.Combine(_root, "local.log");
+
+    /// <summary>Starts the real <c>gencluster local</c> with two single-threaded trainers under this test's directory.</summary>
+    private Launcher StartLocal(params string[] options) =>
+        Launcher.Start("gencluster local", Path.Combine(AppContext.BaseDirectory, "gencluster.dll"),
+            ["local", "--workers", "2", "--threads", "1", "--runs-dir", Runs, "--data-dir", Path.Combine(_root, "data"), .. options], Log);
 
     /// <summary>True once the progress line shows at least one finished step.</summary>
     private static bool StepsDone(string output) =>
