@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 
 namespace GenCluster.IntegrationTests;
@@ -44,12 +42,7 @@ public sealed class ChildProcess : IDisposable
         _process.Dispose();
     }
 
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    public static int FreePort() => GenCluster.Silo.Local.FreePorts.One();
 
     private void Append(string? line)
     {

@@ -6,6 +6,9 @@ namespace GenCluster.Silo.Local;
 /// <summary>Picks TCP ports that are free on loopback right now.</summary>
 public static class FreePorts
 {
+    /// <summary>One free port.</summary>
+    public static int One() => Take(1)[0];
+
     /// <summary>Returns <paramref name="count"/> distinct free ports.</summary>
     public static int[] Take(int count)
     {

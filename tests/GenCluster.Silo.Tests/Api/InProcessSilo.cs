@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using GenCluster.Silo.Api;
 using GenCluster.Silo.Hosting;
 using Microsoft.AspNetCore.Builder;
@@ -22,12 +20,7 @@ public sealed class InProcessSilo : IAsyncLifetime
 
     public GenClusterApiClient Client { get; private set; } = null!;
 
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    public static int FreePort() => GenCluster.Silo.Local.FreePorts.One();
 
     public async Task InitializeAsync()
     {
