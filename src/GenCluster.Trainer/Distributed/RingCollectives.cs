@@ -5,7 +5,7 @@ using System.Threading.Channels;
 using GenCluster.Contracts.Ring;
 using Google.Protobuf;
 using Grpc.Core;
-using Grpc.Net.Client;
+using GenCluster.Trainer.Distributed.Http2;
 using Microsoft.Extensions.Logging;
 
 namespace GenCluster.Trainer.Distributed;
@@ -23,6 +23,7 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
     internal const string RoundHeader = "gencluster-round";
     internal const string RankHeader = "gencluster-rank";
     internal const string SecretHeader = "gencluster-secret";
+    private static readonly string StreamMethod = $"/{RingService.Descriptor.FullName}/Stream";
 
     private readonly IReadOnlyList<string> _peers;
     private readonly RingOptions _options;
@@ -38,8 +39,8 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
     private int _inboundAttached;
     private long _sequence;
     private Exception? _broken;
-    private GrpcChannel? _channel;
-    private AsyncClientStreamingCall<RingFrame, RingAck>? _outbound;
+    private GrpcStreamClient? _outbound;
+    private readonly byte[] _head = new byte[RingFrameHead.MaxBytes];
     private byte[]? _bf16Staging;
     private volatile Exception? _outboundFailure;
     private CollectiveState? _current;
@@ -177,7 +178,7 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
                 if (_broken is null)
                 {
                     using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                    await _outbound.RequestStream.CompleteAsync().WaitAsync(cts.Token).ConfigureAwait(false);
+                    await _outbound.CompleteAsync(cts.Token).ConfigureAwait(false);
                 }
             }
             catch (Exception ex) when (ex is RpcException or OperationCanceledException or InvalidOperationException or IOException)
@@ -185,11 +186,10 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
                 // The successor may already be gone at the end of a round; nothing is left to deliver.
             }
 
-            _outbound.Dispose();
+            await _outbound.DisposeAsync().ConfigureAwait(false);
         }
 
         await _lifetime.CancelAsync().ConfigureAwait(false);
-        _channel?.Dispose();
         _lifetime.Dispose();
     }
 
@@ -313,7 +313,7 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
         using var timeout = new CancellationTokenSource(StopGrace, _time);
         try
         {
-            await _outbound.RequestStream.WriteAsync(abort, timeout.Token).ConfigureAwait(false);
+            await _outbound.WriteAsync(_head.AsMemory(0, RingFrameHead.Write(abort, 0, _head)), ReadOnlyMemory<byte>.Empty, timeout.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is RpcException or OperationCanceledException or InvalidOperationException or IOException)
         {
@@ -630,7 +630,7 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
         // failing rank still wants to tell its successor why (see TrySendAbortAsync). ObserveAsync stops it instead.
         var state = _current!;
         var ct = state.SenderStop.Token;
-        var stream = EnsureOutbound().RequestStream;
+        var stream = EnsureOutbound();
         if (_outboundFailure is { } refused)
         {
             throw refused;
@@ -650,24 +650,26 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
                 frame.Chunk = item.Chunk;
                 frame.Step = item.Step;
                 frame.Offset = item.Offset;
+                ReadOnlyMemory<byte> payload;
                 if (item.Raw is not null)
                 {
-                    frame.Payload = UnsafeByteOperations.UnsafeWrap(item.Raw);
+                    payload = item.Raw;
                 }
                 else if (dtype == RingDtype.Bf16)
                 {
                     var staging = _bf16Staging ??= new byte[_options.FrameBytes / 2];
                     var halves = MemoryMarshal.Cast<byte, ushort>(staging.AsSpan(0, item.Count * 2));
                     FloatKernels.ToBf16(floats.Span.Slice(item.Start, item.Count), halves);
-                    frame.Payload = UnsafeByteOperations.UnsafeWrap(staging.AsMemory(0, item.Count * 2));
+                    payload = staging.AsMemory(0, item.Count * 2);
                 }
                 else
                 {
-                    frame.Payload = UnsafeByteOperations.UnsafeWrap(bytes.Slice(item.Start * sizeof(float), item.Count * sizeof(float)));
+                    payload = bytes.Slice(item.Start * sizeof(float), item.Count * sizeof(float));
                 }
 
-                await stream.WriteAsync(frame, ct).ConfigureAwait(false);
-                sent += frame.Payload.Length;
+                var head = RingFrameHead.Write(frame, payload.Length, _head);
+                await stream.WriteAsync(_head.AsMemory(0, head), payload, ct).ConfigureAwait(false);
+                sent += payload.Length;
             }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -679,42 +681,25 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
         }
         finally
         {
-            frame.Payload = ByteString.Empty;
             _instruments.SentBytes.Add(sent);
         }
     }
 
-    private AsyncClientStreamingCall<RingFrame, RingAck> EnsureOutbound()
+    private GrpcStreamClient EnsureOutbound()
     {
         if (_outbound is not null)
         {
             return _outbound;
         }
 
-        var handler = new SocketsHttpHandler
-        {
-            EnableMultipleHttp2Connections = true,
-            InitialHttp2StreamWindowSize = _options.Http2WindowBytes,
-            ConnectTimeout = _options.CollectiveTimeout,
-            PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
-            KeepAlivePingDelay = TimeSpan.FromSeconds(20),
-            KeepAlivePingTimeout = TimeSpan.FromSeconds(20),
-        };
-        _channel = GrpcChannel.ForAddress(_peers[Successor], new GrpcChannelOptions
-        {
-            HttpHandler = handler,
-            MaxSendMessageSize = null,
-            MaxReceiveMessageSize = null,
-        });
-        var client = new RingService.RingServiceClient(_channel);
-        var headers = new Metadata
-        {
-            { JobHeader, JobId },
-            { RoundHeader, Round.ToString(System.Globalization.CultureInfo.InvariantCulture) },
-            { RankHeader, Rank.ToString(System.Globalization.CultureInfo.InvariantCulture) },
-            { SecretHeader, JobSecret },
-        };
-        _outbound = client.Stream(headers, cancellationToken: _lifetime.Token);
+        KeyValuePair<string, string>[] headers =
+        [
+            new(JobHeader, JobId),
+            new(RoundHeader, Round.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            new(RankHeader, Rank.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            new(SecretHeader, JobSecret),
+        ];
+        _outbound = GrpcStreamClient.Start(_peers[Successor], StreamMethod, headers, _options.CollectiveTimeout, _lifetime.Token);
         _ = WatchOutboundAsync(_outbound);
         return _outbound;
     }
@@ -723,7 +708,7 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
     /// The successor answers only when it refuses or drops the stream (bad secret, stale round, crash). Small writes
     /// still succeed into the HTTP/2 window then, so the refusal is watched for here and fails the collective at once.
     /// </summary>
-    private async Task WatchOutboundAsync(AsyncClientStreamingCall<RingFrame, RingAck> call)
+    private async Task WatchOutboundAsync(GrpcStreamClient call)
     {
         try
         {

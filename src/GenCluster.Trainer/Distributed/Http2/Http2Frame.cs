@@ -1,0 +1,67 @@
+using System.Buffers.Binary;
+
+namespace GenCluster.Trainer.Distributed.Http2;
+
+/// <summary>HTTP/2 frame types used by the ring's gRPC client (RFC 9113 section 6).</summary>
+internal enum Http2FrameType : byte
+{
+    Data = 0x0,
+    Headers = 0x1,
+    Priority = 0x2,
+    RstStream = 0x3,
+    Settings = 0x4,
+    PushPromise = 0x5,
+    Ping = 0x6,
+    GoAway = 0x7,
+    WindowUpdate = 0x8,
+    Continuation = 0x9,
+}
+
+/// <summary>Frame flags (their meaning depends on the frame type).</summary>
+[Flags]
+internal enum Http2Flags : byte
+{
+    None = 0,
+    EndStreamOrAck = 0x1,
+    EndHeaders = 0x4,
+    Padded = 0x8,
+    Priority = 0x20,
+}
+
+/// <summary>SETTINGS parameters (RFC 9113 section 6.5.2).</summary>
+internal enum Http2Setting : ushort
+{
+    HeaderTableSize = 0x1,
+    EnablePush = 0x2,
+    MaxConcurrentStreams = 0x3,
+    InitialWindowSize = 0x4,
+    MaxFrameSize = 0x5,
+    MaxHeaderListSize = 0x6,
+}
+
+/// <summary>The 9-byte frame header: 24-bit length, type, flags, 31-bit stream id.</summary>
+internal readonly record struct Http2FrameHeader(int Length, Http2FrameType Type, Http2Flags Flags, int StreamId)
+{
+    public const int Size = 9;
+
+    /// <summary>The client connection preface every HTTP/2 connection starts with.</summary>
+    public static ReadOnlySpan<byte> ClientPreface => "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8;
+
+    public bool Has(Http2Flags flag) => (Flags & flag) != 0;
+
+    public void WriteTo(Span<byte> destination)
+    {
+        destination[0] = (byte)(Length >> 16);
+        destination[1] = (byte)(Length >> 8);
+        destination[2] = (byte)Length;
+        destination[3] = (byte)Type;
+        destination[4] = (byte)Flags;
+        BinaryPrimitives.WriteInt32BigEndian(destination[5..], StreamId & int.MaxValue);
+    }
+
+    public static Http2FrameHeader Read(ReadOnlySpan<byte> source) => new(
+        (source[0] << 16) | (source[1] << 8) | source[2],
+        (Http2FrameType)source[3],
+        (Http2Flags)source[4],
+        BinaryPrimitives.ReadInt32BigEndian(source[5..]) & int.MaxValue);
+}
