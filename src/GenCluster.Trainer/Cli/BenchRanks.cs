@@ -3,8 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Security.Cryptography;
 using GenCluster.Trainer.Distributed;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Hosting;
 
 namespace GenCluster.Trainer.Cli;
 
@@ -69,19 +68,18 @@ internal static class BenchRanks
     {
         var secret = Environment.GetEnvironmentVariable(SecretVariable)
             ?? throw new InvalidOperationException($"{SecretVariable} is not set (start ranks through the 'bench' verbs).");
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddGenClusterRing(builder.Configuration, configure);
-        builder.WebHost.ConfigureKestrel(k => k.ListenRing(IPAddress.Loopback, 0));
+        builder.Services.ListenRing(IPAddress.Loopback, 0);
         var app = builder.Build();
-        app.MapGenClusterRing();
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
-        var endpoint = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        var endpoint = app.Services.GetRequiredService<RingListener>().Endpoint;
         Console.WriteLine($"{EndpointPrefix}{endpoint}");
         var peers = (await Console.In.ReadLineAsync(cancellationToken).ConfigureAwait(false) ?? "").Split(',');
         if (peers.Length != ranks)
         {
-            await app.DisposeAsync().ConfigureAwait(false);
+            app.Dispose();
             throw new InvalidOperationException($"rank {rank}: expected {ranks} peer endpoints on stdin, got {peers.Length}.");
         }
         var ring = app.Services.GetRequiredService<RingCollectivesFactory>().Create(job, 1, rank, peers, secret);
@@ -117,15 +115,15 @@ internal static class BenchRanks
 }
 
 /// <summary>One bench worker's ring and the server hosting it; disposing closes the ring, then the server.</summary>
-internal sealed class BenchRank(WebApplication app, RingCollectives ring) : IAsyncDisposable
+internal sealed class BenchRank(IHost app, RingCollectives ring) : IAsyncDisposable
 {
     public RingCollectives Ring { get; } = ring;
 
     public async ValueTask DisposeAsync()
     {
-        // Before stopping Kestrel: the server waits for open ring streams, which close when each rank disposes.
+        // Before stopping the ring port: open ring streams end orderly when each rank disposes.
         await Ring.DisposeAsync().ConfigureAwait(false);
         await app.StopAsync().ConfigureAwait(false);
-        await app.DisposeAsync().ConfigureAwait(false);
+        app.Dispose();
     }
 }

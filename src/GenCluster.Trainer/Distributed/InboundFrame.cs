@@ -13,6 +13,8 @@ internal sealed class InboundFrame
 {
     private readonly ArrayPool<byte> _pool;
     private byte[]? _rented;
+    private int _payloadOffset;
+    private byte[]? _ownedMessage;
 
     private InboundFrame(ArrayPool<byte> pool) => _pool = pool;
 
@@ -42,7 +44,7 @@ internal sealed class InboundFrame
 
     public int PayloadLength { get; private set; }
 
-    public ReadOnlySpan<byte> Payload => _rented is null ? [] : _rented.AsSpan(0, PayloadLength);
+    public ReadOnlySpan<byte> Payload => _rented is null ? [] : _rented.AsSpan(_payloadOffset, PayloadLength);
 
     public void Release()
     {
@@ -59,10 +61,28 @@ internal sealed class InboundFrame
             (_, _) => throw new NotSupportedException("Inbound frames are only received."),
             context => Parse(context.PayloadAsReadOnlySequence(), pool));
 
-    /// <summary>Decodes protobuf fields 1..13 of <c>RingFrame</c>; unknown fields are skipped.</summary>
-    public static InboundFrame Parse(ReadOnlySequence<byte> message, ArrayPool<byte> pool)
+    /// <summary>
+    /// Decodes a message that already sits in a buffer rented from <paramref name="pool"/>: the payload stays where it
+    /// is and the frame owns the buffer from now on (<see cref="Release"/> returns it, also when parsing fails).
+    /// </summary>
+    public static InboundFrame ParseOwned(byte[] message, int length, ArrayPool<byte> pool)
     {
-        var frame = new InboundFrame(pool);
+        var frame = Parse(new ReadOnlySequence<byte>(message, 0, length), pool, message);
+        if (frame._rented is null)
+        {
+            frame._rented = message;
+            frame.PayloadLength = 0;
+        }
+
+        return frame;
+    }
+
+    /// <summary>Decodes protobuf fields 1..13 of <c>RingFrame</c>; unknown fields are skipped.</summary>
+    public static InboundFrame Parse(ReadOnlySequence<byte> message, ArrayPool<byte> pool) => Parse(message, pool, null);
+
+    private static InboundFrame Parse(ReadOnlySequence<byte> message, ArrayPool<byte> pool, byte[]? owned)
+    {
+        var frame = new InboundFrame(pool) { _ownedMessage = owned };
         var reader = new SequenceReader<byte>(message);
         try
         {
@@ -92,6 +112,11 @@ internal sealed class InboundFrame
         }
         catch
         {
+            if (owned is not null)
+            {
+                frame._rented = owned;
+            }
+
             frame.Release();
             throw;
         }
@@ -132,9 +157,16 @@ internal sealed class InboundFrame
             case 13:
                 Reason = ReadString(ref reader, length);
                 break;
+            case 9 when _ownedMessage is not null:
+                _rented = _ownedMessage;
+                _payloadOffset = (int)reader.Consumed;
+                PayloadLength = length;
+                reader.Advance(length);
+                break;
             case 9:
                 Release();
                 _rented = _pool.Rent(length);
+                _payloadOffset = 0;
                 reader.UnreadSequence.Slice(0, length).CopyTo(_rented);
                 PayloadLength = length;
                 reader.Advance(length);

@@ -40,12 +40,6 @@ public sealed class RingOptions
     public int Http2WindowBytes { get; set; } = 16 * 1024 * 1024;
 
     /// <summary>
-    /// Block size of the memory pool Kestrel's socket transport receives into (the trainer's whole Kestrel shares
-    /// it). Default 256 KiB; Kestrel's own default is 4 KiB, which costs one receive call per 4 KiB.
-    /// </summary>
-    public int SocketBlockBytes { get; set; } = 256 * 1024;
-
-    /// <summary>
     /// Send all-reduce payloads as bfloat16 (half the bytes; relative error up to 2^-8 per rounding).
     /// Default false: float32, exact for exactly representable sums.
     /// </summary>
@@ -71,11 +65,6 @@ public sealed class RingOptionsValidator : IValidateOptions<RingOptions>
         if (options.FrameBytes < 1024 || options.FrameBytes > RingOptions.MaxFrameBytes || options.FrameBytes % 8 != 0)
         {
             errors.Add($"{RingOptions.Section}:{nameof(RingOptions.FrameBytes)} must be a multiple of 8 in 1024..{RingOptions.MaxFrameBytes}, got {options.FrameBytes}.");
-        }
-
-        if (options.SocketBlockBytes < 4096 || options.SocketBlockBytes > 1024 * 1024)
-        {
-            errors.Add($"{RingOptions.Section}:{nameof(RingOptions.SocketBlockBytes)} must be in 4096..1048576, got {options.SocketBlockBytes}.");
         }
 
         if (options.InboxFrames < 1)

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using GenCluster.Contracts.Ring;
+using GenCluster.Trainer.Distributed.Http2;
 using Google.Protobuf;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
@@ -17,22 +18,25 @@ namespace GenCluster.Trainer.Distributed;
 public sealed class RingServer(
     RingSessionRegistry registry, RingInstruments instruments, IOptions<RingOptions> options, TimeProvider time, ILogger<RingServer> logger)
 {
-    /// <summary>Handles one predecessor stream (<c>RingService.Stream</c>).</summary>
-    internal async Task<RingAck> Stream(IAsyncStreamReader<InboundFrame> requestStream, ServerCallContext context)
+    /// <summary>The gRPC method the ring port serves.</summary>
+    public static readonly string Method = $"/{RingService.Descriptor.FullName}/Stream";
+
+    /// <summary>Handles one predecessor stream (<c>RingService.Stream</c>); returns the serialized <see cref="RingAck"/>.</summary>
+    internal async Task<byte[]> Stream(GrpcServerCall call)
     {
-        var remote = context.Peer;
-        var headers = context.RequestHeaders;
-        var job = headers.GetValue(RingCollectives.JobHeader);
-        var secret = headers.GetValue(RingCollectives.SecretHeader);
+        var remote = call.Peer;
+        string? Header(string name) => call.Headers.TryGetValue(name, out var value) ? value : null;
+        var job = Header(RingCollectives.JobHeader);
+        var secret = Header(RingCollectives.SecretHeader);
         if (string.IsNullOrEmpty(job) || string.IsNullOrEmpty(secret)
-            || !long.TryParse(headers.GetValue(RingCollectives.RoundHeader), NumberStyles.Integer, CultureInfo.InvariantCulture, out var round)
-            || !int.TryParse(headers.GetValue(RingCollectives.RankHeader), NumberStyles.Integer, CultureInfo.InvariantCulture, out var senderRank))
+            || !long.TryParse(Header(RingCollectives.RoundHeader), NumberStyles.Integer, CultureInfo.InvariantCulture, out var round)
+            || !int.TryParse(Header(RingCollectives.RankHeader), NumberStyles.Integer, CultureInfo.InvariantCulture, out var senderRank))
         {
             throw Reject(StatusCode.Unauthenticated, "missing-headers", remote, job ?? "", -1, "", -1,
                 $"a ring stream needs the {RingCollectives.JobHeader}, {RingCollectives.RoundHeader}, {RingCollectives.RankHeader} and {RingCollectives.SecretHeader} headers");
         }
 
-        var session = await registry.WaitForSessionAsync(job, round, options.Value.DeadlineOf(0), time, context.CancellationToken).ConfigureAwait(false)
+        var session = await registry.WaitForSessionAsync(job, round, options.Value.DeadlineOf(0), time, call.CancellationToken).ConfigureAwait(false)
             ?? throw Reject(StatusCode.Unavailable, "no-session", remote, job, round, job, -1,
                 $"this trainer has no ring session for job {job} round {round}");
 
@@ -57,9 +61,9 @@ public sealed class RingServer(
         long frames = 0;
         try
         {
-            while (await requestStream.MoveNext(context.CancellationToken).ConfigureAwait(false))
+            while (await call.ReadAsync(call.CancellationToken).ConfigureAwait(false) is { } message)
             {
-                var frame = requestStream.Current;
+                var frame = InboundFrame.ParseOwned(message.Buffer, message.Length, call.Pool);
                 if (frame.JobId != session.JobId || frame.Round != session.Round)
                 {
                     frame.Release();
@@ -70,7 +74,7 @@ public sealed class RingServer(
 
                 try
                 {
-                    await session.DeliverAsync(frame, context.CancellationToken).ConfigureAwait(false);
+                    await session.DeliverAsync(frame, call.CancellationToken).ConfigureAwait(false);
                 }
                 catch
                 {
@@ -82,7 +86,7 @@ public sealed class RingServer(
             }
 
             EndInbound(session, frames, null);
-            return new RingAck { Frames = frames };
+            return new RingAck { Frames = frames }.ToByteArray();
         }
         catch (Exception ex)
         {
@@ -113,27 +117,9 @@ public sealed class RingServer(
     }
 }
 
-/// <summary>
-/// Binds <c>gencluster.ring.RingService/Stream</c> to <see cref="RingServer"/> with a marshaller that receives
-/// payloads into pooled buffers (the generated one allocates a new array per frame).
-/// </summary>
-internal sealed class RingServerMethodProvider(RingFramePool pool) : Grpc.AspNetCore.Server.Model.IServiceMethodProvider<RingServer>
-{
-    public void OnServiceMethodDiscovery(Grpc.AspNetCore.Server.Model.ServiceMethodProviderContext<RingServer> context)
-    {
-        var method = new Method<InboundFrame, RingAck>(
-            MethodType.ClientStreaming,
-            RingService.Descriptor.FullName,
-            "Stream",
-            InboundFrame.CreateMarshaller(pool.Pool),
-            Marshallers.Create(ack => ack.ToByteArray(), RingAck.Parser.ParseFrom));
-        context.AddClientStreamingMethod(method, [], (server, reader, call) => server.Stream(reader, call));
-    }
-}
-
-/// <summary>The pool received payloads are copied into; one per ring server.</summary>
+/// <summary>The pool received messages are assembled in; one per ring server.</summary>
 public sealed class RingFramePool
 {
-    /// <summary>Buffers up to the largest frame (plus all-gather headroom), enough for every inbox slot of a few concurrent streams.</summary>
+    /// <summary>Buffers up to the largest frame (plus head and all-gather headroom), enough for every inbox slot of a few concurrent streams.</summary>
     internal System.Buffers.ArrayPool<byte> Pool { get; } = System.Buffers.ArrayPool<byte>.Create(RingOptions.MaxFrameBytes * 2, 1024);
 }

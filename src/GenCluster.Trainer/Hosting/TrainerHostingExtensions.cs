@@ -15,7 +15,7 @@ public static class TrainerHostingExtensions
     /// <summary>The meter names a trainer exports.</summary>
     public static readonly string[] Meters = [TrainerInstruments.MeterName, RingInstruments.MeterName];
 
-    /// <summary>Options, Kestrel ports (HTTP/2 ring, HTTP/1 metrics), Orleans client, worker loop, metrics.</summary>
+    /// <summary>Options, the ring port, the HTTP/1 metrics port, Orleans client, worker loop, metrics.</summary>
     public static WebApplicationBuilder AddGenClusterTrainer(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<TrainerOptions>().Bind(builder.Configuration.GetSection(TrainerOptions.Section)).ValidateOnStart();
@@ -25,11 +25,10 @@ public static class TrainerHostingExtensions
         var options = new TrainerOptions();
         builder.Configuration.GetSection(TrainerOptions.Section).Bind(options);
 
+        // The ring has its own port and server (Distributed/Http2); Kestrel serves only /metrics and /health.
+        builder.Services.ListenRing(IPAddress.Any, options.RingPort);
         builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.ListenRing(IPAddress.Any, options.RingPort);
-            kestrel.Listen(IPAddress.Any, options.MetricsPort, listen => listen.Protocols = HttpProtocols.Http1);
-        });
+            kestrel.Listen(IPAddress.Any, options.MetricsPort, listen => listen.Protocols = HttpProtocols.Http1));
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning);
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(options.GraceSeconds + 5));
 
@@ -67,9 +66,8 @@ public static class TrainerHostingExtensions
         var metricsHost = $"*:{options.MetricsPort}";
         app.MapPrometheusScrapingEndpoint("/metrics").RequireHost(metricsHost);
         app.MapHealthChecks("/health").RequireHost(metricsHost);
-        app.MapGenClusterRing();
-        // Hosted services stop in reverse order and Kestrel (registered last) would wait for the ring's streams, so
-        // the running round would train on: ask it to checkpoint as soon as shutdown begins instead.
+        // Hosted services stop in reverse order, after the host's stopping signal: ask the running round to
+        // checkpoint as soon as shutdown begins instead of training on until the worker loop is stopped.
         var worker = app.Services.GetRequiredService<WorkerLoop>();
         app.Lifetime.ApplicationStopping.Register(worker.BeginLeaving);
         return app;

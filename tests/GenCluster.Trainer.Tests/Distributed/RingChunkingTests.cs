@@ -35,12 +35,12 @@ public class RingChunkingTests
     [Fact]
     public void ValidatorNamesTheConfigKey()
     {
-        var result = new RingOptionsValidator().Validate(null, new RingOptions { FrameBytes = 8_388_608, SocketBlockBytes = 1000, CollectiveTimeout = TimeSpan.Zero });
+        var result = new RingOptionsValidator().Validate(null, new RingOptions { FrameBytes = 8_388_608, InboxFrames = 0, CollectiveTimeout = TimeSpan.Zero });
 
         Assert.True(result.Failed);
         Assert.Contains("Ring:FrameBytes", result.FailureMessage, StringComparison.Ordinal);
         Assert.Contains("8388608", result.FailureMessage, StringComparison.Ordinal);
-        Assert.Contains("Ring:SocketBlockBytes", result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains("Ring:InboxFrames", result.FailureMessage, StringComparison.Ordinal);
         Assert.Contains("Ring:CollectiveTimeout", result.FailureMessage, StringComparison.Ordinal);
     }
 }

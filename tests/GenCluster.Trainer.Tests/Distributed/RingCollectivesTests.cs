@@ -252,7 +252,9 @@ public class RingCollectivesTests(ITestOutputHelper output)
     [Fact]
     public async Task WrongOrMissingSecretIsRefusedBeforeAnyData()
     {
-        await using var a = await RingNode.StartAsync(o => o.CollectiveTimeout = ShortDeadline);
+        // Node a hosts no session for the job (the impostor is not registered), so it holds rank 1's stream open waiting
+        // for one; its wait outlasts rank 1's deadline, which must therefore fail on its own clock.
+        await using var a = await RingNode.StartAsync(o => (o.CollectiveTimeout, o.JoinTimeout) = (ShortDeadline, TimeSpan.FromSeconds(10)));
         await using var b = await RingNode.StartAsync(o => o.CollectiveTimeout = ShortDeadline);
         string[] peers = [a.Endpoint, b.Endpoint];
         await using var impostor = new RingCollectives(

@@ -7,6 +7,8 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -15,12 +17,12 @@ namespace GenCluster.Trainer.Tests.Distributed;
 /// <summary>One trainer's ring server: a real Kestrel on a loopback HTTP/2 port chosen by the OS.</summary>
 internal sealed class RingNode : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    private readonly IHost _app;
     private readonly MeterListener _listener = new();
     private long _rejected;
     private bool _stopped;
 
-    private RingNode(WebApplication app, string endpoint)
+    private RingNode(IHost app, string endpoint)
     {
         _app = app;
         Endpoint = endpoint;
@@ -64,23 +66,27 @@ internal sealed class RingNode : IAsyncDisposable
 
     private static async Task<RingNode> StartCoreAsync(Action<RingOptions>? configure, bool frozen)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.Services.AddGenClusterRing(configure: configure);
-        builder.WebHost.ConfigureKestrel(k => k.ListenRing(IPAddress.Loopback, 0));
-        var app = builder.Build();
         if (frozen)
         {
-            app.MapGrpcService<FrozenRingService>();
-        }
-        else
-        {
-            app.MapGenClusterRing();
+            // A stock Kestrel + Grpc.AspNetCore server, so the ring's client is also tested against one.
+            var web = WebApplication.CreateSlimBuilder();
+            web.Logging.ClearProviders();
+            web.Services.AddGenClusterRing(configure: configure);
+            web.Services.AddGrpc();
+            web.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2));
+            var frozenApp = web.Build();
+            frozenApp.MapGrpcService<FrozenRingService>();
+            await frozenApp.StartAsync();
+            return new RingNode(frozenApp, frozenApp.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
         }
 
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddGenClusterRing(configure: configure);
+        builder.Services.ListenRing(IPAddress.Loopback, 0);
+        var app = builder.Build();
         await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        return new RingNode(app, address);
+        return new RingNode(app, app.Services.GetRequiredService<RingListener>().Endpoint);
     }
 
     /// <summary>Stops the server, cutting every stream it holds, as a crashed trainer would.</summary>
@@ -94,7 +100,7 @@ internal sealed class RingNode : IAsyncDisposable
         _stopped = true;
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(1));
         await _app.StopAsync(cts.Token);
-        await _app.DisposeAsync();
+        _app.Dispose();
     }
 
     public async ValueTask DisposeAsync()

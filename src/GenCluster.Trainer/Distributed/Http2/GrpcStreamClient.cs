@@ -223,10 +223,10 @@ internal sealed class GrpcStreamClient : IAsyncDisposable
 
         var opening = new List<byte>(512);
         opening.AddRange(Http2FrameHeader.ClientPreface.ToArray());
-        AddFrame(opening, Http2FrameType.Settings, Http2Flags.None, 0, Settings(
+        Http2Frames.Add(opening, Http2FrameType.Settings, Http2Flags.None, 0, Http2Frames.Settings(
             (Http2Setting.HeaderTableSize, 4096), (Http2Setting.EnablePush, 0), (Http2Setting.InitialWindowSize, ReceiveWindow)));
-        AddFrame(opening, Http2FrameType.WindowUpdate, Http2Flags.None, 0, WindowIncrement(ReceiveWindow));
-        AddFrame(opening, Http2FrameType.Headers, Http2Flags.EndHeaders, StreamId, RequestHeaders(uri, method, metadata));
+        Http2Frames.Add(opening, Http2FrameType.WindowUpdate, Http2Flags.None, 0, Http2Frames.Word(ReceiveWindow));
+        Http2Frames.Add(opening, Http2FrameType.Headers, Http2Flags.EndHeaders, StreamId, RequestHeaders(uri, method, metadata));
         _reader = ReadLoopAsync();
         await SendAsync(opening.ToArray(), deadline.Token).ConfigureAwait(false);
         await _settings.Task.WaitAsync(deadline.Token).ConfigureAwait(false);
@@ -494,9 +494,7 @@ internal sealed class GrpcStreamClient : IAsyncDisposable
         try
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            var code = new byte[4];
-            BinaryPrimitives.WriteUInt32BigEndian(code, 0x8);
-            await WriteFrameAsync(Http2FrameType.RstStream, Http2Flags.None, StreamId, code, timeout.Token).ConfigureAwait(false);
+            await WriteFrameAsync(Http2FrameType.RstStream, Http2Flags.None, StreamId, Http2Frames.Word(0x8), timeout.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is SocketException or IOException or ObjectDisposedException or OperationCanceledException)
         {
@@ -537,9 +535,7 @@ internal sealed class GrpcStreamClient : IAsyncDisposable
 
     private async Task WriteFrameAsync(Http2FrameType type, Http2Flags flags, int streamId, byte[] payload, CancellationToken cancellationToken)
     {
-        var frame = new byte[Http2FrameHeader.Size + payload.Length];
-        new Http2FrameHeader(payload.Length, type, flags, streamId).WriteTo(frame);
-        payload.CopyTo(frame, Http2FrameHeader.Size);
+        var frame = Http2Frames.Single(type, flags, streamId, payload);
         await _socketLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -558,32 +554,5 @@ internal sealed class GrpcStreamClient : IAsyncDisposable
             var sent = await _socket.SendAsync(bytes, SocketFlags.None, cancellationToken).ConfigureAwait(false);
             bytes = bytes[sent..];
         }
-    }
-
-    private static void AddFrame(List<byte> destination, Http2FrameType type, Http2Flags flags, int streamId, byte[] payload)
-    {
-        var header = new byte[Http2FrameHeader.Size];
-        new Http2FrameHeader(payload.Length, type, flags, streamId).WriteTo(header);
-        destination.AddRange(header);
-        destination.AddRange(payload);
-    }
-
-    private static byte[] Settings(params (Http2Setting Id, int Value)[] settings)
-    {
-        var payload = new byte[settings.Length * 6];
-        for (var i = 0; i < settings.Length; i++)
-        {
-            BinaryPrimitives.WriteUInt16BigEndian(payload.AsSpan(i * 6), (ushort)settings[i].Id);
-            BinaryPrimitives.WriteInt32BigEndian(payload.AsSpan((i * 6) + 2), settings[i].Value);
-        }
-
-        return payload;
-    }
-
-    private static byte[] WindowIncrement(int increment)
-    {
-        var payload = new byte[4];
-        BinaryPrimitives.WriteInt32BigEndian(payload, increment);
-        return payload;
     }
 }

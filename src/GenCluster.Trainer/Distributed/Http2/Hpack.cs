@@ -29,6 +29,9 @@ internal static class Hpack
     /// <summary>Static-table index of <c>:method: POST</c>.</summary>
     public const int MethodPost = 3;
 
+    /// <summary>Static-table index of <c>:status: 200</c>.</summary>
+    public const int Status200 = 8;
+
     /// <summary>Static-table index of <c>:scheme: http</c>.</summary>
     public const int SchemeHttp = 6;
 

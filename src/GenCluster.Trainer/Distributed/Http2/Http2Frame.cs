@@ -65,3 +65,45 @@ internal readonly record struct Http2FrameHeader(int Length, Http2FrameType Type
         (Http2Flags)source[4],
         BinaryPrimitives.ReadInt32BigEndian(source[5..]) & int.MaxValue);
 }
+
+/// <summary>Builders for the small frames both ends of the ring's HTTP/2 connections write.</summary>
+internal static class Http2Frames
+{
+    /// <summary>Appends one frame (header and payload) to <paramref name="destination"/>.</summary>
+    public static void Add(List<byte> destination, Http2FrameType type, Http2Flags flags, int streamId, byte[] payload)
+    {
+        Span<byte> header = stackalloc byte[Http2FrameHeader.Size];
+        new Http2FrameHeader(payload.Length, type, flags, streamId).WriteTo(header);
+        destination.AddRange(header);
+        destination.AddRange(payload);
+    }
+
+    /// <summary>One frame as an array.</summary>
+    public static byte[] Single(Http2FrameType type, Http2Flags flags, int streamId, byte[] payload)
+    {
+        var frame = new List<byte>(Http2FrameHeader.Size + payload.Length);
+        Add(frame, type, flags, streamId, payload);
+        return frame.ToArray();
+    }
+
+    /// <summary>A SETTINGS payload.</summary>
+    public static byte[] Settings(params (Http2Setting Id, int Value)[] settings)
+    {
+        var payload = new byte[settings.Length * 6];
+        for (var i = 0; i < settings.Length; i++)
+        {
+            BinaryPrimitives.WriteUInt16BigEndian(payload.AsSpan(i * 6), (ushort)settings[i].Id);
+            BinaryPrimitives.WriteInt32BigEndian(payload.AsSpan((i * 6) + 2), settings[i].Value);
+        }
+
+        return payload;
+    }
+
+    /// <summary>A 4-byte big-endian payload: a WINDOW_UPDATE increment or an RST_STREAM error code.</summary>
+    public static byte[] Word(uint value)
+    {
+        var payload = new byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(payload, value);
+        return payload;
+    }
+}

@@ -1,0 +1,79 @@
+using System.Buffers;
+using System.Threading.Channels;
+
+namespace GenCluster.Trainer.Distributed.Http2;
+
+/// <summary>One gRPC message received whole into a buffer rented from the server's pool; the reader owns it.</summary>
+internal readonly record struct RentedMessage(byte[] Buffer, int Length);
+
+/// <summary>
+/// The server side of one client-streaming call on <see cref="GrpcStreamServer"/>: request headers, the peer, a
+/// cancellation token that fires when the client resets the stream or the connection drops, and the request
+/// messages in order.
+/// </summary>
+internal sealed class GrpcServerCall
+{
+    private readonly Channel<RentedMessage> _messages;
+    private readonly Action<int> _consumed;
+
+    internal GrpcServerCall(IReadOnlyDictionary<string, string> headers, string peer, ArrayPool<byte> pool, int bufferedMessages, Action<int> consumed, CancellationToken cancellationToken)
+    {
+        Headers = headers;
+        Peer = peer;
+        Pool = pool;
+        CancellationToken = cancellationToken;
+        _consumed = consumed;
+        _messages = Channel.CreateBounded<RentedMessage>(new BoundedChannelOptions(bufferedMessages)
+        {
+            SingleReader = true,
+            SingleWriter = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+    }
+
+    /// <summary>Request headers by lower-case name (the last value when repeated).</summary>
+    public IReadOnlyDictionary<string, string> Headers { get; }
+
+    /// <summary>The client's address, as gRPC writes it (<c>ipv4:127.0.0.1:50432</c>).</summary>
+    public string Peer { get; }
+
+    /// <summary>The pool every message buffer is rented from (return them there).</summary>
+    public ArrayPool<byte> Pool { get; }
+
+    /// <summary>Fires when the client resets the stream or the connection is lost.</summary>
+    public CancellationToken CancellationToken { get; }
+
+    /// <summary>The next request message, or null once the client has half-closed the stream.</summary>
+    /// <exception cref="IOException">The stream or connection failed before the client half-closed.</exception>
+    public async ValueTask<RentedMessage?> ReadAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var message = await _messages.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            // The message is off the connection: let the client send as many bytes again.
+            _consumed(message.Length + 5);
+            return message;
+        }
+        catch (ChannelClosedException closed) when (closed.InnerException is null)
+        {
+            return null;
+        }
+        catch (ChannelClosedException closed)
+        {
+            throw new IOException(closed.InnerException!.Message, closed.InnerException);
+        }
+    }
+
+    internal ValueTask WriteAsync(RentedMessage message, CancellationToken cancellationToken) => _messages.Writer.WriteAsync(message, cancellationToken);
+
+    internal void Complete(Exception? error = null) => _messages.Writer.TryComplete(error);
+
+    /// <summary>Returns the buffers of messages nobody will read.</summary>
+    internal void Drain()
+    {
+        while (_messages.Reader.TryRead(out var left))
+        {
+            Pool.Return(left.Buffer);
+        }
+    }
+}
