@@ -14,15 +14,13 @@ internal readonly record struct RentedMessage(byte[] Buffer, int Length);
 internal sealed class GrpcServerCall
 {
     private readonly Channel<RentedMessage> _messages;
-    private readonly Action<int> _consumed;
-
-    internal GrpcServerCall(IReadOnlyDictionary<string, string> headers, string peer, ArrayPool<byte> pool, int bufferedMessages, Action<int> consumed, CancellationToken cancellationToken)
+    private volatile Exception? _failure;
+    internal GrpcServerCall(IReadOnlyDictionary<string, string> headers, string peer, ArrayPool<byte> pool, int bufferedMessages, CancellationToken cancellationToken)
     {
         Headers = headers;
         Peer = peer;
         Pool = pool;
         CancellationToken = cancellationToken;
-        _consumed = consumed;
         _messages = Channel.CreateBounded<RentedMessage>(new BoundedChannelOptions(bufferedMessages)
         {
             SingleReader = true,
@@ -49,10 +47,7 @@ internal sealed class GrpcServerCall
     {
         try
         {
-            var message = await _messages.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            // The message is off the connection: let the client send as many bytes again.
-            _consumed(message.Length + 5);
-            return message;
+            return await _messages.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (ChannelClosedException closed) when (closed.InnerException is null)
         {
@@ -62,11 +57,20 @@ internal sealed class GrpcServerCall
         {
             throw new IOException(closed.InnerException!.Message, closed.InnerException);
         }
+        catch (OperationCanceledException) when (_failure is { } failure)
+        {
+            // The stream failed (a reset, a lost connection) and the call's token fired with it: report why.
+            throw new IOException(failure.Message, failure);
+        }
     }
 
     internal ValueTask WriteAsync(RentedMessage message, CancellationToken cancellationToken) => _messages.Writer.WriteAsync(message, cancellationToken);
 
-    internal void Complete(Exception? error = null) => _messages.Writer.TryComplete(error);
+    internal void Complete(Exception? error = null)
+    {
+        _failure ??= error;
+        _messages.Writer.TryComplete(error);
+    }
 
     /// <summary>Returns the buffers of messages nobody will read.</summary>
     internal void Drain()

@@ -13,8 +13,9 @@ namespace GenCluster.Trainer.Distributed.Http2;
 /// A gRPC server for one client-streaming method over cleartext HTTP/2 (prior knowledge), written for bulk
 /// transfer: a DATA frame's payload is received straight into the buffer of the message it belongs to (one kernel
 /// copy, no user-space copy), where Kestrel copies each byte twice more on its way to a gRPC handler. One call per
-/// connection; flow-control credit goes back to the client as the handler takes messages, so a slow handler pushes
-/// back on the client. Any gRPC client can call it (the tests use Grpc.Net.Client and the ring's own client).
+/// connection. Flow-control credit goes back as frames come in; a slow handler pushes back through TCP instead: once
+/// the call's few queued messages are full the connection stops reading. Any gRPC client can call it (the tests use
+/// Grpc.Net.Client and the ring's own client).
 /// </summary>
 internal sealed class GrpcStreamServer : IAsyncDisposable
 {

@@ -38,6 +38,7 @@ internal sealed class Http2ServerConnection
     private CancellationTokenSource? _callCancel;
     private Task _handlerTask = Task.CompletedTask;
     private bool _requestEnded;
+    private bool _discarding;
     private volatile bool _responded;
     private int _prefixFilled;
     private byte[]? _message;
@@ -216,20 +217,22 @@ internal sealed class Http2ServerConnection
         headers.TryGetValue("content-type", out var contentType);
         if (!headers.TryGetValue(":method", out var verb) || verb != "POST" || contentType?.StartsWith("application/grpc", StringComparison.Ordinal) != true)
         {
-            _requestEnded = true;
+            _discarding = true;
+            _requestEnded = endStream;
             await RespondAsync(StatusCode.Internal, $"expected a gRPC POST (content-type application/grpc), got {verb} {contentType}", null).ConfigureAwait(false);
             return;
         }
 
         if (path != _method)
         {
-            _requestEnded = true;
+            _discarding = true;
+            _requestEnded = endStream;
             await RespondAsync(StatusCode.Unimplemented, $"this port serves only {_method}, not {path}", null).ConfigureAwait(false);
             return;
         }
 
         _callCancel = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
-        _call = new GrpcServerCall(headers, _peer, _limits.Pool, _limits.BufferedMessages, Consumed, _callCancel.Token);
+        _call = new GrpcServerCall(headers, _peer, _limits.Pool, _limits.BufferedMessages, _callCancel.Token);
         _handlerTask = Task.Run(() => RunHandlerAsync(_call));
         if (endStream)
         {
@@ -306,6 +309,14 @@ internal sealed class Http2ServerConnection
 
     private async Task OnDataAsync(Http2FrameHeader header)
     {
+        await ReceiveDataAsync(header).ConfigureAwait(false);
+        // Credit returns as soon as a frame is in: a message larger than the window must still be able to complete.
+        // What bounds memory is the call's message queue: when it is full this loop stops reading the socket.
+        Consumed(header.Length);
+    }
+
+    private async Task ReceiveDataAsync(Http2FrameHeader header)
+    {
         var remaining = header.Length;
         var padding = 0;
         if (header.Has(Http2Flags.Padded) && remaining > 0)
@@ -321,12 +332,16 @@ internal sealed class Http2ServerConnection
             remaining -= padding;
         }
 
-        var accepting = header.StreamId == _streamId && _call is not null && !_requestEnded;
+        var accepting = header.StreamId == _streamId && _call is not null && !_requestEnded && !_discarding;
+        if (header.StreamId == _streamId && header.Has(Http2Flags.EndStreamOrAck))
+        {
+            _requestEnded |= !accepting;
+        }
+
         if (!accepting)
         {
             // Data for a stream that is over (or never started) still counts against the connection window.
             await SkipAsync(remaining + padding).ConfigureAwait(false);
-            Consumed(remaining + padding + (header.Has(Http2Flags.Padded) ? 1 : 0));
             return;
         }
 
@@ -343,7 +358,6 @@ internal sealed class Http2ServerConnection
                 if (_prefixFilled == 5 && !await BeginMessageAsync().ConfigureAwait(false))
                 {
                     await SkipAsync(remaining + padding).ConfigureAwait(false);
-                    Consumed(header.Length);
                     return;
                 }
 
@@ -377,10 +391,6 @@ internal sealed class Http2ServerConnection
         }
 
         await SkipAsync(padding).ConfigureAwait(false);
-        if (padding > 0 || header.Has(Http2Flags.Padded))
-        {
-            Consumed(padding + 1);
-        }
 
         if (header.Has(Http2Flags.EndStreamOrAck))
         {
@@ -406,7 +416,7 @@ internal sealed class Http2ServerConnection
 
         if (refusal is not null)
         {
-            _requestEnded = true;
+            _discarding = true;
             _call!.Complete(new IOException(refusal));
             await _callCancel!.CancelAsync().ConfigureAwait(false);
             await RespondAsync(code, refusal, null).ConfigureAwait(false);
@@ -436,7 +446,6 @@ internal sealed class Http2ServerConnection
         {
             // The handler finished or the call was cancelled: nobody reads this message.
             _limits.Pool.Return(message.Buffer);
-            Consumed(message.Length + 5);
         }
     }
 
@@ -464,24 +473,21 @@ internal sealed class Http2ServerConnection
         _prefixFilled = 0;
     }
 
-    /// <summary>Gives flow-control credit back once a quarter of the window has been consumed.</summary>
+    /// <summary>Gives flow-control credit back once a quarter of the window has come in.</summary>
     private void Consumed(int bytes)
     {
-        var credit = Interlocked.Add(ref _credit, bytes);
-        if (credit < _limits.WindowBytes / 4)
+        _credit += bytes;
+        if (_credit < _limits.WindowBytes / 4)
         {
             return;
         }
 
-        var granted = (int)Interlocked.Exchange(ref _credit, 0);
-        if (granted <= 0)
-        {
-            return;
-        }
+        var granted = (int)_credit;
+        _credit = 0;
 
         var frames = new List<byte>(26);
         Http2Frames.Add(frames, Http2FrameType.WindowUpdate, Http2Flags.None, 0, Http2Frames.Word((uint)granted));
-        if (_streamId != 0 && !_requestEnded)
+        if (_streamId != 0 && !_requestEnded && !_responded)
         {
             Http2Frames.Add(frames, Http2FrameType.WindowUpdate, Http2Flags.None, _streamId, Http2Frames.Word((uint)granted));
         }
