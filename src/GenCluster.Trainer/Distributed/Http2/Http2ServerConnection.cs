@@ -15,6 +15,7 @@ internal sealed class Http2ServerConnection
 {
     private const int DefaultWindow = 65_535;
     private const int MaxHeaderBlock = 64 * 1024;
+    private const int SmallRead = 256;
     private const uint NoError = 0x0, ProtocolError = 0x1, FrameSizeError = 0x6, RefusedStream = 0x7, Cancel = 0x8;
 
     private readonly Socket _socket;
@@ -602,7 +603,10 @@ internal sealed class Http2ServerConnection
                 _start = 0;
             }
 
-            var read = await _socket.ReceiveAsync(_buffer.AsMemory(_end), SocketFlags.None, _closing.Token).ConfigureAwait(false);
+            // Read little more than asked for: bytes after a frame header are usually a DATA payload, which
+            // ReceiveDataAsync receives straight into its message when they are not already buffered here.
+            var room = Math.Min(_buffer.Length - _end, Math.Max(count - (_end - _start), SmallRead));
+            var read = await _socket.ReceiveAsync(_buffer.AsMemory(_end, room), SocketFlags.None, _closing.Token).ConfigureAwait(false);
             if (read == 0)
             {
                 if (_end - _start == 0)
