@@ -14,7 +14,7 @@ using Microsoft.Extensions.Logging;
 
 namespace GenCluster.Trainer.Tests.Distributed;
 
-/// <summary>One trainer's ring server: a real Kestrel on a loopback HTTP/2 port chosen by the OS.</summary>
+/// <summary>One trainer's ring server: the real ring listener on a loopback port chosen by the OS.</summary>
 internal sealed class RingNode : IAsyncDisposable
 {
     private readonly IHost _app;

@@ -7,7 +7,7 @@ namespace GenCluster.Trainer.Distributed.Http2;
 
 /// <summary>
 /// One client-streaming gRPC call on a dedicated HTTP/2 connection, written for bulk transfer: each message goes out
-/// as DATA frames as large as the server allows (Kestrel's ring port allows 1 MiB) straight from the caller's
+/// as DATA frames as large as the server allows (the ring port allows 1 MiB) straight from the caller's
 /// memory, two socket writes per frame and no user-space copy. SocketsHttpHandler, by contrast, copies every
 /// message twice and cuts it into 16 KiB frames with a send call each. It speaks plain gRPC over cleartext HTTP/2
 /// (prior knowledge) to any gRPC server; the ring uses it only for its successor stream.
