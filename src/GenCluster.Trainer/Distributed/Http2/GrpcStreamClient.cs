@@ -48,7 +48,8 @@ internal sealed class GrpcStreamClient : IAsyncDisposable
     private GrpcStreamClient(string endpoint)
     {
         _endpoint = endpoint;
-        _socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        _socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        RingSockets.Configure(_socket);
         Ready = Task.CompletedTask;
     }
 

@@ -99,7 +99,7 @@ internal sealed class GrpcStreamServer : IAsyncDisposable
                 continue;
             }
 
-            socket.NoDelay = true;
+            RingSockets.Configure(socket);
             var connection = new Http2ServerConnection(socket, _method, _handler, _limits, _logger);
             var run = connection.RunAsync();
             _connections[connection] = run;
