@@ -301,7 +301,7 @@ internal sealed class GrpcStreamClient : IAsyncDisposable
                             if (header.Type == Http2FrameType.Headers)
                             {
                                 headerBlock.Clear();
-                                headerBlock.AddRange(HeaderFragment(header, payload.Span));
+                                headerBlock.AddRange(Http2Frames.HeaderBlockFragment(header, payload.Span));
                                 blockEndsStream = header.Has(Http2Flags.EndStreamOrAck);
                             }
                             else
@@ -347,23 +347,6 @@ internal sealed class GrpcStreamClient : IAsyncDisposable
                 : $"the connection to {_endpoint} failed: {ex.Message}");
             _settings.TrySetException(ex);
         }
-    }
-
-    private static ReadOnlySpan<byte> HeaderFragment(Http2FrameHeader header, ReadOnlySpan<byte> payload)
-    {
-        var padding = 0;
-        if (header.Has(Http2Flags.Padded))
-        {
-            padding = payload[0];
-            payload = payload[1..];
-        }
-
-        if (header.Has(Http2Flags.Priority))
-        {
-            payload = payload[5..];
-        }
-
-        return payload[..^padding];
     }
 
     private void OnHeaders(List<(string Name, string Value)> fields, bool endsStream)
@@ -548,12 +531,6 @@ internal sealed class GrpcStreamClient : IAsyncDisposable
         }
     }
 
-    private async ValueTask SendAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
-    {
-        while (!bytes.IsEmpty)
-        {
-            var sent = await _socket.SendAsync(bytes, SocketFlags.None, cancellationToken).ConfigureAwait(false);
-            bytes = bytes[sent..];
-        }
-    }
+    private ValueTask SendAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken) =>
+        RingSockets.SendAllAsync(_socket, bytes, cancellationToken);
 }

@@ -99,6 +99,30 @@ internal static class Http2Frames
         return payload;
     }
 
+    /// <summary>The header block fragment of a HEADERS frame: its payload without padding and priority fields.</summary>
+    /// <exception cref="InvalidDataException">The padding is longer than the payload.</exception>
+    public static ReadOnlySpan<byte> HeaderBlockFragment(Http2FrameHeader header, ReadOnlySpan<byte> payload)
+    {
+        var padding = 0;
+        if (header.Has(Http2Flags.Padded) && payload.Length > 0)
+        {
+            padding = payload[0];
+            payload = payload[1..];
+        }
+
+        if (header.Has(Http2Flags.Priority) && payload.Length >= 5)
+        {
+            payload = payload[5..];
+        }
+
+        if (padding > payload.Length)
+        {
+            throw new InvalidDataException($"HEADERS frame: {padding} bytes of padding in a {payload.Length}-byte payload");
+        }
+
+        return payload[..^padding];
+    }
+
     /// <summary>A 4-byte big-endian payload: a WINDOW_UPDATE increment or an RST_STREAM error code.</summary>
     public static byte[] Word(uint value)
     {

@@ -153,7 +153,7 @@ internal sealed class Http2ServerConnection
         {
             case Http2FrameType.Headers:
                 _headerBlock.Clear();
-                _headerBlock.AddRange(HeaderFragment(header, payload));
+                _headerBlock.AddRange(Http2Frames.HeaderBlockFragment(header, payload));
                 _headersStream = header.StreamId;
                 _headersEndStream = header.Has(Http2Flags.EndStreamOrAck);
                 break;
@@ -516,28 +516,6 @@ internal sealed class Http2ServerConnection
         await SendFrameAsync(Http2FrameType.GoAway, Http2Flags.None, 0, payload).ConfigureAwait(false);
     }
 
-    private static ReadOnlySpan<byte> HeaderFragment(Http2FrameHeader header, ReadOnlySpan<byte> payload)
-    {
-        var padding = 0;
-        if (header.Has(Http2Flags.Padded))
-        {
-            padding = payload[0];
-            payload = payload[1..];
-        }
-
-        if (header.Has(Http2Flags.Priority))
-        {
-            payload = payload[5..];
-        }
-
-        if (padding > payload.Length)
-        {
-            throw new InvalidDataException("HEADERS frame padding exceeds its payload");
-        }
-
-        return payload[..^padding];
-    }
-
     private static string PercentEncode(string text)
     {
         var builder = new StringBuilder(text.Length);
@@ -633,11 +611,7 @@ internal sealed class Http2ServerConnection
         await _sendLock.WaitAsync(_closing.Token).ConfigureAwait(false);
         try
         {
-            while (!bytes.IsEmpty)
-            {
-                var sent = await _socket.SendAsync(bytes, SocketFlags.None, _closing.Token).ConfigureAwait(false);
-                bytes = bytes[sent..];
-            }
+            await RingSockets.SendAllAsync(_socket, bytes, _closing.Token).ConfigureAwait(false);
         }
         finally
         {

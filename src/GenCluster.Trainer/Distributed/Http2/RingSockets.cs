@@ -15,4 +15,14 @@ internal static class RingSockets
         socket.SetSocketOption(System.Net.Sockets.SocketOptionLevel.Tcp, System.Net.Sockets.SocketOptionName.TcpKeepAliveInterval, 5);
         socket.SetSocketOption(System.Net.Sockets.SocketOptionLevel.Tcp, System.Net.Sockets.SocketOptionName.TcpKeepAliveRetryCount, 3);
     }
+
+    /// <summary>Sends every byte of <paramref name="bytes"/> (a stream socket may take fewer per call).</summary>
+    public static async ValueTask SendAllAsync(System.Net.Sockets.Socket socket, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+    {
+        while (!bytes.IsEmpty)
+        {
+            var sent = await socket.SendAsync(bytes, System.Net.Sockets.SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            bytes = bytes[sent..];
+        }
+    }
 }
