@@ -65,6 +65,12 @@ public sealed record JobSpec
 
     /// <summary>Directory (shared by all trainers) under which <c>&lt;job&gt;/checkpoints</c> and <c>samples</c> go; empty = the silo's default.</summary>
     [Id(19)] public string RunsDirectory { get; init; } = "";
+
+    /// <summary>
+    /// How the ring carries gradients: <c>fp32</c> (the default, exact) or <c>bf16</c> (half the bytes; each value
+    /// rounded to 8 significant bits, relative error at most 2^-9 per rounding). Every rank of the job uses it.
+    /// </summary>
+    [Id(20)] public string GradientTransfer { get; init; } = "fp32";
 }
 
 /// <summary>GAN hyper-parameters (DCGAN defaults from Radford et al. 2015).</summary>

@@ -14,6 +14,9 @@ public static class JobSpecValidator
     /// <summary>Device kinds.</summary>
     public static readonly IReadOnlySet<string> Devices = new HashSet<string>(StringComparer.Ordinal) { "cpu", "cuda" };
 
+    /// <summary>Gradient encodings on the ring.</summary>
+    public static readonly IReadOnlySet<string> GradientTransfers = new HashSet<string>(StringComparer.Ordinal) { "fp32", "bf16" };
+
     /// <summary>GAN objectives.</summary>
     public static readonly IReadOnlySet<string> Objectives =
         new HashSet<string>(StringComparer.Ordinal) { "non-saturating", "hinge" };
@@ -39,6 +42,7 @@ public static class JobSpecValidator
         OneOf("model", spec.Model, Models);
         OneOf("dataset", spec.Dataset, Datasets);
         OneOf("device", spec.Device, Devices);
+        OneOf("gradientTransfer", spec.GradientTransfer, GradientTransfers);
         if (spec.DatasetLimit < 0) Add("datasetLimit", $"must be >= 0 (0 = all), got {spec.DatasetLimit}");
         if (spec.PerWorkerBatch < 1) Add("perWorkerBatch", $"must be >= 1, got {spec.PerWorkerBatch}");
         if (spec.GlobalBatch < 0) Add("globalBatch", $"must be >= 0 (0 = derived), got {spec.GlobalBatch}");

@@ -17,6 +17,7 @@ internal sealed class LocalRunFlags
     private readonly Option<int> _checkpointEvery;
     private readonly Option<int> _sampleEvery;
     private readonly Option<long> _seed;
+    private readonly Option<string> _gradientTransfer;
     private readonly Option<int> _threads;
     private readonly Option<string> _runs;
     private readonly Option<string> _data;
@@ -36,6 +37,7 @@ internal sealed class LocalRunFlags
         _checkpointEvery = new("--checkpoint-every") { Description = "Checkpoint every N steps", DefaultValueFactory = _ => d.CheckpointEvery };
         _sampleEvery = new("--sample-every") { Description = "Sample grid every N steps (0 = only at the end)", DefaultValueFactory = _ => d.SampleEvery };
         _seed = new("--seed") { Description = "Seed", DefaultValueFactory = _ => d.Seed };
+        _gradientTransfer = new("--gradient-transfer") { Description = "Gradients on the ring: fp32 (exact) or bf16 (half the bytes)", DefaultValueFactory = _ => d.GradientTransfer };
         _threads = new("--threads") { Description = "TorchSharp threads per trainer (0 = share the cores)", DefaultValueFactory = _ => d.Threads };
         _runs = new("--runs-dir") { Description = "Where runs (checkpoints, samples) go", DefaultValueFactory = _ => d.RunsDirectory };
         _data = new("--data-dir") { Description = "Where data sets are kept (MNIST is fetched when missing)", DefaultValueFactory = _ => d.DataDirectory };
@@ -46,7 +48,7 @@ internal sealed class LocalRunFlags
     /// <summary>Adds every flag to <paramref name="command"/>.</summary>
     public void AddTo(Command command)
     {
-        Option[] all = [_model, _dataset, _workers, _steps, _batch, _width, _limit, _checkpointEvery, _sampleEvery, _seed, _threads, _runs, _data, _trainer, _grace];
+        Option[] all = [_model, _dataset, _workers, _steps, _batch, _width, _limit, _checkpointEvery, _sampleEvery, _seed, _gradientTransfer, _threads, _runs, _data, _trainer, _grace];
         foreach (var option in all) command.Options.Add(option);
     }
 
@@ -63,6 +65,7 @@ internal sealed class LocalRunFlags
         CheckpointEvery = result.GetValue(_checkpointEvery),
         SampleEvery = result.GetValue(_sampleEvery),
         Seed = result.GetValue(_seed),
+        GradientTransfer = result.GetValue(_gradientTransfer)!,
         Threads = result.GetValue(_threads),
         RunsDirectory = result.GetValue(_runs)!,
         DataDirectory = result.GetValue(_data)!,

@@ -29,6 +29,7 @@ public static class SubmitCommand
             ("checkpointEvery", new Option<int?>("--checkpoint-every") { Description = "Checkpoint every N steps" }),
             ("seed", new Option<long?>("--seed") { Description = "Seed" }),
             ("device", new Option<string?>("--device") { Description = "cpu or cuda" }),
+            ("gradientTransfer", new Option<string?>("--gradient-transfer") { Description = "Gradients on the ring: fp32 (exact) or bf16 (half the bytes)" }),
             ("runsDirectory", new Option<string?>("--runs-dir") { Description = "Directory for the job's checkpoints and samples" }),
         };
 

@@ -32,6 +32,9 @@ public sealed record LocalRunOptions
     /// <summary>Sample-grid cadence in steps (<c>--sample-every</c>).</summary>
     public int SampleEvery { get; init; } = 200;
 
+    /// <summary>Gradient encoding on the ring, <c>fp32</c> or <c>bf16</c> (<c>--gradient-transfer</c>).</summary>
+    public string GradientTransfer { get; init; } = "fp32";
+
     /// <summary>Seed (<c>--seed</c>).</summary>
     public long Seed { get; init; } = 1;
 
@@ -84,6 +87,7 @@ public sealed record LocalRunOptions
         CheckpointEvery = CheckpointEvery,
         SampleEvery = SampleEvery,
         Seed = Seed,
+        GradientTransfer = GradientTransfer,
         RunsDirectory = runsDirectory,
     };
 }

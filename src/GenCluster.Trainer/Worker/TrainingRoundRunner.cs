@@ -1,3 +1,4 @@
+using GenCluster.Contracts.Jobs;
 using GenCluster.Contracts.Workers;
 using GenCluster.Trainer.Checkpoints;
 using GenCluster.Trainer.Distributed;
@@ -24,6 +25,12 @@ public sealed partial class TrainingRoundRunner(
     /// <summary>The loss curve rank 0 redraws beside every sample grid.</summary>
     public const string LossChartFile = "losses.png";
 
+    /// <summary>
+    /// The job's ring settings: its gradient encoding, whatever this process's <c>Ring:UseBf16</c> says, so every rank
+    /// of the round agrees (a rank expecting another encoding would refuse the frames).
+    /// </summary>
+    public static Action<RingOptions> RingSettingsOf(JobSpec spec) => options => options.UseBf16 = spec.GradientTransfer == "bf16";
+
     public async Task<RoundOutcome> RunAsync(Assignment assignment, RoundControl control, CancellationToken cancellationToken)
     {
         var key = RoundKey.Of(assignment);
@@ -31,7 +38,7 @@ public sealed partial class TrainingRoundRunner(
         try
         {
             var dataset = await datasets.GetAsync(assignment.Spec, cancellationToken);
-            await using var collectives = ring.Create(assignment);
+            await using var collectives = ring.Create(assignment, RingSettingsOf(assignment.Spec));
             var resume = ResolveResume(assignment);
             using var session = new GanTrainingSession(new GanSessionSetup
             {

@@ -44,6 +44,19 @@ public class JobSpecValidatorTests
         Assert.Contains("non-saturating", message);
     }
 
+    [Theory]
+    [InlineData("fp16")]
+    [InlineData("BF16")]
+    [InlineData("")]
+    public void GradientTransferIsFp32OrBf16(string transfer)
+    {
+        Assert.Empty(JobSpecValidator.Validate(new JobSpec { GradientTransfer = "bf16" }));
+        var errors = JobSpecValidator.Validate(new JobSpec { GradientTransfer = transfer });
+        var message = Assert.Single(errors["gradientTransfer"]);
+        Assert.Contains($"'{transfer}'", message);
+        Assert.Contains("fp32", message);
+    }
+
     [Fact]
     public void NullSpecIsRejected() => Assert.Contains("$", JobSpecValidator.Validate(null).Keys);
 }
