@@ -6,15 +6,16 @@ using Grpc.Core;
 namespace GenCluster.Trainer.Distributed;
 
 /// <summary>
-/// A received <see cref="RingFrame"/> whose payload lives in a pooled buffer instead of a fresh array, so the
-/// receiving side allocates nothing per frame. <see cref="Release"/> returns the buffer once the payload is consumed.
+/// A received <see cref="RingFrame"/> whose payload stays in the pooled buffer the ring port received the message
+/// into, so the receiving side neither copies nor allocates per frame. <see cref="Release"/> returns the buffer once
+/// the payload is consumed.
 /// </summary>
 internal sealed class InboundFrame
 {
     private readonly ArrayPool<byte> _pool;
     private byte[]? _rented;
     private int _payloadOffset;
-    private byte[]? _ownedMessage;
+    private byte[] _ownedMessage = [];
 
     private InboundFrame(ArrayPool<byte> pool) => _pool = pool;
 
@@ -55,12 +56,6 @@ internal sealed class InboundFrame
         }
     }
 
-    /// <summary>Marshaller for the receiving side: parses the RingFrame wire format, copying the payload once into the pool.</summary>
-    public static Marshaller<InboundFrame> CreateMarshaller(ArrayPool<byte> pool) =>
-        Marshallers.Create<InboundFrame>(
-            (_, _) => throw new NotSupportedException("Inbound frames are only received."),
-            context => Parse(context.PayloadAsReadOnlySequence(), pool));
-
     /// <summary>
     /// Decodes a message that already sits in a buffer rented from <paramref name="pool"/>: the payload stays where it
     /// is and the frame owns the buffer from now on (<see cref="Release"/> returns it, also when parsing fails).
@@ -78,9 +73,7 @@ internal sealed class InboundFrame
     }
 
     /// <summary>Decodes protobuf fields 1..13 of <c>RingFrame</c>; unknown fields are skipped.</summary>
-    public static InboundFrame Parse(ReadOnlySequence<byte> message, ArrayPool<byte> pool) => Parse(message, pool, null);
-
-    private static InboundFrame Parse(ReadOnlySequence<byte> message, ArrayPool<byte> pool, byte[]? owned)
+    private static InboundFrame Parse(ReadOnlySequence<byte> message, ArrayPool<byte> pool, byte[] owned)
     {
         var frame = new InboundFrame(pool) { _ownedMessage = owned };
         var reader = new SequenceReader<byte>(message);
@@ -112,11 +105,7 @@ internal sealed class InboundFrame
         }
         catch
         {
-            if (owned is not null)
-            {
-                frame._rented = owned;
-            }
-
+            frame._rented = owned;
             frame.Release();
             throw;
         }
@@ -157,17 +146,9 @@ internal sealed class InboundFrame
             case 13:
                 Reason = ReadString(ref reader, length);
                 break;
-            case 9 when _ownedMessage is not null:
+            case 9:
                 _rented = _ownedMessage;
                 _payloadOffset = (int)reader.Consumed;
-                PayloadLength = length;
-                reader.Advance(length);
-                break;
-            case 9:
-                Release();
-                _rented = _pool.Rent(length);
-                _payloadOffset = 0;
-                reader.UnreadSequence.Slice(0, length).CopyTo(_rented);
                 PayloadLength = length;
                 reader.Advance(length);
                 break;

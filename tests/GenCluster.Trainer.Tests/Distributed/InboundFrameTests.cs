@@ -17,11 +17,10 @@ public class InboundFrameTests
             Dtype = RingDtype.Bf16, Payload = ByteString.CopyFrom(payload), SenderRank = 7, Abort = true, FailedRank = -1, Reason = "gone",
         };
         var bytes = frame.ToByteArray();
-        // Split the message across segments, as Kestrel's pipe does.
-        var sequence = Segments(bytes, 1000);
         var pool = ArrayPool<byte>.Create();
+        var (buffer, length) = Rented(bytes, pool);
 
-        var parsed = InboundFrame.Parse(sequence, pool);
+        var parsed = InboundFrame.ParseOwned(buffer, length, pool);
 
         Assert.Equal(("job-ä", 1L << 40, 12345678901L, 3, 4, 5, 65536), (parsed.JobId, parsed.Round, parsed.Sequence, parsed.Bucket, parsed.Chunk, parsed.Step, parsed.Offset));
         Assert.Equal((RingDtype.Bf16, 7, true, -1, "gone"), (parsed.Dtype, parsed.SenderRank, parsed.Abort, parsed.FailedRank, parsed.Reason));
@@ -35,44 +34,18 @@ public class InboundFrameTests
     {
         var bytes = new RingFrame { JobId = "j", Payload = ByteString.CopyFrom(new byte[100]) }.ToByteArray();
 
-        var error = Assert.Throws<Grpc.Core.RpcException>(() => InboundFrame.Parse(new ReadOnlySequence<byte>(bytes, 0, bytes.Length - 10), ArrayPool<byte>.Shared));
+        var (buffer, _) = Rented(bytes, ArrayPool<byte>.Shared);
+
+        var error = Assert.Throws<Grpc.Core.RpcException>(() => InboundFrame.ParseOwned(buffer, bytes.Length - 10, ArrayPool<byte>.Shared));
 
         Assert.Equal(Grpc.Core.StatusCode.InvalidArgument, error.StatusCode);
     }
 
-    private static ReadOnlySequence<byte> Segments(byte[] bytes, int size)
+    /// <summary>The message as the ring port hands it over: in a buffer rented from the pool, maybe larger than it.</summary>
+    private static (byte[] Buffer, int Length) Rented(byte[] bytes, ArrayPool<byte> pool)
     {
-        Segment? first = null;
-        Segment? last = null;
-        for (var i = 0; i < bytes.Length; i += size)
-        {
-            var memory = bytes.AsMemory(i, Math.Min(size, bytes.Length - i));
-            if (last is null)
-            {
-                first = last = new Segment(memory, 0);
-            }
-            else
-            {
-                last = last.Append(memory);
-            }
-        }
-
-        return new ReadOnlySequence<byte>(first!, 0, last!, last!.Memory.Length);
-    }
-
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
-    {
-        public Segment(ReadOnlyMemory<byte> memory, long runningIndex)
-        {
-            Memory = memory;
-            RunningIndex = runningIndex;
-        }
-
-        public Segment Append(ReadOnlyMemory<byte> memory)
-        {
-            var next = new Segment(memory, RunningIndex + Memory.Length);
-            Next = next;
-            return next;
-        }
+        var buffer = pool.Rent(bytes.Length + 17);
+        bytes.CopyTo(buffer, 0);
+        return (buffer, bytes.Length);
     }
 }

@@ -32,7 +32,9 @@ public class RingFrameHeadTests
         Assert.Equal((frame.Dtype, frame.SenderRank, frame.FailedRank, frame.Reason), (generated.Dtype, generated.SenderRank, generated.FailedRank, generated.Reason));
         Assert.Equal(payload, generated.Payload.ToByteArray());
 
-        var inbound = InboundFrame.Parse(new ReadOnlySequence<byte>(wire), ArrayPool<byte>.Shared);
+        var rented = ArrayPool<byte>.Shared.Rent(wire.Length);
+        wire.CopyTo(rented, 0);
+        var inbound = InboundFrame.ParseOwned(rented, wire.Length, ArrayPool<byte>.Shared);
         Assert.Equal(payload, inbound.Payload.ToArray());
         Assert.Equal((99L, 3, 4, 1 << 20), (inbound.Sequence, inbound.Chunk, inbound.Step, inbound.Offset));
         inbound.Release();
