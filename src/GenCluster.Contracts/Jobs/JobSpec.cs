@@ -68,7 +68,7 @@ public sealed record JobSpec
 
     /// <summary>
     /// How the ring carries gradients: <c>fp32</c> (the default, exact) or <c>bf16</c> (half the bytes; each value
-    /// rounded to 8 significant bits, relative error at most 2^-9 per rounding). Every rank of the job uses it.
+    /// rounded to 8 significant bits, relative error at most 2^-8 per rounding). Every rank of the job uses it.
     /// </summary>
     [Id(20)] public string GradientTransfer { get; init; } = "fp32";
 }
