@@ -88,6 +88,21 @@ public sealed class FaultCluster : IDisposable
         return _trainers[int.Parse(worker["faults-".Length..], CultureInfo.InvariantCulture)];
     }
 
+    /// <summary>
+    /// The common start of the single-fault tests: three trainers and a 100-step job on 2..3 of them, returned once it
+    /// runs on all three past step 8.
+    /// </summary>
+    public async Task<(JobSpec Spec, string JobId, JobStatus Running)> StartJobOnThreeTrainersAsync()
+    {
+        await StartAsync(trainers: 3);
+        var spec = Spec(steps: 100, minWorkers: 2, maxWorkers: 3);
+        var job = await Silo.Api.SubmitAsync(spec);
+        var running = await WaitForAsync(job.Id,
+            s => s.State == JobState.Running && s.Rounds[^1].Members.Count == 3 && s.Progress?.Step >= 8,
+            TimeSpan.FromSeconds(60), "running on 3 trainers past step 8");
+        return (spec, job.Id, running);
+    }
+
     /// <summary>Polls the job until <paramref name="done"/> holds; the timeout message carries the history and trainer logs.</summary>
     public async Task<JobStatus> WaitForAsync(string jobId, Func<JobStatus, bool> done, TimeSpan timeout, string what)
     {

@@ -13,19 +13,14 @@ public sealed class HangTests : IDisposable
     [Fact]
     public async Task FrozenTrainerIsDetectedNamedAndLeftOut()
     {
-        await _cluster.StartAsync(trainers: 3);
-        var spec = _cluster.Spec(steps: 100, minWorkers: 2, maxWorkers: 3);
-        var job = await _cluster.Silo.Api.SubmitAsync(spec);
-        var running = await _cluster.WaitForAsync(job.Id,
-            s => s.State == JobState.Running && s.Rounds[^1].Members.Count == 3 && s.Progress?.Step >= 8,
-            TimeSpan.FromSeconds(60), "running on 3 trainers past step 8");
+        var (spec, jobId, running) = await _cluster.StartJobOnThreeTrainersAsync();
         var frozen = running.Rounds[^1].Members.Single(m => m.Rank == 1);
         var process = _cluster.TrainerWithRank(running, 1);
         var frozenAt = DateTimeOffset.UtcNow;
         process.Freeze();
         try
         {
-            var detected = await _cluster.WaitForAsync(job.Id, s => s.CurrentRound > running.CurrentRound || s.State == JobState.Restarting,
+            var detected = await _cluster.WaitForAsync(jobId, s => s.CurrentRound > running.CurrentRound || s.State == JobState.Restarting,
                 TimeSpan.FromSeconds(30), "detected the frozen trainer");
             var failure = detected.History.First(e => e.Kind == "round-failed" && e.Round == running.CurrentRound);
             Assert.True(failure.At - frozenAt < TimeSpan.FromSeconds(30), $"detected after {(failure.At - frozenAt).TotalSeconds:F1} s");
@@ -33,7 +28,7 @@ public sealed class HangTests : IDisposable
             Assert.Contains($"host {frozen.Host}", failure.Message);
             Assert.Contains(frozen.WorkerId, failure.Message);
 
-            var done = await _cluster.WaitForAsync(job.Id, s => s.State == JobState.Succeeded, TimeSpan.FromSeconds(75), "succeeded");
+            var done = await _cluster.WaitForAsync(jobId, s => s.State == JobState.Succeeded, TimeSpan.FromSeconds(75), "succeeded");
             Assert.All(done.Rounds.Where(r => r.Number > running.CurrentRound), r => Assert.DoesNotContain(r.Members, m => m.WorkerId == frozen.WorkerId));
             _cluster.History(done).AssertComplete(spec.Steps, FaultCluster.CheckpointEvery);
             Assert.All(done.Recoveries, r => Assert.InRange(r.LostSteps, 0, FaultCluster.CheckpointEvery));

@@ -13,12 +13,7 @@ public sealed class PreemptionSignalTests : IDisposable
     [Fact]
     public async Task SigtermedTrainerCheckpointsLeavesWithExitZeroAndTheOthersCarryOnFromThatStep()
     {
-        await _cluster.StartAsync(trainers: 3);
-        var spec = _cluster.Spec(steps: 100, minWorkers: 2, maxWorkers: 3);
-        var job = await _cluster.Silo.Api.SubmitAsync(spec);
-        var running = await _cluster.WaitForAsync(job.Id,
-            s => s.State == JobState.Running && s.Rounds[^1].Members.Count == 3 && s.Progress?.Step >= 8,
-            TimeSpan.FromSeconds(60), "running on 3 trainers past step 8");
+        var (spec, jobId, running) = await _cluster.StartJobOnThreeTrainersAsync();
         var leaver = running.Rounds[^1].Members.Single(m => m.Rank == 2);
         var process = _cluster.TrainerWithRank(running, 2);
         process.Terminate();
@@ -26,7 +21,7 @@ public sealed class PreemptionSignalTests : IDisposable
         Assert.True(await process.WaitForExitAsync(TimeSpan.FromSeconds(20)), $"the trainer did not exit within its 20 s grace\n{_cluster.Logs()}");
         Assert.Equal(0, process.ExitCode);
 
-        var done = await _cluster.WaitForAsync(job.Id, s => s.State == JobState.Succeeded, TimeSpan.FromSeconds(75), "succeeded");
+        var done = await _cluster.WaitForAsync(jobId, s => s.State == JobState.Succeeded, TimeSpan.FromSeconds(75), "succeeded");
         var preempted = done.History.SingleOrDefault(e => e.Kind == "preempted");
         Assert.True(preempted is not null, $"no preemption recorded:\n{FaultCluster.Describe(done)}\n{_cluster.Logs()}");
         Assert.Equal(running.CurrentRound, preempted.Round);

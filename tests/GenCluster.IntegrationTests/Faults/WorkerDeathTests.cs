@@ -13,16 +13,11 @@ public sealed class WorkerDeathTests : IDisposable
     [Fact]
     public async Task SigkilledTrainerIsLeftOutAndTheSurvivorsResumeFromTheLatestCheckpoint()
     {
-        await _cluster.StartAsync(trainers: 3);
-        var spec = _cluster.Spec(steps: 100, minWorkers: 2, maxWorkers: 3);
-        var job = await _cluster.Silo.Api.SubmitAsync(spec);
-        var running = await _cluster.WaitForAsync(job.Id,
-            s => s.State == JobState.Running && s.Rounds[^1].Members.Count == 3 && s.Progress?.Step >= 8,
-            TimeSpan.FromSeconds(60), "running on 3 trainers past step 8");
+        var (spec, jobId, running) = await _cluster.StartJobOnThreeTrainersAsync();
         var victim = running.Rounds[^1].Members.Single(m => m.Rank == 1);
         _cluster.TrainerWithRank(running, 1).Kill();
 
-        var done = await _cluster.WaitForAsync(job.Id, s => s.State == JobState.Succeeded, TimeSpan.FromSeconds(75), "succeeded");
+        var done = await _cluster.WaitForAsync(jobId, s => s.State == JobState.Succeeded, TimeSpan.FromSeconds(75), "succeeded");
 
         var failure = done.History.First(e => e.Kind == "round-failed");
         Assert.Equal(running.CurrentRound, failure.Round);
