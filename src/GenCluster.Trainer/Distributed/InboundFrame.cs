@@ -15,7 +15,6 @@ internal sealed class InboundFrame
     private readonly ArrayPool<byte> _pool;
     private byte[]? _rented;
     private int _payloadOffset;
-    private byte[] _ownedMessage = [];
 
     private InboundFrame(ArrayPool<byte> pool) => _pool = pool;
 
@@ -60,23 +59,11 @@ internal sealed class InboundFrame
     /// Decodes a message that already sits in a buffer rented from <paramref name="pool"/>: the payload stays where it
     /// is and the frame owns the buffer from now on (<see cref="Release"/> returns it, also when parsing fails).
     /// </summary>
-    public static InboundFrame ParseOwned(byte[] message, int length, ArrayPool<byte> pool)
+    /// <remarks>Decodes protobuf fields 1..13 of <c>RingFrame</c>; unknown fields are skipped.</remarks>
+    public static InboundFrame ParseOwned(byte[] message, int messageLength, ArrayPool<byte> pool)
     {
-        var frame = Parse(new ReadOnlySequence<byte>(message, 0, length), pool, message);
-        if (frame._rented is null)
-        {
-            frame._rented = message;
-            frame.PayloadLength = 0;
-        }
-
-        return frame;
-    }
-
-    /// <summary>Decodes protobuf fields 1..13 of <c>RingFrame</c>; unknown fields are skipped.</summary>
-    private static InboundFrame Parse(ReadOnlySequence<byte> message, ArrayPool<byte> pool, byte[] owned)
-    {
-        var frame = new InboundFrame(pool) { _ownedMessage = owned };
-        var reader = new SequenceReader<byte>(message);
+        var frame = new InboundFrame(pool) { _rented = message };
+        var reader = new SequenceReader<byte>(new ReadOnlySequence<byte>(message, 0, messageLength));
         try
         {
             while (!reader.End)
@@ -105,7 +92,6 @@ internal sealed class InboundFrame
         }
         catch
         {
-            frame._rented = owned;
             frame.Release();
             throw;
         }
@@ -147,7 +133,6 @@ internal sealed class InboundFrame
                 Reason = ReadString(ref reader, length);
                 break;
             case 9:
-                _rented = _ownedMessage;
                 _payloadOffset = (int)reader.Consumed;
                 PayloadLength = length;
                 reader.Advance(length);

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 
 namespace GenCluster.Trainer.Distributed.Http2;
 
-/// <summary>HTTP/2 frame types used by the ring's gRPC client (RFC 9113 section 6).</summary>
+/// <summary>HTTP/2 frame types used by the ring's gRPC client and server (RFC 9113 section 6).</summary>
 internal enum Http2FrameType : byte
 {
     Data = 0x0,
