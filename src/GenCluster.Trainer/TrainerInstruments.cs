@@ -21,6 +21,8 @@ public sealed class TrainerInstruments
     private readonly Histogram<double> _checkpointSeconds;
     private readonly Counter<long> _skippedSteps;
     private readonly Counter<long> _steps;
+    private readonly Gauge<double> _metric;
+    private readonly Gauge<double> _evaluation;
 
     /// <summary>Creates the instruments on a meter from <paramref name="meterFactory"/>.</summary>
     public TrainerInstruments(IMeterFactory meterFactory)
@@ -38,16 +40,32 @@ public sealed class TrainerInstruments
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = CheckpointBuckets });
         _skippedSteps = meter.CreateCounter<long>("gencluster_trainer_skipped_steps_total", "{step}", "Steps skipped by every rank for NaN/Inf in a loss or gradient");
         _steps = meter.CreateCounter<long>("gencluster_trainer_steps_total", "{step}", "Optimizer steps run");
+        _metric = meter.CreateGauge<double>("gencluster_trainer_metric", null, "A training recipe's metric (label name: loss_d, loss_g, gp, ...), averaged over ranks, last step");
+        _evaluation = meter.CreateGauge<double>("gencluster_trainer_evaluation", null, "Final sample-quality figures of the job (label figure: fid, fid_floor, classes_present, label_accuracy)");
     }
 
-    /// <summary>Records a finished step.</summary>
-    public void StepCompleted(double seconds, double imagesPerSecond, double lossD, double lossG)
+    /// <summary>Records a finished step and the recipe's metrics (each exported as <c>gencluster_trainer_metric{name}</c>; D and G losses also under their own names).</summary>
+    public void StepCompleted(double seconds, double imagesPerSecond, IReadOnlyList<KeyValuePair<string, double>> metrics)
     {
         _steps.Add(1);
         _stepSeconds.Record(seconds);
         _imagesPerSecond.Record(imagesPerSecond);
-        if (double.IsFinite(lossD)) _lossD.Record(lossD);
-        if (double.IsFinite(lossG)) _lossG.Record(lossG);
+        foreach (var (name, value) in metrics)
+        {
+            if (!double.IsFinite(value)) continue;
+            _metric.Record(value, new KeyValuePair<string, object?>("name", name));
+            if (name == "loss_d") _lossD.Record(value);
+            else if (name == "loss_g") _lossG.Record(value);
+        }
+    }
+
+    /// <summary>Records the final evaluation of a job's samples (rank 0).</summary>
+    public void Evaluated(double frechetDistance, double floor, double classesPresent, double? labelAccuracy)
+    {
+        _evaluation.Record(frechetDistance, new KeyValuePair<string, object?>("figure", "fid"));
+        _evaluation.Record(floor, new KeyValuePair<string, object?>("figure", "fid_floor"));
+        _evaluation.Record(classesPresent, new KeyValuePair<string, object?>("figure", "classes_present"));
+        if (labelAccuracy is { } accuracy) _evaluation.Record(accuracy, new KeyValuePair<string, object?>("figure", "label_accuracy"));
     }
 
     /// <summary>Records one model's gradient all-reduce.</summary>

@@ -1,3 +1,5 @@
+using GenCluster.Contracts.Models;
+
 namespace GenCluster.Contracts.Jobs;
 
 /// <summary>What a user submits: the model, the data, the batch geometry, the gang size and the checkpoint cadence.</summary>
@@ -8,13 +10,13 @@ public sealed record JobSpec
     /// <summary>Human-readable name; the job id is generated.</summary>
     [Id(0)] public string Name { get; init; } = "job";
 
-    /// <summary>Model kind: <c>dcgan</c> (more kinds follow).</summary>
-    [Id(1)] public string Model { get; init; } = "dcgan";
+    /// <summary>
+    /// The model kind and its options (one record per kind, see <see cref="ModelCatalog"/>). JSON: <c>"dcgan"</c> or
+    /// <c>{"kind": "wgan-gp", "dSteps": 5}</c>; options left out keep the kind's paper defaults.
+    /// </summary>
+    [Id(21)] public ModelOptions Model { get; init; } = new DcganOptions();
 
-    /// <summary>Model hyper-parameters.</summary>
-    [Id(2)] public ModelOptions ModelOptions { get; init; } = new();
-
-    /// <summary>Data set name: <c>mnist</c>.</summary>
+    /// <summary>Data set: <c>mnist</c>.</summary>
     [Id(3)] public string Dataset { get; init; } = "mnist";
 
     /// <summary>Use only the first N training images (0 = all). Handy for smoke runs.</summary>
@@ -71,30 +73,11 @@ public sealed record JobSpec
     /// rounded to 8 significant bits, relative error at most 2^-8 per rounding). Every rank of the job uses it.
     /// </summary>
     [Id(20)] public string GradientTransfer { get; init; } = "fp32";
-}
 
-/// <summary>GAN hyper-parameters (DCGAN defaults from Radford et al. 2015).</summary>
-[GenerateSerializer, Immutable]
-public sealed record ModelOptions
-{
-    /// <summary>Latent vector size.</summary>
-    [Id(0)] public int LatentDim { get; init; } = 100;
-
-    /// <summary>Base channel width of G and D.</summary>
-    [Id(1)] public int Width { get; init; } = 64;
-
-    /// <summary>Adam learning rate for G.</summary>
-    [Id(2)] public double LearningRateG { get; init; } = 2e-4;
-
-    /// <summary>Adam learning rate for D.</summary>
-    [Id(3)] public double LearningRateD { get; init; } = 2e-4;
-
-    /// <summary>Adam β1.</summary>
-    [Id(4)] public double Beta1 { get; init; } = 0.5;
-
-    /// <summary>Adam β2.</summary>
-    [Id(5)] public double Beta2 { get; init; } = 0.999;
-
-    /// <summary>GAN objective: <c>non-saturating</c> (DCGAN) or <c>hinge</c>. (The Wasserstein critic needs a Lipschitz constraint, clipping or a gradient penalty, which the trainer does not apply yet.)</summary>
-    [Id(6)] public string Objective { get; init; } = "non-saturating";
+    /// <summary>
+    /// When set, rank 0 scores samples of the final model with the project's classifier-feature Fréchet distance
+    /// (<c>gencluster evaluate</c>) at the end of the job; the figures go to the job status, the step journal's
+    /// directory and the trainer's metrics.
+    /// </summary>
+    [Id(22)] public bool Evaluate { get; init; }
 }

@@ -1,13 +1,11 @@
 using GenCluster.Contracts.Jobs;
+using GenCluster.Contracts.Models;
 
 namespace GenCluster.Grains.Jobs;
 
 /// <summary>Checks a <see cref="JobSpec"/>; every message names the JSON field, the expected and the actual value.</summary>
 public static class JobSpecValidator
 {
-    /// <summary>Model kinds the trainers implement.</summary>
-    public static readonly IReadOnlySet<string> Models = new HashSet<string>(StringComparer.Ordinal) { "dcgan" };
-
     /// <summary>Data sets the trainers can load.</summary>
     public static readonly IReadOnlySet<string> Datasets = new HashSet<string>(StringComparer.Ordinal) { "mnist" };
 
@@ -16,10 +14,6 @@ public static class JobSpecValidator
 
     /// <summary>Gradient encodings on the ring.</summary>
     public static readonly IReadOnlySet<string> GradientTransfers = new HashSet<string>(StringComparer.Ordinal) { "fp32", "bf16" };
-
-    /// <summary>GAN objectives.</summary>
-    public static readonly IReadOnlySet<string> Objectives =
-        new HashSet<string>(StringComparer.Ordinal) { "non-saturating", "hinge" };
 
     /// <summary>Errors by field (camelCase JSON path); empty when the spec is valid.</summary>
     public static IReadOnlyDictionary<string, string[]> Validate(JobSpec? spec)
@@ -39,7 +33,6 @@ public static class JobSpecValidator
 
         if (string.IsNullOrWhiteSpace(spec.Name) || spec.Name.Length > 100)
             Add("name", $"must be 1..100 characters, got '{spec.Name}'");
-        OneOf("model", spec.Model, Models);
         OneOf("dataset", spec.Dataset, Datasets);
         OneOf("device", spec.Device, Devices);
         OneOf("gradientTransfer", spec.GradientTransfer, GradientTransfers);
@@ -66,20 +59,17 @@ public static class JobSpecValidator
                 $"minWorkers..maxWorkers ({spec.MinWorkers}..{spec.MaxWorkers}), got {spec.GlobalBatch}");
         }
 
-        var m = spec.ModelOptions;
-        if (m is null)
+        if (spec.Model is null)
         {
-            Add("modelOptions", "must be an object, got null");
+            Add("model", $"must be a model kind or an object with a kind, one of {string.Join(", ", ModelCatalog.Kinds)}; got null");
+        }
+        else if (ModelCatalog.Find(spec.Model.Kind) is null)
+        {
+            Add("model", $"kind must be one of {string.Join(", ", ModelCatalog.Kinds)}, got '{spec.Model.Kind}'");
         }
         else
         {
-            if (m.LatentDim < 1) Add("modelOptions.latentDim", $"must be >= 1, got {m.LatentDim}");
-            if (m.Width < 1) Add("modelOptions.width", $"must be >= 1, got {m.Width}");
-            Positive("modelOptions.learningRateG", m.LearningRateG);
-            Positive("modelOptions.learningRateD", m.LearningRateD);
-            Unit("modelOptions.beta1", m.Beta1);
-            Unit("modelOptions.beta2", m.Beta2);
-            OneOf("modelOptions.objective", m.Objective, Objectives);
+            foreach (var error in spec.Model.Validate("model")) Add(error.Field, error.Message);
         }
 
         return Freeze(errors);
@@ -88,16 +78,6 @@ public static class JobSpecValidator
         {
             if (value is null || !allowed.Contains(value))
                 Add(field, $"must be one of {string.Join(", ", allowed.Order())}, got '{value}'");
-        }
-
-        void Positive(string field, double value)
-        {
-            if (!double.IsFinite(value) || value <= 0) Add(field, $"must be a finite number > 0, got {value}");
-        }
-
-        void Unit(string field, double value)
-        {
-            if (!double.IsFinite(value) || value < 0 || value >= 1) Add(field, $"must be in [0, 1), got {value}");
         }
     }
 

@@ -9,7 +9,7 @@ public static class ChaosCommand
     /// <summary>Builds the verb.</summary>
     public static Command Build()
     {
-        var d = new LocalRunOptions { Workers = 3, Steps = 3000, PerWorkerBatch = 16, Width = 16, DatasetLimit = 4096, CheckpointEvery = 10, SampleEvery = 0 };
+        var d = new LocalRunOptions { Workers = 3, Steps = 3000, PerWorkerBatch = 16, Width = 16, DatasetLimit = 4096, CheckpointEvery = 10, SampleEvery = 0, Evaluate = false };
         var c = new ChaosOptions();
         var flags = new LocalRunFlags(d);
         var killEvery = new Option<double>("--kill-every") { Description = "SIGKILL a random round member every N seconds", DefaultValueFactory = _ => c.KillEverySeconds };

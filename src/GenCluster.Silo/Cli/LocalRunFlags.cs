@@ -8,6 +8,8 @@ internal sealed class LocalRunFlags
 {
     private readonly LocalRunOptions _defaults;
     private readonly Option<string> _model;
+    private readonly Option<string[]> _set;
+    private readonly Option<bool> _evaluate;
     private readonly Option<string> _dataset;
     private readonly Option<int> _workers;
     private readonly Option<long> _steps;
@@ -27,12 +29,14 @@ internal sealed class LocalRunFlags
     public LocalRunFlags(LocalRunOptions d)
     {
         _defaults = d;
-        _model = new("--model") { Description = "Model kind", DefaultValueFactory = _ => d.Model };
+        _model = new("--model") { Description = $"Model kind: {string.Join(", ", GenCluster.Contracts.Models.ModelCatalog.Kinds)}", DefaultValueFactory = _ => d.Model };
+        _set = new("--set") { Description = "A model option as name=value (camelCase, e.g. dSteps=5, emaDecay=0.999); repeatable", AllowMultipleArgumentsPerToken = false };
+        _evaluate = new("--evaluate") { Description = "Score samples of the final model at the end (Fréchet distance in a digit classifier's features)", DefaultValueFactory = _ => d.Evaluate };
         _dataset = new("--dataset") { Description = "Data set", DefaultValueFactory = _ => d.Dataset };
         _workers = new("--workers", "-n") { Description = "Trainer processes", DefaultValueFactory = _ => d.Workers };
         _steps = new("--steps") { Description = "Optimizer steps", DefaultValueFactory = _ => d.Steps };
         _batch = new("--batch") { Description = "Images per worker per step", DefaultValueFactory = _ => d.PerWorkerBatch };
-        _width = new("--width") { Description = "Base channel width of G and D", DefaultValueFactory = _ => d.Width };
+        _width = new("--width") { Description = "Base channel width of G and D (0 = the model kind's default)", DefaultValueFactory = _ => d.Width };
         _limit = new("--dataset-limit") { Description = "Use only the first N images (0 = all)", DefaultValueFactory = _ => d.DatasetLimit };
         _checkpointEvery = new("--checkpoint-every") { Description = "Checkpoint every N steps", DefaultValueFactory = _ => d.CheckpointEvery };
         _sampleEvery = new("--sample-every") { Description = "Sample grid every N steps (0 = only at the end)", DefaultValueFactory = _ => d.SampleEvery };
@@ -48,7 +52,7 @@ internal sealed class LocalRunFlags
     /// <summary>Adds every flag to <paramref name="command"/>.</summary>
     public void AddTo(Command command)
     {
-        Option[] all = [_model, _dataset, _workers, _steps, _batch, _width, _limit, _checkpointEvery, _sampleEvery, _seed, _gradientTransfer, _threads, _runs, _data, _trainer, _grace];
+        Option[] all = [_model, _set, _evaluate, _dataset, _workers, _steps, _batch, _width, _limit, _checkpointEvery, _sampleEvery, _seed, _gradientTransfer, _threads, _runs, _data, _trainer, _grace];
         foreach (var option in all) command.Options.Add(option);
     }
 
@@ -56,6 +60,8 @@ internal sealed class LocalRunFlags
     public LocalRunOptions Bind(ParseResult result) => _defaults with
     {
         Model = result.GetValue(_model)!,
+        ModelSettings = result.GetValue(_set) ?? [],
+        Evaluate = result.GetValue(_evaluate),
         Dataset = result.GetValue(_dataset)!,
         Workers = result.GetValue(_workers),
         Steps = result.GetValue(_steps),

@@ -45,7 +45,7 @@ public static class StatusCommand
     {
         output.WriteLine($"job        {j.Id} ({j.Spec.Name})");
         output.WriteLine($"state      {j.State}{(j.Reason is null ? "" : $": {j.Reason}")}");
-        output.WriteLine($"model      {j.Spec.Model} on {j.Spec.Dataset}, {j.Spec.MinWorkers}..{j.Spec.MaxWorkers} workers, priority {j.Spec.Priority}");
+        output.WriteLine($"model      {j.Spec.Model.Kind} on {j.Spec.Dataset}, {j.Spec.MinWorkers}..{j.Spec.MaxWorkers} workers, priority {j.Spec.Priority}");
         var p = j.Progress;
         output.WriteLine(p is null
             ? $"progress   0/{j.Spec.Steps}"

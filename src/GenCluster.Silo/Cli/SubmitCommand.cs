@@ -16,7 +16,7 @@ public static class SubmitCommand
         var flags = new (string Field, Option Option)[]
         {
             ("name", new Option<string?>("--name") { Description = "Job name" }),
-            ("model", new Option<string?>("--model") { Description = "Model kind (dcgan)" }),
+            ("model", new Option<string?>("--model") { Description = $"Model kind: {string.Join(", ", GenCluster.Contracts.Models.ModelCatalog.Kinds)} (keeps the file's model options when it has them)" }),
             ("dataset", new Option<string?>("--dataset") { Description = "Data set (mnist)" }),
             ("datasetLimit", new Option<int?>("--dataset-limit") { Description = "Use only the first N images (0 = all)" }),
             ("steps", new Option<long?>("--steps") { Description = "Optimizer steps" }),
@@ -60,6 +60,11 @@ public static class SubmitCommand
             foreach (var (field, option) in flags)
             {
                 if (result.GetResult(option) is null) continue;
+                if (field == "model" && spec[field] is JsonObject model)
+                {
+                    model["kind"] = JsonValue.Create(result.GetValue((Option<string?>)option));
+                    continue;
+                }
                 spec[field] = option switch
                 {
                     Option<string?> s => JsonValue.Create(result.GetValue(s)),

@@ -8,6 +8,12 @@ public sealed record LocalRunOptions
     /// <summary>Model kind (<c>--model</c>).</summary>
     public string Model { get; init; } = "dcgan";
 
+    /// <summary>Further model options as <c>name=value</c> (<c>--set</c>, repeatable).</summary>
+    public IReadOnlyList<string> ModelSettings { get; init; } = [];
+
+    /// <summary>Score the final model's samples at the end (<c>--evaluate</c>).</summary>
+    public bool Evaluate { get; init; } = true;
+
     /// <summary>Data set (<c>--dataset</c>).</summary>
     public string Dataset { get; init; } = "mnist";
 
@@ -20,7 +26,7 @@ public sealed record LocalRunOptions
     /// <summary>Images per worker per step (<c>--batch</c>).</summary>
     public int PerWorkerBatch { get; init; } = 32;
 
-    /// <summary>Base channel width of G and D (<c>--width</c>).</summary>
+    /// <summary>Base channel width of G and D (<c>--width</c>); 0 = the model kind's default.</summary>
     public int Width { get; init; } = 32;
 
     /// <summary>Use only the first N images, 0 = all (<c>--dataset-limit</c>).</summary>
@@ -60,7 +66,8 @@ public sealed record LocalRunOptions
         if (Workers is < 1 or > 8) errors.Add($"--workers must be 1..8 on one machine (got {Workers})");
         if (Steps < 1) errors.Add($"--steps must be >= 1 (got {Steps})");
         if (PerWorkerBatch < 1) errors.Add($"--batch must be >= 1 (got {PerWorkerBatch})");
-        if (Width is < 4 or > 512) errors.Add($"--width must be 4..512 (got {Width})");
+        if (Width != 0 && Width is < 4 or > 512) errors.Add($"--width must be 0 (the model's default) or 4..512 (got {Width})");
+        else errors.AddRange(ModelChoice.Build(Model, Width, ModelSettings).Errors);
         if (DatasetLimit < 0) errors.Add($"--dataset-limit must be >= 0 (got {DatasetLimit})");
         if (CheckpointEvery < 0) errors.Add($"--checkpoint-every must be >= 0 (got {CheckpointEvery})");
         if (SampleEvery < 0) errors.Add($"--sample-every must be >= 0 (got {SampleEvery})");
@@ -76,10 +83,11 @@ public sealed record LocalRunOptions
     public JobSpec ToJobSpec(string runsDirectory) => new()
     {
         Name = $"local-{Model}-{Dataset}",
-        Model = Model,
+        Model = ModelChoice.Build(Model, Width, ModelSettings).Model
+                ?? throw new InvalidOperationException($"the model flags are not valid: {string.Join("; ", ModelChoice.Build(Model, Width, ModelSettings).Errors)}"),
         Dataset = Dataset,
         DatasetLimit = DatasetLimit,
-        ModelOptions = new ModelOptions { Width = Width },
+        Evaluate = Evaluate,
         PerWorkerBatch = PerWorkerBatch,
         Steps = Steps,
         MinWorkers = Workers,

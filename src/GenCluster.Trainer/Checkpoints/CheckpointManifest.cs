@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using GenCluster.Contracts.Jobs;
 
 namespace GenCluster.Trainer.Checkpoints;
 
@@ -12,8 +13,20 @@ public sealed record CheckpointFile(string Sha256, long Bytes);
 /// </summary>
 public sealed record CheckpointManifest
 {
+    /// <summary>The layout this build writes: 2 = model kind, job spec and network layouts in the manifest, one file per network and optimiser.</summary>
+    public const int CurrentFormat = 2;
+
     /// <summary>Manifest layout version.</summary>
-    public int Format { get; init; } = 1;
+    public int Format { get; init; } = CurrentFormat;
+
+    /// <summary>Model kind that wrote it (<c>ModelOptions.Kind</c>); a job of another kind refuses it.</summary>
+    public string ModelKind { get; init; } = "";
+
+    /// <summary>The job spec (as users write it), so the directory alone is enough to rebuild and sample the model.</summary>
+    public JsonElement? Spec { get; init; }
+
+    /// <summary>Per network: its parameter and buffer names, dtypes and shapes (one line each), checked before loading.</summary>
+    public Dictionary<string, string> Layouts { get; init; } = [];
 
     /// <summary>Optimizer steps completed.</summary>
     public long Step { get; init; }
@@ -45,10 +58,30 @@ public sealed record CheckpointManifest
     /// <summary>When it was written (UTC).</summary>
     public DateTimeOffset CreatedUtc { get; init; }
 
+    /// <summary>The manifest's JSON settings (snake_case).</summary>
     public static JsonSerializerOptions Json { get; } = new()
     {
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
     };
+
+    /// <summary>The job spec for <see cref="Spec"/>.</summary>
+    public static JsonElement SpecToJson(JobSpec spec) => JobSpecJson.ToElement(spec);
+
+    /// <summary>The job spec this checkpoint was written with.</summary>
+    /// <exception cref="CheckpointCorruptException">The manifest has no readable spec.</exception>
+    public JobSpec ReadSpec(string directory)
+    {
+        if (Spec is not { ValueKind: JsonValueKind.Object } spec)
+            throw new CheckpointCorruptException(directory, $"manifest format {Format} has no job spec (written by an older GenCluster)");
+        try
+        {
+            return JobSpecJson.FromElement(spec);
+        }
+        catch (JsonException ex)
+        {
+            throw new CheckpointCorruptException(directory, $"manifest's job spec is not valid: {ex.Message}");
+        }
+    }
 }

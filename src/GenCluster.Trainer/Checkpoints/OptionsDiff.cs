@@ -5,7 +5,7 @@ namespace GenCluster.Trainer.Checkpoints;
 /// <summary>A readable field-by-field difference between the options a checkpoint was written with and the current ones.</summary>
 public static class OptionsDiff
 {
-    /// <summary>One line per differing field: <c>ModelOptions.Width: 64 (checkpoint) -> 32 (now)</c>; empty when equal.</summary>
+    /// <summary>One line per differing field: <c>spec.model.width: 64 (checkpoint) -> 32 (now)</c>; empty when equal.</summary>
     public static IReadOnlyList<string> Compare(JsonElement saved, JsonElement current)
     {
         var a = Flatten(saved);

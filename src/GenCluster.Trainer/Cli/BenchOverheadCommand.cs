@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using GenCluster.Contracts.Jobs;
+using GenCluster.Contracts.Models;
 using GenCluster.Trainer.Training;
 
 namespace GenCluster.Trainer.Cli;
@@ -65,7 +66,7 @@ public static class BenchOverheadCommand
             var spec = new JobSpec
             {
                 PerWorkerBatch = parse.GetValue(batch),
-                ModelOptions = new ModelOptions { Width = parse.GetValue(width) },
+                Model = new DcganOptions { Width = parse.GetValue(width) },
             };
             int s = parse.GetValue(steps), w = parse.GetValue(warmup), t = parse.GetValue(threads);
             await using var member = await BenchRanks.JoinAsync(parse.GetValue(rank), parse.GetValue(ranks), parse.GetValue(job)!,
@@ -90,7 +91,7 @@ public static class BenchOverheadCommand
         var trainFlops = perRank.Average(r => r[2]);
         var matmulFlops = perRank.Average(r => r[3]);
         return string.Create(CultureInfo.InvariantCulture,
-            $"ranks={ranks} threads={threads} batch={spec.PerWorkerBatch} width={spec.ModelOptions.Width} " +
+            $"ranks={ranks} threads={threads} batch={spec.PerWorkerBatch} width={((DcganOptions)spec.Model).Width} " +
             $"step_ms_ring={ringStep * 1e3:F1} step_ms_alone={aloneStep * 1e3:F1} overhead_pct={(ringStep / aloneStep - 1) * 100:F1} " +
             $"train_gflops={trainFlops / 1e9:F1} matmul_gflops={matmulFlops / 1e9:F1} efficiency_pct={trainFlops / matmulFlops * 100:F0}");
     }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using GenCluster.Contracts.Jobs;
+using GenCluster.Contracts.Models;
 using GenCluster.Trainer.Training;
 
 namespace GenCluster.Trainer.Cli;
@@ -23,12 +24,12 @@ public static class BenchStepCommand
             var spec = new JobSpec
             {
                 PerWorkerBatch = parse.GetValue(batch),
-                ModelOptions = new ModelOptions { Width = parse.GetValue(width) },
+                Model = new DcganOptions { Width = parse.GetValue(width) },
             };
             var result = StepBenchmark.Run(spec, parse.GetValue(threads), parse.GetValue(steps));
             var c = CultureInfo.InvariantCulture;
             Console.WriteLine(string.Create(c,
-                $"dcgan width {spec.ModelOptions.Width}, batch {spec.PerWorkerBatch}, {parse.GetValue(threads)} threads: " +
+                $"dcgan width {((DcganOptions)spec.Model).Width}, batch {spec.PerWorkerBatch}, {parse.GetValue(threads)} threads: " +
                 $"median step {result.MedianStepSeconds * 1000:F1} ms, training {result.TrainingFlops / 1e9:F1} GFLOP/s, " +
                 $"matmul {result.MatmulFlops / 1e9:F1} GFLOP/s, efficiency {result.Efficiency:P0}"));
             return 0;

@@ -3,20 +3,38 @@ using static TorchSharp.torch;
 
 namespace GenCluster.Trainer.Data;
 
-/// <summary>Single-channel 8-bit images held in memory; batches come out as float tensors scaled to [-1, 1].</summary>
+/// <summary>
+/// 8-bit images (channels × height × width each) held in memory, with optional class labels; batches come out as
+/// float tensors scaled to [−1, 1].
+/// </summary>
 public sealed class ImageDataset
 {
     private readonly byte[] _pixels;
+    private readonly int[]? _labels;
 
-    /// <summary>Wraps <paramref name="pixels"/> (count × height × width, row-major).</summary>
-    public ImageDataset(byte[] pixels, int count, int height, int width)
+    /// <summary>Wraps <paramref name="pixels"/> (count × channels × height × width, row-major) and optional labels in 0..classes−1.</summary>
+    public ImageDataset(byte[] pixels, int count, int height, int width, int channels = 1, int[]? labels = null, int classes = 0)
     {
-        if ((long)count * height * width != pixels.Length)
-            throw new ArgumentException($"pixels has {pixels.Length} bytes, expected count {count} × {height} × {width} = {(long)count * height * width}", nameof(pixels));
+        if ((long)count * channels * height * width != pixels.Length)
+            throw new ArgumentException(
+                $"pixels has {pixels.Length} bytes, expected count {count} × channels {channels} × {height} × {width} = {(long)count * channels * height * width}", nameof(pixels));
+        if (labels is not null)
+        {
+            if (labels.Length != count) throw new ArgumentException($"labels has {labels.Length} entries, expected one per image ({count})", nameof(labels));
+            if (classes < 1) throw new ArgumentException($"classes must be >= 1 when labels are given, got {classes}", nameof(classes));
+            for (var i = 0; i < labels.Length; i++)
+            {
+                if (labels[i] < 0 || labels[i] >= classes)
+                    throw new ArgumentException($"label {i} is {labels[i]}, expected 0..{classes - 1}", nameof(labels));
+            }
+        }
         _pixels = pixels;
+        _labels = labels;
         Count = count;
         Height = height;
         Width = width;
+        Channels = channels;
+        Classes = labels is null ? 0 : classes;
     }
 
     /// <summary>Number of images.</summary>
@@ -28,8 +46,14 @@ public sealed class ImageDataset
     /// <summary>Image width in pixels.</summary>
     public int Width { get; }
 
-    /// <summary>Loads an IDX image file (N × H × W unsigned bytes), keeping the first <paramref name="limit"/> images (0 = all).</summary>
-    public static ImageDataset FromIdx(string path, int limit = 0)
+    /// <summary>Colour channels (1 grey, 3 RGB).</summary>
+    public int Channels { get; }
+
+    /// <summary>Number of classes (0 = unlabelled).</summary>
+    public int Classes { get; }
+
+    /// <summary>Loads an IDX image file (N × H × W unsigned bytes) and optionally its IDX label file, keeping the first <paramref name="limit"/> images (0 = all).</summary>
+    public static ImageDataset FromIdx(string path, int limit = 0, string? labelsPath = null, int classes = 10)
     {
         var idx = IdxReader.Read(path);
         if (idx.Dimensions.Length != 3)
@@ -37,13 +61,28 @@ public sealed class ImageDataset
         var count = limit > 0 ? Math.Min(limit, idx.Count) : idx.Count;
         var (h, w) = (idx.Dimensions[1], idx.Dimensions[2]);
         var pixels = count == idx.Count ? idx.Data : idx.Data.AsSpan(0, count * h * w).ToArray();
-        return new ImageDataset(pixels, count, h, w);
+        int[]? labels = null;
+        if (labelsPath is not null)
+        {
+            var labelIdx = IdxReader.Read(labelsPath);
+            if (labelIdx.Dimensions.Length != 1 || labelIdx.Count != idx.Count)
+                throw new InvalidDataException(
+                    $"{labelsPath}: label IDX must have one dimension of {idx.Count} (the images in {path}), it has [{string.Join(", ", labelIdx.Dimensions)}]");
+            labels = new int[count];
+            for (var i = 0; i < count; i++)
+            {
+                labels[i] = labelIdx.Data[i];
+                if (labels[i] >= classes)
+                    throw new InvalidDataException($"{labelsPath}: label {i} is {labels[i]}, expected 0..{classes - 1}");
+            }
+        }
+        return new ImageDataset(pixels, count, h, w, 1, labels, labels is null ? 0 : classes);
     }
 
-    /// <summary>The images at <paramref name="indices"/> as a [n, 1, H, W] float tensor in [-1, 1] on <paramref name="device"/>.</summary>
+    /// <summary>The images at <paramref name="indices"/> as a [n, C, H, W] float tensor in [−1, 1] on <paramref name="device"/>.</summary>
     public Tensor Batch(ReadOnlySpan<int> indices, Device? device = null)
     {
-        var size = Height * Width;
+        var size = Channels * Height * Width;
         var values = new float[indices.Length * size];
         for (var i = 0; i < indices.Length; i++)
         {
@@ -52,7 +91,19 @@ public sealed class ImageDataset
             for (var j = 0; j < size; j++)
                 target[j] = source[j] / 127.5f - 1f;
         }
-        var batch = torch.tensor(values, [indices.Length, 1, Height, Width]);
+        var batch = torch.tensor(values, [indices.Length, Channels, Height, Width]);
         return device is null || device.type == DeviceType.CPU ? batch : batch.to(device);
+    }
+
+    /// <summary>The labels at <paramref name="indices"/> as an int64 tensor [n] (zeros when the data set is unlabelled).</summary>
+    public Tensor Labels(ReadOnlySpan<int> indices, Device? device = null)
+    {
+        var values = new long[indices.Length];
+        if (_labels is not null)
+        {
+            for (var i = 0; i < indices.Length; i++) values[i] = _labels[indices[i]];
+        }
+        var labels = torch.tensor(values, ScalarType.Int64);
+        return device is null || device.type == DeviceType.CPU ? labels : labels.to(device);
     }
 }

@@ -19,7 +19,7 @@ public static class TrainingData
                     SharedDirectory = engine.SharedDatasetDirectory is { } shared ? Path.Combine(shared, "mnist") : null,
                 });
                 var files = await locator.EnsureAsync(MnistLocator.TrainingFiles, cancellationToken);
-                return ImageDataset.FromIdx(files[MnistFiles.TrainImages], spec.DatasetLimit);
+                return ImageDataset.FromIdx(files[MnistFiles.TrainImages], spec.DatasetLimit, files[MnistFiles.TrainLabels], classes: 10);
             default:
                 throw new ArgumentException($"JobSpec.Dataset '{spec.Dataset}' is not supported; expected 'mnist'", nameof(spec));
         }

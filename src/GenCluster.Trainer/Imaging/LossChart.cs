@@ -2,12 +2,17 @@ using System.Globalization;
 
 namespace GenCluster.Trainer.Imaging;
 
-/// <summary>One point of a loss curve.</summary>
-public readonly record struct LossPoint(long Step, double LossD, double LossG);
+/// <summary>One step's metric values, in the order of <see cref="MetricHistory.Names"/>.</summary>
+public readonly record struct MetricPoint(long Step, double[] Values);
+
+/// <summary>A job's metrics by step, as the step journal holds them.</summary>
+/// <param name="Names">Metric names (e.g. <c>loss_d</c>, <c>loss_g</c>, <c>gp</c>).</param>
+/// <param name="Points">One point per step, ascending.</param>
+public sealed record MetricHistory(IReadOnlyList<string> Names, IReadOnlyList<MetricPoint> Points);
 
 /// <summary>
-/// Renders D and G losses against the step as an RGB line chart (D blue, G orange) with a legend and the axis ranges
-/// written in a small bitmap font. Non-finite losses (skipped steps) are left out.
+/// Renders a recipe's metrics against the step as an RGB line chart (one colour per metric) with a legend and the axis
+/// ranges written in a small bitmap font. Non-finite values (skipped steps) are left out.
 /// </summary>
 public static class LossChart
 {
@@ -15,14 +20,15 @@ public static class LossChart
     private static readonly (byte R, byte G, byte B) White = (255, 255, 255);
     private static readonly (byte R, byte G, byte B) Grid = (225, 225, 225);
     private static readonly (byte R, byte G, byte B) Axis = (90, 90, 90);
-    private static readonly (byte R, byte G, byte B) BlueD = (31, 119, 180);
-    private static readonly (byte R, byte G, byte B) OrangeG = (255, 127, 14);
 
-    /// <summary>Returns width, height and RGB pixels of the chart.</summary>
-    public static (int Width, int Height, byte[] Pixels) Render(IReadOnlyList<LossPoint> points, int width = 640, int height = 320)
+    private static readonly (byte R, byte G, byte B)[] Palette =
+        [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75)];
+
+    /// <summary>Returns width, height and RGB pixels of the chart of every metric in <paramref name="history"/>.</summary>
+    public static (int Width, int Height, byte[] Pixels) Render(MetricHistory history, int width = 640, int height = 320)
     {
         var canvas = new Canvas(width, height);
-        var finite = points.Where(p => double.IsFinite(p.LossD) && double.IsFinite(p.LossG)).ToList();
+        var names = history.Names;
         int left = Margin, right = width - 12, top = 24, bottom = height - 24;
         for (var i = 0; i <= 4; i++)
         {
@@ -31,26 +37,31 @@ public static class LossChart
         }
         canvas.Line(left, top, left, bottom, Axis);
         canvas.Line(left, bottom, right, bottom, Axis);
-        canvas.Text(left, 6, "D", BlueD);
-        canvas.Text(left + 12, 6, "LOSS", Axis);
-        canvas.Text(left + 60, 6, "G", OrangeG);
-        canvas.Text(left + 72, 6, "LOSS", Axis);
+        var legendX = left;
+        for (var m = 0; m < names.Count; m++)
+        {
+            canvas.Text(legendX, 6, names[m], Palette[m % Palette.Length]);
+            legendX += (names[m].Length + 2) * 8;
+        }
+        var finite = history.Points.SelectMany(p => p.Values.Select((v, m) => (p.Step, Metric: m, Value: v)))
+            .Where(x => double.IsFinite(x.Value)).ToList();
         if (finite.Count == 0) return (width, height, canvas.Pixels);
 
         long minStep = finite.Min(p => p.Step), maxStep = Math.Max(finite.Max(p => p.Step), minStep + 1);
-        var maxLoss = Math.Max(finite.Max(p => Math.Max(p.LossD, p.LossG)), 1e-6);
-        var minLoss = Math.Min(0, finite.Min(p => Math.Min(p.LossD, p.LossG)));
+        var maxValue = Math.Max(finite.Max(p => p.Value), 1e-6);
+        var minValue = Math.Min(0, finite.Min(p => p.Value));
         int X(long step) => left + (int)Math.Round((double)(step - minStep) / (maxStep - minStep) * (right - left));
-        int Y(double loss) => bottom - (int)Math.Round((loss - minLoss) / (maxLoss - minLoss) * (bottom - top));
+        int Y(double value) => bottom - (int)Math.Round((value - minValue) / (maxValue - minValue) * (bottom - top));
 
-        foreach (var (series, colour) in new (Func<LossPoint, double>, (byte, byte, byte))[] { (p => p.LossD, BlueD), (p => p.LossG, OrangeG) })
+        for (var m = 0; m < names.Count; m++)
         {
-            for (var i = 1; i < finite.Count; i++)
-                canvas.Line(X(finite[i - 1].Step), Y(series(finite[i - 1])), X(finite[i].Step), Y(series(finite[i])), colour);
+            var series = finite.Where(x => x.Metric == m).ToList();
+            for (var i = 1; i < series.Count; i++)
+                canvas.Line(X(series[i - 1].Step), Y(series[i - 1].Value), X(series[i].Step), Y(series[i].Value), Palette[m % Palette.Length]);
         }
         var inv = CultureInfo.InvariantCulture;
-        canvas.Text(4, top - 3, maxLoss.ToString("0.00", inv), Axis);
-        canvas.Text(4, bottom - 3, minLoss.ToString("0.00", inv), Axis);
+        canvas.Text(4, top - 3, maxValue.ToString("0.00", inv), Axis);
+        canvas.Text(4, bottom - 3, minValue.ToString("0.00", inv), Axis);
         canvas.Text(left, bottom + 8, minStep.ToString(inv), Axis);
         var last = "STEP " + maxStep.ToString(inv);
         canvas.Text(right - last.Length * 8, bottom + 8, last, Axis);
@@ -72,7 +83,16 @@ public static class LossChart
             ['L'] = ["#..", "#..", "#..", "#..", "###"], ['O'] = ["###", "#.#", "#.#", "#.#", "###"],
             ['S'] = ["###", "#..", "###", "..#", "###"], ['T'] = ["###", ".#.", ".#.", ".#.", ".#."],
             ['E'] = ["###", "#..", "###", "#..", "###"], ['P'] = ["###", "#.#", "###", "#..", "#.."],
-            [' '] = ["...", "...", "...", "...", "..."],
+            [' '] = ["...", "...", "...", "...", "..."], ['_'] = ["...", "...", "...", "...", "###"],
+            ['A'] = [".#.", "#.#", "###", "#.#", "#.#"], ['B'] = ["##.", "#.#", "##.", "#.#", "##."],
+            ['C'] = ["###", "#..", "#..", "#..", "###"], ['F'] = ["###", "#..", "##.", "#..", "#.."],
+            ['H'] = ["#.#", "#.#", "###", "#.#", "#.#"], ['I'] = ["###", ".#.", ".#.", ".#.", "###"],
+            ['J'] = ["..#", "..#", "..#", "#.#", "###"], ['K'] = ["#.#", "#.#", "##.", "#.#", "#.#"],
+            ['M'] = ["#.#", "###", "###", "#.#", "#.#"], ['N'] = ["##.", "#.#", "#.#", "#.#", "#.#"],
+            ['Q'] = ["###", "#.#", "#.#", "###", "..#"], ['R'] = ["##.", "#.#", "##.", "#.#", "#.#"],
+            ['U'] = ["#.#", "#.#", "#.#", "#.#", "###"], ['V'] = ["#.#", "#.#", "#.#", "#.#", ".#."],
+            ['W'] = ["#.#", "#.#", "###", "###", "#.#"], ['X'] = ["#.#", "#.#", ".#.", "#.#", "#.#"],
+            ['Y'] = ["#.#", "#.#", ".#.", ".#.", ".#."], ['Z'] = ["###", "..#", ".#.", "#..", "###"],
         };
 
         private readonly int _width;

@@ -16,10 +16,10 @@ public sealed class HingeObjective : IGanObjective
     public string Name => Key;
 
     /// <inheritdoc />
-    public Tensor DiscriminatorLoss(Tensor realLogits, Tensor fakeLogits)
+    public Tensor DiscriminatorLoss(CriticBatch batch, Action<string, Tensor>? report = null)
     {
-        using var real = functional.relu(1 - realLogits).mean();
-        using var fake = functional.relu(1 + fakeLogits).mean();
+        using var real = functional.relu(1 - batch.RealLogits).mean();
+        using var fake = functional.relu(1 + batch.FakeLogits).mean();
         return real + fake;
     }
 

@@ -10,12 +10,20 @@ namespace GenCluster.Trainer.Training;
 /// DDP-style gradient buckets for one model: parameters in reverse registration order (the order backward produces
 /// gradients) packed into flat float32 CPU buffers of about <c>bucketBytes</c>, each all-reduced as one message.
 /// </summary>
-internal sealed class GradientBuckets : IDisposable
+/// <remarks>
+/// The last bucket carries <c>flagSlots</c> extra floats after the gradients: rank r writes 1 into slot r when its
+/// loss or gradients are not finite, so the all-reduce that averages the gradients also tells every rank, identically,
+/// which ranks were bad — no separate collective for the NaN verdict.
+/// </remarks>
+public sealed class GradientBuckets : IDisposable
 {
     private readonly List<Bucket> _buckets = [];
+    private readonly int _flagSlots;
 
-    public GradientBuckets(IEnumerable<Parameter> parameters, long bucketBytes)
+    /// <summary>Packs the gradients of <paramref name="parameters"/> that require them into buckets of about <paramref name="bucketBytes"/>.</summary>
+    public GradientBuckets(IEnumerable<Parameter> parameters, long bucketBytes, int flagSlots = 0)
     {
+        _flagSlots = flagSlots;
         var current = new List<Parameter>();
         long currentBytes = 0;
         foreach (var p in parameters.Where(p => p.requires_grad).Reverse())
@@ -23,21 +31,42 @@ internal sealed class GradientBuckets : IDisposable
             var bytes = p.numel() * sizeof(float);
             if (current.Count > 0 && currentBytes + bytes > bucketBytes)
             {
-                _buckets.Add(new Bucket(current));
+                _buckets.Add(new Bucket(current, 0));
                 current = [];
                 currentBytes = 0;
             }
             current.Add(p);
             currentBytes += bytes;
         }
-        if (current.Count > 0) _buckets.Add(new Bucket(current));
+        if (current.Count > 0 || flagSlots > 0) _buckets.Add(new Bucket(current, flagSlots));
     }
 
     /// <summary>Number of buckets.</summary>
     public int Count => _buckets.Count;
 
-    /// <summary>Total gradient bytes per all-reduce.</summary>
+    /// <summary>Total bytes per all-reduce (gradients and flags).</summary>
     public long TotalBytes => _buckets.Sum(b => b.Flat.numel() * sizeof(float));
+
+    /// <summary>Sets this rank's flag (the slot of <paramref name="rank"/>) and clears the others before an all-reduce.</summary>
+    public void SetFlag(int rank, bool bad)
+    {
+        if (_flagSlots == 0) throw new InvalidOperationException("these buckets were built without flag slots");
+        var span = _buckets[^1].Memory.Span[^_flagSlots..];
+        span.Clear();
+        span[rank] = bad ? 1f : 0f;
+    }
+
+    /// <summary>The ranks whose flag is set after the all-reduce (a flag averaged over n ranks is 1/n, still non-zero).</summary>
+    public IReadOnlyList<int> FlaggedRanks()
+    {
+        var span = _buckets[^1].Memory.Span[^_flagSlots..];
+        var ranks = new List<int>();
+        for (var r = 0; r < span.Length; r++)
+        {
+            if (span[r] != 0) ranks.Add(r);
+        }
+        return ranks;
+    }
 
     /// <summary>Copies every gradient into its bucket (a missing gradient counts as zeros).</summary>
     public void Gather()
@@ -51,7 +80,8 @@ internal sealed class GradientBuckets : IDisposable
     {
         foreach (var bucket in _buckets)
         {
-            using var finite = bucket.Flat.isfinite().all();
+            using var gradients = bucket.Gradients();
+            using var finite = gradients.isfinite().all();
             if (!finite.item<bool>()) return false;
         }
         return true;
@@ -85,14 +115,14 @@ internal sealed class GradientBuckets : IDisposable
         private readonly List<Parameter> _parameters;
         private readonly long[] _offsets;
 
-        public Bucket(List<Parameter> parameters)
+        public Bucket(List<Parameter> parameters, int flagSlots)
         {
             _parameters = parameters;
             _offsets = new long[parameters.Count + 1];
             for (var i = 0; i < parameters.Count; i++) _offsets[i + 1] = _offsets[i] + parameters[i].numel();
             using (NewDisposeScope())
             {
-                Flat = torch.zeros(_offsets[^1], ScalarType.Float32).DetachFromDisposeScope();
+                Flat = torch.zeros(_offsets[^1] + flagSlots, ScalarType.Float32).DetachFromDisposeScope();
             }
             Memory = new TensorMemory(Flat).Memory;
         }
@@ -100,6 +130,8 @@ internal sealed class GradientBuckets : IDisposable
         public Tensor Flat { get; }
 
         public Memory<float> Memory { get; }
+
+        public Tensor Gradients() => Flat.narrow(0, 0, _offsets[^1]);
 
         public void Gather()
         {

@@ -45,7 +45,7 @@ public static class ModelFingerprint
             if (all[rank].AsSpan().SequenceEqual(reference)) continue;
             throw new ModelFingerprintMismatchException(
                 $"{modelName} fingerprint of rank {rank} is {Format(all[rank])}, expected rank 0's {Format(reference)}: " +
-                "the ranks built different models (check JobSpec.Model, JobSpec.ModelOptions and that every trainer runs the same version)");
+                "the ranks built different models (check JobSpec.Model and that every trainer runs the same version)");
         }
     }
 

@@ -2,7 +2,9 @@ using System.Diagnostics;
 using GenCluster.Contracts.Jobs;
 using GenCluster.Trainer.Data;
 using GenCluster.Trainer.Distributed;
-using GenCluster.Trainer.Models;
+using GenCluster.Contracts.Models;
+using GenCluster.Trainer.Recipes;
+using GenCluster.Trainer.Recipes.Gan;
 using TorchSharp;
 
 namespace GenCluster.Trainer.Training;
@@ -31,18 +33,27 @@ public static class StepBenchmark
         var count = Math.Max(spec.PerWorkerBatch * 4 * collectives.WorldSize, 256);
         var pixels = new byte[count * 28 * 28];
         new Random(1).NextBytes(pixels);
-        var data = new ImageDataset(pixels, count, 28, 28);
-        var options = spec.ModelOptions;
-        using var models = GanModels.Create(spec, spec.Seed);
-        using var noise = new torch.Generator((ulong)spec.Seed);
-        using var step = new DataParallelGanStep(models, Objectives.GanObjectives.Create(options.Objective), collectives, data,
-            new DistributedSampler(count, collectives.WorldSize, collectives.Rank, spec.PerWorkerBatch, spec.Seed), noise, spec.PerWorkerBatch, 1, options, torch.CPU, 25L << 20);
-        for (var i = 0; i < warmup; i++) step.Run(false, default);
+        var labels = Enumerable.Range(0, count).Select(i => i % 10).ToArray();
+        var data = new ImageDataset(pixels, count, 28, 28, 1, labels, 10);
+        var options = (GanOptions)spec.Model;
+        using var recipe = RecipeRegistry.Create(options, new RecipeSetup
+        {
+            Seed = spec.Seed, Classes = 10, WorldSize = collectives.WorldSize,
+        });
+        using var noise = new NoiseStreams(spec.Seed);
+        var sampler = new DistributedSampler(count, collectives.WorldSize, collectives.Rank, spec.PerWorkerBatch, spec.Seed);
+        long step = 0;
+        void RunStep()
+        {
+            using var scope = torch.NewDisposeScope();
+            recipe.Step(new StepContext(collectives, data, sampler, noise, spec.PerWorkerBatch, 1, torch.CPU, step++, default));
+        }
+        for (var i = 0; i < warmup; i++) RunStep();
         var times = new double[steps];
         for (var i = 0; i < steps; i++)
         {
             var started = Stopwatch.GetTimestamp();
-            step.Run(false, default);
+            RunStep();
             times[i] = Stopwatch.GetElapsedTime(started).TotalSeconds;
         }
         Array.Sort(times);

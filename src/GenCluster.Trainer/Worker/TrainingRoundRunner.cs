@@ -22,7 +22,7 @@ public sealed partial class TrainingRoundRunner(
     TimeProvider time,
     ILogger<TrainingRoundRunner> logger) : IRoundRunner
 {
-    /// <summary>The loss curve rank 0 redraws beside every sample grid.</summary>
+    /// <summary>The metric curves (losses, penalties) rank 0 redraws beside every sample grid.</summary>
     public const string LossChartFile = "losses.png";
 
     /// <summary>
@@ -40,7 +40,7 @@ public sealed partial class TrainingRoundRunner(
             var dataset = await datasets.GetAsync(assignment.Spec, cancellationToken);
             await using var collectives = ring.Create(assignment, RingSettingsOf(assignment.Spec));
             var resume = ResolveResume(assignment);
-            using var session = new GanTrainingSession(new GanSessionSetup
+            using var session = new TrainingSession(new SessionSetup
             {
                 Spec = assignment.Spec,
                 GradientAccumulation = assignment.GradientAccumulation,
@@ -52,7 +52,7 @@ public sealed partial class TrainingRoundRunner(
                 Instruments = instruments,
                 Time = time,
             });
-            using var journal = assignment.Rank == 0 ? new StepJournal(assignment.RunDirectory, assignment.Round) : null;
+            using var journal = assignment.Rank == 0 ? new StepJournal(assignment.RunDirectory, assignment.Round, session.Recipe.MetricNames) : null;
             session.StepCompleted += progress =>
             {
                 step = progress.Step;
@@ -63,7 +63,7 @@ public sealed partial class TrainingRoundRunner(
             session.SampleWritten += path =>
             {
                 LogSample(path);
-                var (width, height, pixels) = LossChart.Render(StepJournal.ReadLosses(assignment.RunDirectory));
+                var (width, height, pixels) = LossChart.Render(StepJournal.ReadMetrics(assignment.RunDirectory));
                 PngWriter.WriteRgb(Path.Combine(Path.GetDirectoryName(path)!, LossChartFile), width, height, pixels);
             };
             session.OptionsDiffer += lines => LogOptionsDiffer(string.Join("; ", lines));

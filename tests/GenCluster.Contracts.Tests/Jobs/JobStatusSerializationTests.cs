@@ -17,7 +17,7 @@ public class JobStatusSerializationTests
         var checkpoint = new CheckpointRef(40, "/runs/j/checkpoints/40", "deadbeef");
         var status = new JobStatus
         {
-            Id = "j", Spec = new JobSpec { Name = "n", MaxWorkers = 2, ModelOptions = new ModelOptions { Width = 8 } },
+            Id = "j", Spec = new JobSpec { Name = "n", MaxWorkers = 2, Model = new GenCluster.Contracts.Models.WganGpOptions { Width = 8, GradientPenalty = 5 } },
             State = JobState.Running, SubmittedAt = at,
             Rounds = new[] { new JobRound(1, new[] { new RoundMember(0, "a", "h", "http://a:1") }, 2, checkpoint, at, at, "lost") },
             Progress = new TrainingProgress(41, 2, 123.5, new Dictionary<string, double> { ["loss_g"] = 1.25 }),

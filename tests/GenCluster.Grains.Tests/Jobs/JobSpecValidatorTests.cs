@@ -1,4 +1,5 @@
 using GenCluster.Contracts.Jobs;
+using GenCluster.Contracts.Models;
 using GenCluster.Grains.Jobs;
 
 namespace GenCluster.Grains.Tests.Jobs;
@@ -13,15 +14,30 @@ public class JobSpecValidatorTests
     {
         var errors = JobSpecValidator.Validate(new JobSpec
         {
-            Steps = 0, MinWorkers = 3, MaxWorkers = 2, PerWorkerBatch = -1, Model = "vit",
-            ModelOptions = new ModelOptions { Beta1 = 1.5, LearningRateG = double.NaN },
+            Steps = 0, MinWorkers = 3, MaxWorkers = 2, PerWorkerBatch = -1,
+            Model = new DcganOptions { Beta1 = 1.5, LearningRateG = double.NaN, DSteps = 0 },
         });
-        Assert.Equal(["maxWorkers", "model", "modelOptions.beta1", "modelOptions.learningRateG", "perWorkerBatch", "steps"],
+        Assert.Equal(["maxWorkers", "model.beta1", "model.dSteps", "model.learningRateG", "perWorkerBatch", "steps"],
             errors.Keys.Order(StringComparer.Ordinal));
         Assert.Contains("steps: must be >= 1, got 0", errors["steps"]);
         Assert.Contains("maxWorkers: must be >= minWorkers (3), got 2", errors["maxWorkers"]);
-        Assert.Contains("'vit'", errors["model"][0]);
-        Assert.Contains("dcgan", errors["model"][0]);
+        Assert.Contains("model.beta1: must be in [0, 1), got 1.5", errors["model.beta1"]);
+    }
+
+    [Fact]
+    public void EveryKindsDefaultsAreValid()
+    {
+        foreach (var kind in ModelCatalog.Kinds)
+            Assert.Empty(JobSpecValidator.Validate(new JobSpec { Model = ModelCatalog.Defaults(kind) }));
+    }
+
+    [Fact]
+    public void KindSpecificOptionsAreChecked()
+    {
+        var errors = JobSpecValidator.Validate(new JobSpec { Model = new WganGpOptions { GradientPenalty = 0 } });
+        Assert.Contains("model.gradientPenalty: must be a finite number > 0, got 0", errors["model.gradientPenalty"]);
+        errors = JobSpecValidator.Validate(new JobSpec { Model = new SnganOptions { LabelSmoothing = 0.1 } });
+        Assert.Contains("applies to the non-saturating objective only", errors["model.labelSmoothing"][0]);
     }
 
     [Fact]
@@ -36,12 +52,20 @@ public class JobSpecValidatorTests
     [Theory]
     [InlineData("wgan-gp")]
     [InlineData("wasserstein")]
-    public void ObjectivesTheTrainerCannotRunAreRejected(string objective)
+    public void ObjectivesTheKindCannotRunAreRejected(string objective)
     {
-        var errors = JobSpecValidator.Validate(new JobSpec { ModelOptions = new ModelOptions { Objective = objective } });
-        var message = Assert.Single(errors["modelOptions.objective"]);
+        var errors = JobSpecValidator.Validate(new JobSpec { Model = new DcganOptions { Objective = objective } });
+        var message = Assert.Single(errors["model.objective"]);
         Assert.Contains($"'{objective}'", message);
         Assert.Contains("non-saturating", message);
+    }
+
+    [Fact]
+    public void TheWassersteinObjectiveBelongsToTheWassersteinKinds()
+    {
+        Assert.Empty(JobSpecValidator.Validate(new JobSpec { Model = new WganOptions() }));
+        var errors = JobSpecValidator.Validate(new JobSpec { Model = new WganOptions { Objective = "hinge" } });
+        Assert.Contains("must be one of wasserstein, got 'hinge'", errors["model.objective"][0]);
     }
 
     [Theory]

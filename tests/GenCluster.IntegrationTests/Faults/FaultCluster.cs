@@ -34,7 +34,7 @@ public sealed class FaultCluster : IDisposable
         Name = name,
         DatasetLimit = 512,
         PerWorkerBatch = 8,
-        ModelOptions = new ModelOptions { Width = 8, LatentDim = 16 },
+        Model = new GenCluster.Contracts.Models.DcganOptions { Width = 8, LatentDim = 16, EmaDecay = 0 },
         Steps = steps,
         MinWorkers = minWorkers,
         MaxWorkers = maxWorkers,

@@ -2,7 +2,7 @@ using System.Text.Json;
 using GenCluster.Contracts.Jobs;
 using GenCluster.Trainer.Checkpoints;
 using GenCluster.Trainer.Imaging;
-using GenCluster.Trainer.Models;
+using GenCluster.Trainer.Recipes;
 using GenCluster.Trainer.Training;
 using TorchSharp;
 using Launcher = GenCluster.Silo.Local.ChildProcess;
@@ -43,15 +43,13 @@ public sealed class LocalTrainingTests : IDisposable
         Assert.Equal(20, checkpoint.Manifest.Step);
         Assert.Equal(2, checkpoint.Manifest.WorldSize);
 
-        var spec = checkpoint.Manifest.Options.GetProperty("spec").Deserialize<JobSpec>(CheckpointManifest.Json)!;
+        var spec = checkpoint.Manifest.ReadSpec(checkpoint.Directory);
+        Assert.Equal("dcgan", checkpoint.Manifest.ModelKind);
         using var scope = torch.NewDisposeScope();
-        using var models = GanModels.Create(spec, spec.Seed);
-        using (var reader = new BinaryReader(File.OpenRead(checkpoint.PathOf(GanTrainingSession.GeneratorFile))))
-            models.Generator.load(reader);
-        models.Generator.eval();
-        using var noGrad = torch.no_grad();
-        var images = models.Generator.forward(GanTrainingSession.SampleLatents(spec.Seed, 64, models.LatentDim));
-        var (width, height, pixels) = SampleGrid.Render(images, columns: 8);
+        using var recipe = RecipeRegistry.Create(spec.Model, new RecipeSetup { Seed = 12345, Classes = 10 });
+        RecipeCheckpoint.Load(recipe, checkpoint, networksOnly: true);
+        using var batch = recipe.Sample(TrainingSession.GridRequest(spec.Seed, 64, recipe.Classes));
+        var (width, height, _, pixels) = SampleGrid.Render(batch.Images, columns: 8);
         using var rendered = new MemoryStream();
         PngWriter.WriteGrayscale(rendered, width, height, pixels);
 

@@ -23,7 +23,7 @@ public class JobsEndpointsTests(InProcessSilo silo) : IClassFixture<InProcessSil
         Assert.Equal("Queued", body["state"]!.GetValue<string>());
 
         var job = await silo.Client.GetJobAsync(id);
-        Assert.Equal(("api-ok", 50L, 32), (job.Spec.Name, job.Spec.Steps, job.Spec.ModelOptions.Width));
+        Assert.Equal(("api-ok", 50L, 32), (job.Spec.Name, job.Spec.Steps, ((GenCluster.Contracts.Models.GanOptions)job.Spec.Model).Width));
         Assert.Equal(Path.Combine(silo.DataDirectory, "runs", id), job.RunDirectory);
         Assert.Contains(await silo.Client.ListJobsAsync(), j => j.Id == id);
 

@@ -47,7 +47,7 @@ public class BenchOverheadCommandTests
     public void ReportTakesTheSlowestRankAndAveragesFlops()
     {
         var line = BenchOverheadCommand.Report([[0.110, 0.100, 40e9, 100e9], [0.120, 0.080, 60e9, 100e9]], 2, 1,
-            new JobSpec { PerWorkerBatch = 32, ModelOptions = new ModelOptions { Width = 32 } });
+            new JobSpec { PerWorkerBatch = 32, Model = new GenCluster.Contracts.Models.DcganOptions { Width = 32 } });
         Assert.Equal("ranks=2 threads=1 batch=32 width=32 step_ms_ring=120.0 step_ms_alone=100.0 overhead_pct=20.0 train_gflops=50.0 matmul_gflops=100.0 efficiency_pct=50", line);
     }
 }

@@ -69,7 +69,7 @@ public class PngWriterTests
         using var scope = torch.NewDisposeScope();
         var images = torch.stack([torch.full(1, 3, 2, -1f), torch.full(1, 3, 2, 1f), torch.full(1, 3, 2, 0f)]);
 
-        var (width, height, pixels) = SampleGrid.Render(images, columns: 2);
+        var (width, height, _, pixels) = SampleGrid.Render(images, columns: 2);
 
         Assert.Equal(2 * (2 + 2) + 2, width);
         Assert.Equal(2 * (3 + 2) + 2, height);

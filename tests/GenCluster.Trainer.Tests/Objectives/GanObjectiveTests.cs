@@ -9,7 +9,7 @@ public class GanObjectiveTests
     {
         using var r = torch.tensor(real);
         using var f = torch.tensor(fake);
-        using var loss = o.DiscriminatorLoss(r, f);
+        using var loss = o.DiscriminatorLoss(new CriticBatch(x => x, r, f, r, f, () => torch.zeros(1)));
         return loss.item<float>();
     }
 
@@ -53,7 +53,27 @@ public class GanObjectiveTests
     public void UnknownObjectiveNamesTheField()
     {
         var ex = Assert.Throws<ArgumentException>(() => GanObjectives.Create("wgan-gp"));
-        Assert.Contains("ModelOptions.Objective 'wgan-gp'", ex.Message);
+        Assert.Contains("model.objective 'wgan-gp'", ex.Message);
         Assert.Contains("hinge", ex.Message);
+    }
+
+    [Fact]
+    public void OneSidedLabelSmoothingTargetsOneMinusSForRealImagesOnly()
+    {
+        var o = new NonSaturatingObjective(labelSmoothing: 0.1);
+        // real term: BCE with target 0.9 = 0.9·softplus(−x) + 0.1·softplus(x); fake term unchanged.
+        var expected = 0.9 * Softplus(-2) + 0.1 * Softplus(2) + Softplus(0.5);
+        Assert.Equal(expected, D(o, [2f], [0.5f]), 4);
+        Assert.Equal(Softplus(-0.5), G(o, [0.5f]), 5);
+    }
+
+    [Fact]
+    public void EachKindGetsItsObjective()
+    {
+        Assert.IsType<NonSaturatingObjective>(GanObjectives.For(new GenCluster.Contracts.Models.DcganOptions()));
+        Assert.IsType<HingeObjective>(GanObjectives.For(new GenCluster.Contracts.Models.SnganOptions()));
+        Assert.IsType<WassersteinObjective>(GanObjectives.For(new GenCluster.Contracts.Models.WganOptions()));
+        var gp = Assert.IsType<GradientPenaltyObjective>(GanObjectives.For(new GenCluster.Contracts.Models.WganGpOptions()));
+        Assert.Equal(10, gp.Lambda);
     }
 }

@@ -1,4 +1,7 @@
-using GenCluster.Trainer.Models;
+using GenCluster.Contracts.Models;
+using GenCluster.Trainer.Objectives;
+using GenCluster.Trainer.Recipes;
+using GenCluster.Trainer.Recipes.Gan;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -7,7 +10,7 @@ using static TorchSharp.torch.nn;
 namespace GenCluster.Trainer.Tests.Support;
 
 /// <summary>A small fully-connected G for 8×8 images: no batch-coupled layers, so data-parallel equivalence is exact.</summary>
-public sealed class TinyGenerator : Module<Tensor, Tensor>
+public sealed class TinyGenerator : Module<Tensor, Tensor, Tensor>
 {
     private readonly Linear fc1;
     private readonly Linear fc2;
@@ -22,7 +25,7 @@ public sealed class TinyGenerator : Module<Tensor, Tensor>
 
     public int Size { get; }
 
-    public override Tensor forward(Tensor z)
+    public override Tensor forward(Tensor z, Tensor labels)
     {
         using var scope = NewDisposeScope();
         var x = functional.relu(fc1.forward(z));
@@ -31,7 +34,7 @@ public sealed class TinyGenerator : Module<Tensor, Tensor>
 }
 
 /// <summary>A small fully-connected D for 8×8 images; <see cref="Poison"/> makes its output NaN.</summary>
-public sealed class TinyDiscriminator : Module<Tensor, Tensor>
+public sealed class TinyDiscriminator : Module<Tensor, Tensor, Tensor>
 {
     private readonly Linear fc1;
     private readonly Linear fc2;
@@ -45,7 +48,7 @@ public sealed class TinyDiscriminator : Module<Tensor, Tensor>
 
     public bool Poison { get; set; }
 
-    public override Tensor forward(Tensor images)
+    public override Tensor forward(Tensor images, Tensor labels)
     {
         using var scope = NewDisposeScope();
         var x = functional.leaky_relu(fc1.forward(images.flatten(1)), 0.2);
@@ -60,7 +63,7 @@ public static class TinyGan
     public const int Latent = 4;
 
     /// <summary>Tiny G and D initialised from <paramref name="seed"/> only (not torch's global generator, which tests running in parallel share).</summary>
-    public static GanModels Create(long seed, int hidden = 16, int size = 8)
+    public static GanNetworks Create(long seed, int hidden = 16, int size = 8)
     {
         var g = new TinyGenerator(Latent, hidden, size);
         var d = new TinyDiscriminator(hidden, size);
@@ -72,6 +75,10 @@ public static class TinyGan
             using var scaled = values.mul(0.2);
             p.copy_(scaled);
         }
-        return new GanModels(g, d, Latent);
+        return new GanNetworks(g, d, () => new TinyGenerator(Latent, hidden, size), Latent);
     }
+
+    /// <summary>A GAN recipe of <paramref name="options"/>'s kind around tiny networks, for a round of <paramref name="worldSize"/>.</summary>
+    public static GanRecipe Recipe(GanOptions options, GanNetworks networks, int worldSize) =>
+        new(options, networks, GanObjectives.For(options), new RecipeSetup { WorldSize = worldSize, BucketBytes = 8192, Height = 8, Width = 8 });
 }

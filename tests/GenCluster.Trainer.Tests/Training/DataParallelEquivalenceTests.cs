@@ -1,29 +1,87 @@
+using GenCluster.Contracts.Models;
+using GenCluster.Trainer.Data;
+using GenCluster.Trainer.Layers;
+using GenCluster.Trainer.Recipes.Gan;
 using GenCluster.Trainer.Tests.Support;
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
 
 namespace GenCluster.Trainer.Tests.Training;
 
-/// <summary>n workers with batch B follow the parameters of 1 worker with batch n·B (no batch-coupled layers).</summary>
+/// <summary>
+/// n workers with batch B follow the parameters of 1 worker with batch n·B (networks without batch-coupled layers),
+/// per GAN family: its objective, critic steps, clipping, gradient penalty, stabilisers and EMA copy included.
+/// </summary>
 public class DataParallelEquivalenceTests
 {
-    private const int Steps = 10;
+    private const int Steps = 6;
     private const int GlobalBatch = 12;
 
-    private static async Task<float[]> Train(int world, int accumulation = 1)
+    /// <summary>Family configurations (the kind's own step logic with tiny networks).</summary>
+    public static TheoryData<string, int> Families() => new()
+    {
+        { "dcgan", 2 }, { "dcgan", 3 }, { "hinge", 2 }, { "wgan", 2 }, { "wgan-gp", 3 }, { "stabilisers", 2 }, { "cgan", 3 }, { "sngan", 2 },
+    };
+
+    private static GanOptions Options(string family) => family switch
+    {
+        "dcgan" => new DcganOptions { LatentDim = TinyGan.Latent, LearningRateD = 1e-3, LearningRateG = 1e-3, EmaDecay = 0.9 },
+        "hinge" => new DcganOptions { LatentDim = TinyGan.Latent, LearningRateD = 1e-3, LearningRateG = 1e-3, Objective = "hinge" },
+        "wgan" => new WganOptions { LatentDim = TinyGan.Latent, LearningRateD = 1e-3, LearningRateG = 1e-3, DSteps = 2, Clip = 0.05 },
+        "wgan-gp" => new WganGpOptions { LatentDim = TinyGan.Latent, LearningRateD = 1e-3, LearningRateG = 1e-3, DSteps = 2 },
+        "stabilisers" => new DcganOptions { LatentDim = TinyGan.Latent, LabelSmoothing = 0.1, HistoricalAveraging = 0.5, EmaDecay = 0.5, EmaStart = 2 },
+        "cgan" => new CganOptions { LatentDim = TinyGan.Latent, Width = 16 },
+        "sngan" => new SnganOptions { LatentDim = TinyGan.Latent },
+        _ => throw new ArgumentException(family),
+    };
+
+    private static GanNetworks Networks(string family, long seed) => family switch
+    {
+        "cgan" => Conditional(seed),
+        "sngan" => SpectralD(seed),
+        _ => TinyGan.Create(seed),
+    };
+
+    private static GanNetworks Conditional(long seed)
+    {
+        var g = new MlpGenerator(TinyGan.Latent, 16, 1, 8, 8, classes: 10);
+        var d = new MlpDiscriminator(16, 1, 8, 8, classes: 10);
+        using var init = new torch.Generator((ulong)seed);
+        GanWeightInit.Apply(g, init);
+        GanWeightInit.Apply(d, init);
+        return new GanNetworks(g, d, () => new MlpGenerator(TinyGan.Latent, 16, 1, 8, 8, classes: 10), TinyGan.Latent);
+    }
+
+    private static GanNetworks SpectralD(long seed)
+    {
+        var tiny = TinyGan.Create(seed);
+        tiny.Discriminator.Dispose();
+        var d = new TinySpectralDiscriminator(new torch.Generator((ulong)seed + 1));
+        return tiny with { Discriminator = d };
+    }
+
+    private static ImageDataset Data() =>
+        new(SyntheticIdx.Images(240, 8, 8), 240, 8, 8, 1, Enumerable.Range(0, 240).Select(i => i * 7 % 10).ToArray(), 10);
+
+    private static async Task<(float[] State, float[] Start)> Train(string family, int world, int accumulation = 1)
     {
         using var temp = RepoPaths.NewTemp();
         using var group = new InProcessGroup(world);
-        var data = SyntheticIdx.Dataset(240);
+        var spec = SessionHarness.TinySpec(GlobalBatch / world / accumulation, model: Options(family));
+        float[] start;
+        using (var initial = TinyGan.Recipe(Options(family), Networks(family, 11), 1)) start = SessionHarness.State(initial);
         // Each rank starts from different weights: the round-start broadcast must make them rank 0's.
-        var sessions = SessionHarness.Create(world, SessionHarness.TinySpec(GlobalBatch / world / accumulation), temp.Path, data,
-            rank => TinyGan.Create(seed: 11 + 100 * rank), group, accumulation: accumulation);
+        var sessions = SessionHarness.Create(world, spec, temp.Path, Data(), rank => Networks(family, 11 + 100 * rank), group, accumulation: accumulation);
         try
         {
             var results = await SessionHarness.RunAll(sessions, Steps);
             Assert.All(results, r => Assert.Equal(Steps, r.Step));
-            var states = sessions.Select(s => SessionHarness.State(s.Models)).ToList();
+            Assert.All(results, r => Assert.Equal(0, r.SkippedSteps));
+            var states = sessions.Select(s => SessionHarness.State(s.Recipe)).ToList();
             foreach (var other in states.Skip(1))
                 Assert.Equal(states[0], other);
-            return states[0];
+            return (states[0], start);
         }
         finally
         {
@@ -32,31 +90,50 @@ public class DataParallelEquivalenceTests
     }
 
     [Theory]
-    [InlineData(2)]
-    [InlineData(3)]
-    public async Task NWorkersMatchOneWorkerWithNTimesTheBatch(int world)
+    [MemberData(nameof(Families))]
+    public async Task NWorkersMatchOneWorkerWithNTimesTheBatch(string family, int world)
     {
-        var single = await Train(1);
-        var parallel = await Train(world);
+        var (single, start) = await Train(family, 1);
+        var (parallel, _) = await Train(family, world);
 
-        using var initial = TinyGan.Create(seed: 11);
-        var start = SessionHarness.State(initial);
         var moved = single.Zip(start).Max(p => Math.Abs(p.First - p.Second));
-        Assert.True(moved > 1e-3, $"parameters should move in {Steps} steps; max change {moved}");
+        Assert.True(moved > 1e-3, $"{family}: parameters should move in {Steps} steps; max change {moved}");
 
         var maxDiff = single.Zip(parallel).Max(p => Math.Abs(p.First - p.Second));
-        Assert.True(maxDiff <= 1e-5, $"max |1 worker - {world} workers| after {Steps} steps is {maxDiff}, expected ≤ 1e-5");
+        Assert.True(maxDiff <= 1e-5, $"{family}: max |1 worker - {world} workers| after {Steps} steps is {maxDiff}, expected ≤ 1e-5");
     }
 
     [Theory]
-    [InlineData(1, 3)]
-    [InlineData(2, 2)]
-    public async Task GradientAccumulationWithTheSameGlobalBatchMatchesOneWorker(int world, int accumulation)
+    [InlineData("dcgan", 1, 3)]
+    [InlineData("dcgan", 2, 2)]
+    [InlineData("wgan-gp", 2, 2)]
+    public async Task GradientAccumulationWithTheSameGlobalBatchMatchesOneWorker(string family, int world, int accumulation)
     {
-        var single = await Train(1);
-        var accumulated = await Train(world, accumulation);
+        var (single, _) = await Train(family, 1);
+        var (accumulated, _) = await Train(family, world, accumulation);
 
         var maxDiff = single.Zip(accumulated).Max(p => Math.Abs(p.First - p.Second));
-        Assert.True(maxDiff <= 1e-5, $"max |1 worker - {world} workers × {accumulation} micro-batches| is {maxDiff}, expected ≤ 1e-5");
+        Assert.True(maxDiff <= 1e-5, $"{family}: max |1 worker - {world} workers × {accumulation} micro-batches| is {maxDiff}, expected ≤ 1e-5");
+    }
+
+    /// <summary>An 8×8 spectrally normalised MLP critic: its u vectors depend on the weights only, so every rank holds the same.</summary>
+    private sealed class TinySpectralDiscriminator : Module<Tensor, Tensor, Tensor>
+    {
+        private readonly SNLinear fc1;
+        private readonly SNLinear fc2;
+
+        public TinySpectralDiscriminator(torch.Generator generator) : base(nameof(TinySpectralDiscriminator))
+        {
+            fc1 = new SNLinear(64, 16, generator: generator);
+            fc2 = new SNLinear(16, 1, generator: generator);
+            RegisterComponents();
+        }
+
+        public override Tensor forward(Tensor images, Tensor labels)
+        {
+            using var scope = NewDisposeScope();
+            var x = functional.leaky_relu(fc1.forward(images.flatten(1)), 0.1);
+            return scope.MoveToOuter(fc2.forward(x).view(-1));
+        }
     }
 }

@@ -2,7 +2,9 @@ using GenCluster.Contracts.Jobs;
 using GenCluster.Contracts.Workers;
 using GenCluster.Trainer.Checkpoints;
 using GenCluster.Trainer.Data;
-using GenCluster.Trainer.Models;
+using GenCluster.Contracts.Models;
+using GenCluster.Trainer.Recipes;
+using GenCluster.Trainer.Recipes.Gan;
 using GenCluster.Trainer.Tests.Support;
 using TorchSharp;
 
@@ -23,7 +25,7 @@ public class ExactResumeTests
         {
             var sessions = SessionHarness.Create(2, spec, straightDir.Path, data, _ => TinyGan.Create(1), group);
             await SessionHarness.RunAll(sessions, 6);
-            straight = SessionHarness.State(sessions[0].Models);
+            straight = SessionHarness.State(sessions[0].Recipe);
             SessionHarness.DisposeAll(sessions);
         }
 
@@ -43,7 +45,7 @@ public class ExactResumeTests
             var results = await SessionHarness.RunAll(sessions, 6);
             Assert.All(results, r => Assert.Equal(6, r.Step));
             Assert.Equal(checkpoint, sessions[1].ResumedFrom);
-            resumed = SessionHarness.State(sessions[0].Models);
+            resumed = SessionHarness.State(sessions[0].Recipe);
             SessionHarness.DisposeAll(sessions);
         }
 
@@ -55,16 +57,16 @@ public class ExactResumeTests
     public async Task DcganWithBatchNormResumesExactlyAndTheCheckpointReproducesTheGenerator()
     {
         var data = new ImageDataset(SyntheticIdx.Images(48, 28, 28), 48, 28, 28);
-        var spec = new JobSpec { PerWorkerBatch = 8, Seed = 3, CheckpointEvery = 2, ModelOptions = new ModelOptions { LatentDim = 8, Width = 4 } };
-        GanModels Dcgan(int rank) => GanModels.Create(spec, seed: 3 + rank);
+        var spec = new JobSpec { PerWorkerBatch = 8, Seed = 3, CheckpointEvery = 2, Model = new DcganOptions { LatentDim = 8, Width = 4 } };
+        ITrainingRecipe Dcgan(int rank) => RecipeRegistry.Create(spec.Model, new RecipeSetup { Seed = 3 + rank });
 
         using var straightDir = RepoPaths.NewTemp();
         float[] straight;
         using (var group = new InProcessGroup(1))
         {
-            var sessions = SessionHarness.Create(1, spec, straightDir.Path, data, Dcgan, group);
+            var sessions = SessionHarness.CreateWith(1, spec, straightDir.Path, data, Dcgan, group);
             await SessionHarness.RunAll(sessions, 5);
-            straight = SessionHarness.State(sessions[0].Models);
+            straight = SessionHarness.State(sessions[0].Recipe);
             SessionHarness.DisposeAll(sessions);
         }
 
@@ -74,13 +76,13 @@ public class ExactResumeTests
         float[] expectedImages;
         using (var group = new InProcessGroup(1))
         {
-            var sessions = SessionHarness.Create(1, spec, resumedDir.Path, data, Dcgan, group);
+            var sessions = SessionHarness.CreateWith(1, spec, resumedDir.Path, data, Dcgan, group);
             checkpoint = (await SessionHarness.RunAll(sessions, 2))[0].LastCheckpoint!;
-            expectedImages = Generate(sessions[0].Models.Generator, z);
+            expectedImages = Generate(((GanRecipe)sessions[0].Recipe).Generator, z);
             SessionHarness.DisposeAll(sessions);
         }
 
-        using (var fresh = GanModels.Create(spec, seed: 42))
+        using (var fresh = (GanRecipe)RecipeRegistry.Create(spec.Model, new RecipeSetup { Seed = 42 }))
         {
             var loaded = CheckpointStore.Load(checkpoint);
             fresh.Generator.load(loaded.PathOf("generator.bin"));
@@ -91,10 +93,10 @@ public class ExactResumeTests
         var diffs = new List<string>();
         using (var group = new InProcessGroup(1))
         {
-            var sessions = SessionHarness.Create(1, spec, resumedDir.Path, data, rank => Dcgan(rank + 10), group, resumeFrom: checkpoint);
+            var sessions = SessionHarness.CreateWith(1, spec, resumedDir.Path, data, rank => Dcgan(rank + 10), group, resumeFrom: checkpoint);
             sessions[0].OptionsDiffer += diffs.AddRange;
             await SessionHarness.RunAll(sessions, 5);
-            resumed = SessionHarness.State(sessions[0].Models);
+            resumed = SessionHarness.State(sessions[0].Recipe);
             SessionHarness.DisposeAll(sessions);
         }
 
@@ -114,7 +116,7 @@ public class ExactResumeTests
             checkpoint = (await SessionHarness.RunAll(sessions, 1))[0].LastCheckpoint!;
             SessionHarness.DisposeAll(sessions);
         }
-        var changed = SessionHarness.TinySpec(4) with { ModelOptions = SessionHarness.TinySpec(4).ModelOptions with { LearningRateG = 5e-4 } };
+        var changed = SessionHarness.TinySpec(4) with { Model = (DcganOptions)SessionHarness.TinySpec(4).Model with { LearningRateG = 5e-4 } };
         var diffs = new List<string>();
         using (var group = new InProcessGroup(1))
         {
@@ -124,7 +126,7 @@ public class ExactResumeTests
             SessionHarness.DisposeAll(sessions);
         }
 
-        Assert.Equal(["spec.model_options.learning_rate_g: 0.001 (checkpoint) -> 0.0005 (now)"], diffs);
+        Assert.Equal(["spec.model.learning_rate_g: 0.001 (checkpoint) -> 0.0005 (now)"], diffs);
     }
 
     [Fact]
@@ -140,7 +142,7 @@ public class ExactResumeTests
         {
             var sessions = SessionHarness.Create(2, twoRanks, straightDir.Path, data, _ => TinyGan.Create(1), group);
             await SessionHarness.RunAll(sessions, 8);
-            straight = SessionHarness.State(sessions[0].Models);
+            straight = SessionHarness.State(sessions[0].Recipe);
             SessionHarness.DisposeAll(sessions);
         }
 
@@ -159,7 +161,7 @@ public class ExactResumeTests
             var sessions = SessionHarness.Create(1, oneRank, dir.Path, data, _ => TinyGan.Create(5), group, resumeFrom: checkpoint);
             sessions[0].OptionsDiffer += diffs.AddRange;
             await SessionHarness.RunAll(sessions, 8);
-            resumed = SessionHarness.State(sessions[0].Models);
+            resumed = SessionHarness.State(sessions[0].Recipe);
             SessionHarness.DisposeAll(sessions);
         }
 
@@ -168,11 +170,12 @@ public class ExactResumeTests
         Assert.True(maxDiff <= 1e-5, $"max |2 ranks - resumed on 1 rank| is {maxDiff}, expected ≤ 1e-5");
     }
 
-    private static float[] Generate(torch.nn.Module<torch.Tensor, torch.Tensor> g, torch.Tensor z)
+    private static float[] Generate(torch.nn.Module<torch.Tensor, torch.Tensor, torch.Tensor> g, torch.Tensor z)
     {
         g.eval();
         using var noGrad = torch.no_grad();
-        using var images = g.forward(z);
+        using var labels = torch.zeros(z.shape[0], torch.ScalarType.Int64);
+        using var images = g.forward(z, labels);
         g.train();
         return images.data<float>().ToArray();
     }

@@ -27,7 +27,7 @@ public class MnistDcganSmokeTests
             Steps = 3,
             CheckpointEvery = 0,
             SampleEvery = 0,
-            ModelOptions = new ModelOptions { LatentDim = 16, Width = 8 },
+            Model = new GenCluster.Contracts.Models.DcganOptions { LatentDim = 16, Width = 8 },
         };
         var data = await TrainingData.LoadAsync(spec, engine);
         Assert.Equal(256, data.Count);
@@ -35,7 +35,7 @@ public class MnistDcganSmokeTests
 
         using var group = new InProcessGroup(2);
         var runDir = Path.Combine(temp.Path, "runs", "job");
-        var sessions = Enumerable.Range(0, 2).Select(rank => new GanTrainingSession(new GanSessionSetup
+        var sessions = Enumerable.Range(0, 2).Select(rank => new TrainingSession(new SessionSetup
         {
             Spec = spec,
             RunDirectory = runDir,
@@ -52,7 +52,7 @@ public class MnistDcganSmokeTests
             Assert.Equal(3, checkpoint.Manifest.Step);
             Assert.Equal(2, checkpoint.Manifest.WorldSize);
             Assert.True(File.Exists(Path.Combine(runDir, "samples", "step-000003.png")));
-            Assert.Equal(SessionHarness.State(sessions[0].Models), SessionHarness.State(sessions[1].Models));
+            Assert.Equal(SessionHarness.State(sessions[0].Recipe), SessionHarness.State(sessions[1].Recipe));
         }
         finally
         {

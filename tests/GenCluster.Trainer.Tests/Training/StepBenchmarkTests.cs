@@ -8,7 +8,7 @@ public class StepBenchmarkTests
     [Fact]
     public void ReportsPositiveTimesAndRates()
     {
-        var spec = new JobSpec { PerWorkerBatch = 8, ModelOptions = new ModelOptions { LatentDim = 8, Width = 4 } };
+        var spec = new JobSpec { PerWorkerBatch = 8, Model = new GenCluster.Contracts.Models.DcganOptions { LatentDim = 8, Width = 4 } };
 
         var result = StepBenchmark.Run(spec, threads: 1, steps: 3, warmup: 1);
 

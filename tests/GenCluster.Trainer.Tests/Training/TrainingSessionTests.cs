@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace GenCluster.Trainer.Tests.Training;
 
-public class GanTrainingSessionTests
+public class TrainingSessionTests
 {
     [Fact]
     public async Task CheckpointAndStopRequestOnOneRankStopsEveryRankAfterTheSameStep()
@@ -39,7 +39,7 @@ public class GanTrainingSessionTests
         using var temp = RepoPaths.NewTemp();
         using var group = new InProcessGroup(2);
         var sessions = SessionHarness.Create(2, SessionHarness.TinySpec(4), temp.Path, SyntheticIdx.Dataset(64), _ => TinyGan.Create(1), group);
-        var d1 = (TinyDiscriminator)sessions[1].Models.Discriminator;
+        var d1 = SessionHarness.TinyD(sessions[1]);
         var skippedAt = new List<long>[] { [], [] };
         for (var r = 0; r < 2; r++)
         {
@@ -57,8 +57,8 @@ public class GanTrainingSessionTests
 
             Assert.All(results, r => Assert.Equal(1, r.SkippedSteps));
             Assert.All(skippedAt, s => Assert.Equal([3L], s));
-            Assert.Equal(SessionHarness.State(sessions[0].Models), SessionHarness.State(sessions[1].Models));
-            Assert.All(SessionHarness.State(sessions[0].Models), v => Assert.True(float.IsFinite(v)));
+            Assert.Equal(SessionHarness.State(sessions[0].Recipe), SessionHarness.State(sessions[1].Recipe));
+            Assert.All(SessionHarness.State(sessions[0].Recipe), v => Assert.True(float.IsFinite(v)));
         }
         finally
         {
@@ -73,7 +73,7 @@ public class GanTrainingSessionTests
         using var group = new InProcessGroup(2);
         var engine = new TrainingEngineOptions { Threads = 1, MaxConsecutiveSkips = 3 };
         var sessions = SessionHarness.Create(2, SessionHarness.TinySpec(4), temp.Path, SyntheticIdx.Dataset(64), _ => TinyGan.Create(1), group, engine: engine);
-        ((TinyDiscriminator)sessions[0].Models.Discriminator).Poison = true;
+        SessionHarness.TinyD(sessions[0]).Poison = true;
         try
         {
             var runs = sessions.Select(s => s.RunAsync(10)).ToArray();
@@ -130,13 +130,13 @@ public class GanTrainingSessionTests
             if (instrument.Name == "gencluster_trainer_step_seconds") stepSeconds.Add(value);
         });
         listener.Start();
-        var session = new GanTrainingSession(new GanSessionSetup
+        var session = new TrainingSession(new SessionSetup
         {
             Spec = SessionHarness.TinySpec(4, checkpointEvery: 2, sampleEvery: 3),
             RunDirectory = temp.Path,
             Collectives = group.For(0),
             Dataset = SyntheticIdx.Dataset(64),
-            Models = TinyGan.Create(1),
+            Recipe = TinyGan.Recipe((GenCluster.Contracts.Models.GanOptions)SessionHarness.TinySpec(4).Model, TinyGan.Create(1), 1),
             Instruments = instruments,
             Engine = new TrainingEngineOptions { Threads = 1 },
         });
@@ -150,7 +150,7 @@ public class GanTrainingSessionTests
 
             Assert.Equal(SessionOutcome.Completed, result.Outcome);
             Assert.Equal(Enumerable.Range(1, 7).Select(i => (long)i), progress.Select(p => p.Step));
-            Assert.All(progress, p => Assert.True(p.ImagesPerSecond > 0 && double.IsFinite(p.LossD) && double.IsFinite(p.LossG)));
+            Assert.All(progress, p => Assert.True(p.ImagesPerSecond > 0 && double.IsFinite(p.Metric("loss_d")) && double.IsFinite(p.Metric("loss_g"))));
             Assert.Equal(["step-000007", "step-000006", "step-000004", "step-000002"], session.Checkpoints.StepDirectories().Select(Path.GetFileName));
             Assert.Equal(["step-000003.png", "step-000006.png", "step-000007.png"], samples.Select(Path.GetFileName));
             Assert.All(samples, s => Assert.True(File.Exists(s)));

@@ -7,8 +7,7 @@ using GenCluster.Trainer.Checkpoints;
 using GenCluster.Trainer.Data;
 using GenCluster.Trainer.Distributed;
 using GenCluster.Trainer.Imaging;
-using GenCluster.Trainer.Models;
-using GenCluster.Trainer.Objectives;
+using GenCluster.Trainer.Recipes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using TorchSharp;
@@ -16,8 +15,8 @@ using static TorchSharp.torch;
 
 namespace GenCluster.Trainer.Training;
 
-/// <summary>Everything a <see cref="GanTrainingSession"/> runs with.</summary>
-public sealed record GanSessionSetup
+/// <summary>Everything a <see cref="TrainingSession"/> runs with.</summary>
+public sealed record SessionSetup
 {
     /// <summary>The job's settings (model, batch, cadences, seed).</summary>
     public required JobSpec Spec { get; init; }
@@ -37,8 +36,8 @@ public sealed record GanSessionSetup
     /// <summary>Trainer-local settings.</summary>
     public TrainingEngineOptions Engine { get; init; } = new();
 
-    /// <summary>Models to train; null = built from <see cref="Spec"/>. The session owns and disposes them.</summary>
-    public GanModels? Models { get; init; }
+    /// <summary>The recipe to train; null = the registry's recipe for <c>Spec.Model</c>. The session owns and disposes it.</summary>
+    public ITrainingRecipe? Recipe { get; init; }
 
     /// <summary>Checkpoint to start from (<c>Assignment.ResumeFrom</c>); null = a fresh start.</summary>
     public CheckpointRef? ResumeFrom { get; init; }
@@ -56,30 +55,32 @@ public sealed record GanSessionSetup
 /// <summary>Progress after one step, identical on every rank.</summary>
 /// <param name="Step">Steps completed.</param>
 /// <param name="Epoch">Sampler epoch.</param>
-/// <param name="LossD">D loss averaged over ranks.</param>
-/// <param name="LossG">G loss averaged over ranks (NaN when the G update was skipped).</param>
+/// <param name="Metrics">The recipe's metrics averaged over ranks, in <see cref="ITrainingRecipe.MetricNames"/> order (NaN where a rank had none).</param>
 /// <param name="ImagesPerSecond">Real images per second over all ranks for this step.</param>
 /// <param name="StepSeconds">Wall time of the step.</param>
 /// <param name="Skipped">The step's update was skipped for NaN/Inf.</param>
 /// <param name="SkippedTotal">Skipped steps so far in this run (including before a resume).</param>
-public sealed record StepProgress(long Step, int Epoch, double LossD, double LossG, double ImagesPerSecond, double StepSeconds, bool Skipped, long SkippedTotal)
+public sealed record StepProgress(long Step, int Epoch, IReadOnlyList<KeyValuePair<string, double>> Metrics, double ImagesPerSecond, double StepSeconds, bool Skipped, long SkippedTotal)
 {
+    /// <summary>A metric by name, or NaN.</summary>
+    public double Metric(string name) => Metrics.FirstOrDefault(m => m.Key == name) is { Key: not null } m ? m.Value : double.NaN;
+
     /// <summary>The heartbeat form.</summary>
-    public TrainingProgress ToTrainingProgress() => new(Step, Epoch, ImagesPerSecond, new Dictionary<string, double>
+    public TrainingProgress ToTrainingProgress()
     {
-        ["loss_d"] = LossD,
-        ["loss_g"] = LossG,
-        ["step_seconds"] = StepSeconds,
-        ["skipped_steps"] = SkippedTotal,
-    });
+        var metrics = Metrics.ToDictionary(m => m.Key, m => m.Value);
+        metrics["step_seconds"] = StepSeconds;
+        metrics["skipped_steps"] = SkippedTotal;
+        return new TrainingProgress(Step, Epoch, ImagesPerSecond, metrics);
+    }
 }
 
-/// <summary>How <see cref="GanTrainingSession.RunAsync"/> ended.</summary>
+/// <summary>How <see cref="TrainingSession.RunAsync"/> ended.</summary>
 public enum SessionOutcome
 {
     /// <summary>Reached the target step.</summary>
     Completed,
-    /// <summary>Stopped after a checkpoint because a rank asked to (<see cref="GanTrainingSession.RequestCheckpointAndStop"/>).</summary>
+    /// <summary>Stopped after a checkpoint because a rank asked to (<see cref="TrainingSession.RequestCheckpointAndStop"/>).</summary>
     Stopped,
 }
 
@@ -91,32 +92,26 @@ public enum SessionOutcome
 public sealed record SessionResult(SessionOutcome Outcome, long Step, CheckpointRef? LastCheckpoint, long SkippedSteps);
 
 /// <summary>
-/// Trains a GAN data-parallel from its start step (0, or the resume checkpoint's) to a target step on a dedicated
-/// thread: round-start fingerprint check and broadcast, one <see cref="DataParallelGanStep"/> per step, checkpoints
-/// and samples on rank 0 at the job's cadence, progress events, and a cooperative checkpoint-and-stop.
+/// The training cadence, the same for every model family: trains a recipe data-parallel from its start step (0, or
+/// the resume checkpoint's) to a target step on a dedicated thread — round-start fingerprint check and broadcast, one
+/// <see cref="ITrainingRecipe.Step"/> per step, agreement on metrics, NaN skips and stop requests, checkpoints and
+/// sample grids on rank 0 at the job's cadence, progress events.
 /// </summary>
 /// <remarks>
 /// Every rank must run the same session with the same collectives. Events fire on the training thread. Resuming at
-/// step k from a checkpoint reproduces the uninterrupted run (same world size): the checkpoint carries the models,
-/// both Adam states, the sampler position and the latent and torch generator states; the sampler's order depends
-/// on (seed, epoch) only and carries no other random state.
+/// step k from a checkpoint reproduces the uninterrupted run (same world size): the checkpoint carries every network,
+/// every optimiser state, the sampler position and the noise and torch generator states.
 /// </remarks>
-public sealed class GanTrainingSession : IDisposable
+public sealed class TrainingSession : IDisposable
 {
-    /// <summary>Checkpoint file holding the generator's parameters and buffers.</summary>
-    public const string GeneratorFile = "generator.bin";
-    private const string DiscriminatorFile = "discriminator.bin";
-    private const string AdamGFile = "adam-generator.bin";
-    private const string AdamDFile = "adam-discriminator.bin";
-    private const string NoiseRng = "latent_noise";
+    private const string NoiseRngPrefix = "noise_";
     private const string TorchRng = "torch_default";
     private const long SampleSeedOffset = 0x5EED_5A3B;
+    private const int GridColumns = 8;
 
-    private readonly GanSessionSetup _setup;
+    private readonly SessionSetup _setup;
     private readonly ICollectives _collectives;
-    private readonly DataParallelGanStep _step;
-    private readonly Generator _noise;
-    private readonly Tensor _sampleLatents;
+    private readonly NoiseStreams _noise;
     private readonly CheckpointStore _store;
     private readonly Device _device;
     private readonly JsonElement _optionsSnapshot;
@@ -125,22 +120,26 @@ public sealed class GanTrainingSession : IDisposable
     private int _consecutiveSkips;
     private LoadedCheckpoint? _resume;
 
-    /// <summary>Builds the models, optimizers and sampler; loads nothing yet (that happens in <see cref="RunAsync"/>).</summary>
-    public GanTrainingSession(GanSessionSetup setup)
+    /// <summary>Builds the recipe (networks, optimisers) and sampler; loads nothing yet (that happens in <see cref="RunAsync"/>).</summary>
+    public TrainingSession(SessionSetup setup)
     {
         _setup = setup;
         _collectives = setup.Collectives;
         var spec = setup.Spec;
         _device = torch.device(setup.Engine.Device);
-        Models = setup.Models ?? GanModels.Create(spec, spec.Seed);
-        Models.Generator.to(_device);
-        Models.Discriminator.to(_device);
-        var objective = GanObjectives.Create(spec.ModelOptions.Objective);
-        var sampler = new DistributedSampler(setup.Dataset.Count, _collectives.WorldSize, _collectives.Rank, spec.PerWorkerBatch, spec.Seed);
-        _noise = new Generator((ulong)spec.Seed);
-        _step = new DataParallelGanStep(Models, objective, _collectives, setup.Dataset, sampler, _noise,
-            spec.PerWorkerBatch, setup.GradientAccumulation, spec.ModelOptions, _device, setup.Engine.BucketBytes);
-        _sampleLatents = SampleLatents(spec.Seed, setup.Engine.SampleCount, Models.LatentDim);
+        Recipe = setup.Recipe ?? RecipeRegistry.Create(spec.Model, new RecipeSetup
+        {
+            Seed = spec.Seed,
+            Device = _device,
+            Channels = setup.Dataset.Channels,
+            Height = setup.Dataset.Height,
+            Width = setup.Dataset.Width,
+            Classes = setup.Dataset.Classes,
+            BucketBytes = setup.Engine.BucketBytes,
+            WorldSize = _collectives.WorldSize,
+        });
+        Sampler = new DistributedSampler(setup.Dataset.Count, _collectives.WorldSize, _collectives.Rank, spec.PerWorkerBatch, spec.Seed);
+        _noise = new NoiseStreams(spec.Seed);
         _store = new CheckpointStore(Path.Combine(setup.RunDirectory, "checkpoints"), Math.Max(1, spec.KeepCheckpoints), setup.Time);
         _optionsSnapshot = JsonSerializer.SerializeToElement(new
         {
@@ -148,13 +147,6 @@ public sealed class GanTrainingSession : IDisposable
             gradient_accumulation = setup.GradientAccumulation,
             world_size = _collectives.WorldSize,
         }, CheckpointManifest.Json);
-    }
-
-    /// <summary>The fixed latent batch every sample grid of a job is drawn from (depends on the seed only).</summary>
-    public static Tensor SampleLatents(long seed, int count, int latentDim)
-    {
-        using var sampleGenerator = new Generator((ulong)(seed + SampleSeedOffset));
-        return torch.randn([count, latentDim], generator: sampleGenerator);
     }
 
     /// <summary>Raised after every step (on every rank).</summary>
@@ -172,17 +164,30 @@ public sealed class GanTrainingSession : IDisposable
     /// <summary>Raised when a step is skipped for NaN/Inf, with the reason.</summary>
     public event Action<long, string>? StepSkipped;
 
-    /// <summary>The models being trained.</summary>
-    public GanModels Models { get; }
+    /// <summary>The recipe being trained.</summary>
+    public ITrainingRecipe Recipe { get; }
+
+    /// <summary>The data order.</summary>
+    public DistributedSampler Sampler { get; }
 
     /// <summary>Steps completed.</summary>
     public long Step { get; private set; }
 
     /// <summary>Sampler epoch.</summary>
-    public int Epoch => _step.Sampler.Position.Epoch;
+    public int Epoch => Sampler.Position.Epoch;
 
     /// <summary>Where checkpoints go.</summary>
     public CheckpointStore Checkpoints => _store;
+
+    /// <summary>The checkpoint this session resumed from, if any.</summary>
+    public CheckpointRef? ResumedFrom => _resume?.ToRef();
+
+    /// <summary>The seed of every sample grid of a job (depends on the job seed only, so grids are comparable over time).</summary>
+    public static long SampleSeed(long jobSeed) => jobSeed + SampleSeedOffset;
+
+    /// <summary>The request a job's sample grids are drawn with: the EMA generator where the recipe keeps one, one row per class for conditional models.</summary>
+    public static SampleRequest GridRequest(long jobSeed, int count, int classes) =>
+        new(classes > 0 ? classes * GridColumns : count, Ema: true, Seed: SampleSeed(jobSeed));
 
     /// <summary>Asks every rank to finish the current step, checkpoint, and return <see cref="SessionOutcome.Stopped"/> (SIGTERM, preemption). Thread-safe.</summary>
     public void RequestCheckpointAndStop() => Interlocked.Exchange(ref _stopRequested, 1);
@@ -201,38 +206,46 @@ public sealed class GanTrainingSession : IDisposable
         TrainingLog.RoundStarted(_setup.Logger, _collectives.Rank, _collectives.WorldSize, Step);
 
         CheckpointRef? last = null;
-        var globalImages = (double)_collectives.WorldSize * _setup.Spec.PerWorkerBatch * _setup.GradientAccumulation;
+        var spec = _setup.Spec;
+        var globalImages = (double)_collectives.WorldSize * spec.PerWorkerBatch * _setup.GradientAccumulation;
         while (Step < targetStep)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var started = _setup.Time.GetTimestamp();
-            var outcome = _step.Run(Volatile.Read(ref _stopRequested) != 0, cancellationToken);
+            var context = new StepContext(_collectives, _setup.Dataset, Sampler, _noise, spec.PerWorkerBatch,
+                _setup.GradientAccumulation, _device, Step, cancellationToken);
+            using (torch.NewDisposeScope())
+            {
+                Recipe.Step(context);
+            }
+            var (metrics, stop) = Agree(context, Volatile.Read(ref _stopRequested) != 0, cancellationToken);
             Step++;
             var seconds = _setup.Time.GetElapsedTime(started).TotalSeconds;
-            if (outcome.AllReduceBytes > 0) _setup.Instruments?.AllReduced(outcome.AllReduceSeconds, outcome.AllReduceBytes);
-            if (outcome.Skipped)
+            if (context.AllReduceBytes > 0) _setup.Instruments?.AllReduced(context.AllReduceSeconds, context.AllReduceBytes);
+            var skipped = context.SkipReason is not null;
+            if (skipped)
             {
                 _skipped++;
                 _consecutiveSkips++;
                 _setup.Instruments?.StepSkipped();
-                TrainingLog.StepSkipped(_setup.Logger, Step, _consecutiveSkips, outcome.SkipReason!);
-                StepSkipped?.Invoke(Step, outcome.SkipReason!);
+                TrainingLog.StepSkipped(_setup.Logger, Step, _consecutiveSkips, context.SkipReason!);
+                StepSkipped?.Invoke(Step, context.SkipReason!);
                 if (_consecutiveSkips >= _setup.Engine.MaxConsecutiveSkips)
-                    throw new NumericalFaultException(Step, _consecutiveSkips, outcome.SkipReason!);
+                    throw new NumericalFaultException(Step, _consecutiveSkips, context.SkipReason!);
             }
             else
             {
                 _consecutiveSkips = 0;
             }
             var imagesPerSecond = seconds > 0 ? globalImages / seconds : 0;
-            _setup.Instruments?.StepCompleted(seconds, imagesPerSecond, outcome.LossD, outcome.LossG);
-            StepCompleted?.Invoke(new StepProgress(Step, Epoch, outcome.LossD, outcome.LossG, imagesPerSecond, seconds, outcome.Skipped, _skipped));
+            _setup.Instruments?.StepCompleted(seconds, imagesPerSecond, metrics);
+            StepCompleted?.Invoke(new StepProgress(Step, Epoch, metrics, imagesPerSecond, seconds, skipped, _skipped));
 
             var done = Step >= targetStep;
-            if (Due(_setup.Spec.SampleEvery, done)) WriteSample(cancellationToken);
-            if (Due(_setup.Spec.CheckpointEvery, done) || outcome.StopRequested)
+            if (Due(spec.SampleEvery, done)) WriteSample(cancellationToken);
+            if (Due(spec.CheckpointEvery, done) || stop)
                 last = WriteCheckpoint(cancellationToken) ?? last;
-            if (outcome.StopRequested && !done)
+            if (stop && !done)
             {
                 TrainingLog.Stopped(_setup.Logger, Step);
                 return new SessionResult(SessionOutcome.Stopped, Step, last, _skipped);
@@ -241,20 +254,38 @@ public sealed class GanTrainingSession : IDisposable
         return new SessionResult(SessionOutcome.Completed, Step, last, _skipped);
     }
 
+    /// <summary>One all-gather per step: every rank's metrics (averaged) and stop requests (any).</summary>
+    private (IReadOnlyList<KeyValuePair<string, double>> Metrics, bool Stop) Agree(StepContext context, bool stop, CancellationToken cancellationToken)
+    {
+        var names = Recipe.MetricNames;
+        var mine = new double[names.Count + 1];
+        for (var i = 0; i < names.Count; i++)
+            mine[i] = context.Metrics.TryGetValue(names[i], out var v) ? v : double.NaN;
+        mine[^1] = stop ? 1 : 0;
+        var all = _collectives.WorldSize == 1
+            ? [mine]
+            : _collectives.AllGatherAsync(mine, cancellationToken).GetAwaiter().GetResult();
+        var averaged = new KeyValuePair<string, double>[names.Count];
+        for (var i = 0; i < names.Count; i++)
+            averaged[i] = new(names[i], all.Average(v => v[i]));
+        return (averaged, all.Any(v => v[^1] != 0));
+    }
+
     private bool Due(int every, bool done) => done || (every > 0 && Step % every == 0);
 
     private void StartRound(CancellationToken cancellationToken)
     {
-        ModelFingerprint.VerifyAcrossRanksAsync(_collectives, "generator", Models.Generator, cancellationToken).GetAwaiter().GetResult();
-        ModelFingerprint.VerifyAcrossRanksAsync(_collectives, "discriminator", Models.Discriminator, cancellationToken).GetAwaiter().GetResult();
-        ModelStateSync.BroadcastParametersAndBuffersAsync(_collectives, Models.Generator, cancellationToken).GetAwaiter().GetResult();
-        ModelStateSync.BroadcastParametersAndBuffersAsync(_collectives, Models.Discriminator, cancellationToken).GetAwaiter().GetResult();
+        foreach (var network in Recipe.Networks)
+            ModelFingerprint.VerifyAcrossRanksAsync(_collectives, network.Name, network.Module, cancellationToken).GetAwaiter().GetResult();
+        foreach (var network in Recipe.Networks)
+            ModelStateSync.BroadcastParametersAndBuffersAsync(_collectives, network.Module, cancellationToken).GetAwaiter().GetResult();
     }
 
+    /// <summary>Applies the declared buffer policies before state is saved or shown: rank 0's BatchNorm statistics everywhere.</summary>
     private void SyncBuffers(CancellationToken cancellationToken)
     {
-        ModelStateSync.BroadcastBuffersAsync(_collectives, Models.Generator, cancellationToken).GetAwaiter().GetResult();
-        ModelStateSync.BroadcastBuffersAsync(_collectives, Models.Discriminator, cancellationToken).GetAwaiter().GetResult();
+        foreach (var network in Recipe.Networks.Where(n => n.Buffers == BufferPolicy.BroadcastFromRank0))
+            ModelStateSync.BroadcastBuffersAsync(_collectives, network.Module, cancellationToken).GetAwaiter().GetResult();
     }
 
     private void WriteSample(CancellationToken cancellationToken)
@@ -262,21 +293,10 @@ public sealed class GanTrainingSession : IDisposable
         SyncBuffers(cancellationToken);
         if (_collectives.Rank != 0) return;
         using var scope = NewDisposeScope();
-        var g = Models.Generator;
-        g.eval();
-        try
-        {
-            using var noGrad = torch.no_grad();
-            var images = g.forward(_sampleLatents.to(_device));
-            var (width, height, pixels) = SampleGrid.Render(images, columns: 8);
-            var path = Path.Combine(_setup.RunDirectory, "samples", CheckpointStore.DirectoryName(Step) + ".png");
-            PngWriter.WriteGrayscale(path, width, height, pixels);
-            SampleWritten?.Invoke(path);
-        }
-        finally
-        {
-            g.train();
-        }
+        using var batch = Recipe.Sample(GridRequest(_setup.Spec.Seed, _setup.Engine.SampleCount, Recipe.Classes));
+        var path = Path.Combine(_setup.RunDirectory, "samples", CheckpointStore.DirectoryName(Step) + ".png");
+        SampleGrid.WritePng(path, batch.Images, GridColumns);
+        SampleWritten?.Invoke(path);
     }
 
     private CheckpointRef? WriteCheckpoint(CancellationToken cancellationToken)
@@ -284,30 +304,23 @@ public sealed class GanTrainingSession : IDisposable
         SyncBuffers(cancellationToken);
         if (_collectives.Rank != 0) return null;
         var started = Stopwatch.GetTimestamp();
-        var position = _step.Sampler.Position;
+        var position = Sampler.Position;
         var manifest = new CheckpointManifest
         {
+            Format = CheckpointManifest.CurrentFormat,
+            ModelKind = Recipe.Kind,
             Step = Step,
             Epoch = position.Epoch,
             SamplerBatch = position.Batch,
             WorldSize = _collectives.WorldSize,
             PerWorkerBatch = _setup.Spec.PerWorkerBatch,
             SkippedSteps = _skipped,
-            RngStates = new Dictionary<string, string>
-            {
-                [NoiseRng] = StateToBase64(_noise.get_state()),
-                [TorchRng] = StateToBase64(torch.get_rng_state()),
-            },
+            RngStates = RngStates(),
             Options = _optionsSnapshot,
+            Spec = CheckpointManifest.SpecToJson(_setup.Spec),
+            Layouts = Recipe.Networks.ToDictionary(n => n.Name, n => ModelFingerprint.Describe(n.Module)),
         };
-        var files = new Dictionary<string, Action<Stream>>
-        {
-            [GeneratorFile] = s => WithWriter(s, w => Models.Generator.save(w)),
-            [DiscriminatorFile] = s => WithWriter(s, w => Models.Discriminator.save(w)),
-            [AdamGFile] = s => WithWriter(s, _step.OptimizerG.save_state_dict),
-            [AdamDFile] = s => WithWriter(s, _step.OptimizerD.save_state_dict),
-        };
-        var saved = _store.Save(manifest, files);
+        var saved = _store.Save(manifest, RecipeCheckpoint.Writers(Recipe));
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         _setup.Instruments?.CheckpointWritten(seconds);
         TrainingLog.CheckpointWritten(_setup.Logger, Step, saved.Directory, seconds);
@@ -327,12 +340,12 @@ public sealed class GanTrainingSession : IDisposable
             OptionsDiffer?.Invoke(differences);
         }
 
-        WithReader(checkpoint.PathOf(GeneratorFile), r => Models.Generator.load(r));
-        WithReader(checkpoint.PathOf(DiscriminatorFile), r => Models.Discriminator.load(r));
-        WithReader(checkpoint.PathOf(AdamGFile), _step.OptimizerG.load_state_dict);
-        WithReader(checkpoint.PathOf(AdamDFile), _step.OptimizerD.load_state_dict);
-        using (var noiseState = StateFromBase64(m, NoiseRng, checkpoint.Directory))
-            _noise.set_state(noiseState);
+        RecipeCheckpoint.Load(Recipe, checkpoint);
+        foreach (var name in m.RngStates.Keys.Where(k => k.StartsWith(NoiseRngPrefix, StringComparison.Ordinal)))
+        {
+            using var state = StateFromBase64(m, name, checkpoint.Directory);
+            _noise.Restore(name[NoiseRngPrefix.Length..], state.bytes.ToArray());
+        }
         using (var torchState = StateFromBase64(m, TorchRng, checkpoint.Directory))
             torch.set_rng_state(torchState);
 
@@ -344,37 +357,24 @@ public sealed class GanTrainingSession : IDisposable
             var consumed = m.SamplerBatch * m.WorldSize * m.PerWorkerBatch;
             batch = consumed / ((long)_collectives.WorldSize * spec.PerWorkerBatch);
         }
-        var sampler = _step.Sampler;
-        sampler.Seek(new SamplerPosition(m.Epoch, Math.Min(batch, sampler.BatchesPerEpoch)));
+        Sampler.Seek(new SamplerPosition(m.Epoch, Math.Min(batch, Sampler.BatchesPerEpoch)));
         Step = m.Step;
         _skipped = m.SkippedSteps;
-        TrainingLog.Resumed(_setup.Logger, checkpoint.Directory, Step, m.Epoch, sampler.Position.Batch);
+        TrainingLog.Resumed(_setup.Logger, checkpoint.Directory, Step, m.Epoch, Sampler.Position.Batch);
     }
-
-    /// <summary>The checkpoint this session resumed from, if any.</summary>
-    public CheckpointRef? ResumedFrom => _resume?.ToRef();
 
     /// <inheritdoc />
     public void Dispose()
     {
-        _step.Dispose();
-        _sampleLatents.Dispose();
+        Recipe.Dispose();
         _noise.Dispose();
-        Models.Dispose();
     }
 
-    private static void WithWriter(Stream stream, Action<BinaryWriter> write)
+    private Dictionary<string, string> RngStates()
     {
-        using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
-        write(writer);
-        writer.Flush();
-    }
-
-    private static void WithReader(string path, Action<BinaryReader> read)
-    {
-        using var stream = File.OpenRead(path);
-        using var reader = new BinaryReader(stream, Encoding.UTF8, leaveOpen: false);
-        read(reader);
+        var states = _noise.States().ToDictionary(s => NoiseRngPrefix + s.Key, s => Convert.ToBase64String(s.Value));
+        states[TorchRng] = StateToBase64(torch.get_rng_state());
+        return states;
     }
 
     private static string StateToBase64(Tensor state)

@@ -1,4 +1,4 @@
-namespace GenCluster.Trainer.Models;
+namespace GenCluster.Trainer.Recipes.Gan;
 
 /// <summary>Analytic multiply-accumulate counts of <see cref="DcganGenerator"/> and <see cref="DcganDiscriminator"/> (convolutions only; BatchNorm and activations are negligible).</summary>
 public static class DcganFlops

@@ -1,0 +1,255 @@
+using GenCluster.Contracts.Models;
+using GenCluster.Trainer.Layers;
+using GenCluster.Trainer.Objectives;
+using GenCluster.Trainer.Training;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace GenCluster.Trainer.Recipes.Gan;
+
+/// <summary>
+/// The training step of every GAN kind: <c>dSteps</c> discriminator (critic) updates, each on a fresh real batch and
+/// over <c>accumulation</c> micro-batches, then one generator update on the last critic iteration's latents; the
+/// kind's objective (non-saturating with optional one-sided label smoothing, hinge, Wasserstein with clipping or a
+/// gradient penalty), optional historical averaging, and an EMA copy of G for samples.
+/// </summary>
+/// <remarks>
+/// <para>Networks: <c>generator</c>, <c>discriminator</c> (BatchNorm statistics broadcast from rank 0; spectral-norm
+/// <c>u</c> vectors are functions of the synchronised weights and so identical on every rank), <c>generator_ema</c>
+/// (parameters identical by construction: updated from the synchronised G after each step; its BatchNorm statistics
+/// are copied from G's and follow rank 0), <c>historical_average_g/d</c> (identical by construction).</para>
+/// <para>A non-finite loss or gradient on any rank skips the update it feeds on every rank (a bad critic update skips
+/// the rest of the step); the data and randomness are still consumed, so the trajectory stays a function of the step.</para>
+/// </remarks>
+public sealed class GanRecipe : ITrainingRecipe
+{
+    private readonly GanOptions _options;
+    private readonly IGanObjective _objective;
+    private readonly Module<Tensor, Tensor, Tensor> _g;
+    private readonly Module<Tensor, Tensor, Tensor> _d;
+    private readonly Module<Tensor, Tensor, Tensor>? _ema;
+    private readonly HistoricalAverage? _averageG;
+    private readonly HistoricalAverage? _averageD;
+    private readonly OptimizerHelper _optimizerG;
+    private readonly OptimizerHelper _optimizerD;
+    private readonly GradientBuckets _bucketsG;
+    private readonly GradientBuckets _bucketsD;
+    private readonly Parameter[] _parametersD;
+    private readonly int _latentDim;
+    private readonly int _classes;
+
+    /// <summary>The registry's factory: networks for the kind, its objective.</summary>
+    public static ITrainingRecipe Create(ModelOptions options, RecipeSetup setup)
+    {
+        var gan = (GanOptions)options;
+        return new GanRecipe(gan, GanNetworks.For(gan, setup), GanObjectives.For(gan), setup);
+    }
+
+    /// <summary>Wires a GAN recipe around given networks (tests pass small ones).</summary>
+    public GanRecipe(GanOptions options, GanNetworks networks, IGanObjective objective, RecipeSetup setup)
+    {
+        _options = options;
+        _objective = objective;
+        _latentDim = networks.LatentDim;
+        _classes = options.Conditional ? setup.Classes : 0;
+        _g = networks.Generator;
+        _d = networks.Discriminator;
+        _g.to(setup.Device);
+        _d.to(setup.Device);
+        var list = new List<RecipeNetwork>
+        {
+            new("generator", _g, BufferPolicy.BroadcastFromRank0),
+            new("discriminator", _d, BufferPolicy.BroadcastFromRank0),
+        };
+        if (options.EmaDecay > 0)
+        {
+            _ema = networks.NewGenerator();
+            _ema.to(setup.Device);
+            foreach (var p in _ema.parameters()) p.requires_grad_(false);
+            ExponentialMovingAverage.CopyFrom(_ema, _g);
+            list.Add(new("generator_ema", _ema, BufferPolicy.BroadcastFromRank0));
+        }
+        if (options.HistoricalAveraging > 0)
+        {
+            _averageG = new HistoricalAverage(_g);
+            _averageD = new HistoricalAverage(_d);
+            list.Add(new("historical_average_g", _averageG, BufferPolicy.IdenticalByConstruction));
+            list.Add(new("historical_average_d", _averageD, BufferPolicy.IdenticalByConstruction));
+        }
+        Networks = list;
+        _parametersD = [.. _d.parameters()];
+        _optimizerG = NewOptimizer(_g.parameters(), options.LearningRateG);
+        _optimizerD = NewOptimizer(_parametersD, options.LearningRateD);
+        Optimizers = [new("generator", _optimizerG), new("discriminator", _optimizerD)];
+        _bucketsG = new GradientBuckets(_g.parameters(), setup.BucketBytes, setup.WorldSize);
+        _bucketsD = new GradientBuckets(_parametersD, setup.BucketBytes, setup.WorldSize);
+        MetricNames = objective is GradientPenaltyObjective
+            ? ["loss_d", "loss_g", GradientPenaltyObjective.PenaltyMetric]
+            : ["loss_d", "loss_g"];
+    }
+
+    /// <inheritdoc />
+    public string Kind => _options.Kind;
+
+    /// <inheritdoc />
+    public IReadOnlyList<RecipeNetwork> Networks { get; }
+
+    /// <inheritdoc />
+    public IReadOnlyList<RecipeOptimizer> Optimizers { get; }
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> MetricNames { get; }
+
+    /// <inheritdoc />
+    public int Classes => _classes;
+
+    /// <inheritdoc />
+    public long GradientBytesPerStep => _bucketsD.TotalBytes * _options.DSteps + _bucketsG.TotalBytes;
+
+    /// <summary>G.</summary>
+    public Module<Tensor, Tensor, Tensor> Generator => _g;
+
+    /// <summary>D.</summary>
+    public Module<Tensor, Tensor, Tensor> Discriminator => _d;
+
+    /// <summary>The EMA copy of G, or null when <c>emaDecay</c> is 0.</summary>
+    public Module<Tensor, Tensor, Tensor>? GeneratorEma => _ema;
+
+    /// <inheritdoc />
+    public void Step(StepContext context)
+    {
+        var accumulation = context.Accumulation;
+        var fakes = new List<(Tensor Images, Tensor Labels)>(accumulation);
+        var extras = new Dictionary<string, double>(StringComparer.Ordinal);
+        double lossD = 0;
+        for (var k = 0; k < _options.DSteps; k++)
+        {
+            var last = k == _options.DSteps - 1;
+            _optimizerD.zero_grad();
+            lossD = 0;
+            extras.Clear();
+            for (var m = 0; m < accumulation; m++)
+            {
+                var (real, realLabels) = context.NextBatch();
+                var z = context.Latents(_latentDim);
+                var fakeLabels = _classes > 0 ? context.RandomLabels(_classes) : realLabels;
+                Tensor fake;
+                if (last)
+                {
+                    fake = _g.forward(z, fakeLabels);
+                    fakes.Add((fake, fakeLabels));
+                }
+                else
+                {
+                    using var noGrad = torch.no_grad();
+                    fake = _g.forward(z, fakeLabels);
+                }
+                var detached = fake.detach();
+                var batch = new CriticBatch(x => _d.forward(x, realLabels), real, detached,
+                    _d.forward(real, realLabels), _d.forward(detached, fakeLabels), context.Uniform);
+                var loss = _objective.DiscriminatorLoss(batch, (name, value) =>
+                    extras[name] = extras.GetValueOrDefault(name) + value.item<float>() / accumulation);
+                if (_averageD is not null) loss = loss + _averageD.Penalty() * _options.HistoricalAveraging;
+                var scaled = loss / accumulation;
+                scaled.backward();
+                lossD += scaled.item<float>();
+            }
+            if (!context.AverageGradients(_bucketsD, "discriminator", lossD))
+            {
+                context.Report("loss_d", lossD);
+                return;
+            }
+            _optimizerD.step();
+            if (_options is WganOptions wgan) Clip(wgan.Clip);
+            _averageD?.Update();
+        }
+        context.Report("loss_d", lossD);
+        foreach (var (name, value) in extras) context.Report(name, value);
+
+        _optimizerG.zero_grad();
+        foreach (var p in _parametersD) p.requires_grad_(false);
+        double lossG = 0;
+        try
+        {
+            foreach (var (fake, labels) in fakes)
+            {
+                var loss = _objective.GeneratorLoss(_d.forward(fake, labels));
+                if (_averageG is not null) loss = loss + _averageG.Penalty() * _options.HistoricalAveraging;
+                var scaled = loss / accumulation;
+                scaled.backward();
+                lossG += scaled.item<float>();
+            }
+        }
+        finally
+        {
+            foreach (var p in _parametersD) p.requires_grad_(true);
+        }
+        context.Report("loss_g", lossG);
+        if (!context.AverageGradients(_bucketsG, "generator", lossG)) return;
+        _optimizerG.step();
+        _averageG?.Update();
+        if (_ema is not null)
+        {
+            if (context.Step < _options.EmaStart) ExponentialMovingAverage.CopyFrom(_ema, _g);
+            else ExponentialMovingAverage.Update(_ema, _g, _options.EmaDecay);
+        }
+    }
+
+    /// <inheritdoc />
+    public SampleBatch Sample(SampleRequest request)
+    {
+        using var scope = NewDisposeScope();
+        using var random = new torch.Generator((ulong)request.Seed);
+        var z = torch.randn([request.Count, _latentDim], generator: random);
+        if (request.Truncation > 0) z = Truncation.Resample(z, request.Truncation, random);
+        Tensor? labels = null;
+        if (_classes > 0)
+        {
+            var values = new long[request.Count];
+            for (var i = 0; i < values.Length; i++)
+                values[i] = request.ClassLabel ?? (long)i * _classes / request.Count;
+            labels = torch.tensor(values, ScalarType.Int64);
+        }
+        var g = request.Ema && _ema is not null ? _ema : _g;
+        var device = g.parameters().First().device;
+        g.eval();
+        try
+        {
+            using var noGrad = torch.no_grad();
+            var images = g.forward(z.to(device), (labels ?? torch.zeros(request.Count, ScalarType.Int64)).to(device)).cpu();
+            return new SampleBatch(images.MoveToOuterDisposeScope(), labels?.MoveToOuterDisposeScope());
+        }
+        finally
+        {
+            g.train();
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _bucketsD.Dispose();
+        _bucketsG.Dispose();
+        _optimizerD.Dispose();
+        _optimizerG.Dispose();
+        _g.Dispose();
+        _d.Dispose();
+        _ema?.Dispose();
+        _averageG?.Dispose();
+        _averageD?.Dispose();
+    }
+
+    private OptimizerHelper NewOptimizer(IEnumerable<Parameter> parameters, double learningRate) => _options.Optimizer switch
+    {
+        "rmsprop" => optim.RMSProp(parameters, learningRate, alpha: _options.Beta2),
+        _ => optim.Adam(parameters, learningRate, _options.Beta1, _options.Beta2),
+    };
+
+    private void Clip(double clip)
+    {
+        using var noGrad = torch.no_grad();
+        foreach (var p in _parametersD) p.clamp_(-clip, clip);
+    }
+}

@@ -1,0 +1,58 @@
+using GenCluster.Trainer.Layers;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace GenCluster.Trainer.Recipes.Gan;
+
+/// <summary>
+/// DCGAN initialisation (Radford et al. 2015, §4), used for every GAN kind: convolution, transposed-convolution and
+/// linear weights from N(0, 0.02) (spectrally normalised layers too: the normalisation removes their scale), biases 0,
+/// BatchNorm scale from N(1, 0.02) and shift 0. Seeded: the same seed gives the same network on every machine.
+/// </summary>
+public static class GanWeightInit
+{
+    private const double Std = 0.02;
+
+    /// <summary>Initialises every supported layer in <paramref name="model"/> in place.</summary>
+    /// <param name="model">The model.</param>
+    /// <param name="generator">Random source; null = torch's default generator.</param>
+    public static void Apply(nn.Module model, Generator? generator = null)
+    {
+        using var noGrad = torch.no_grad();
+        foreach (var (_, module) in model.named_modules())
+        {
+            switch (module)
+            {
+                case Conv2d conv:
+                    Weight(conv.weight, conv.bias, generator);
+                    break;
+                case ConvTranspose2d deconv:
+                    Weight(deconv.weight, deconv.bias, generator);
+                    break;
+                case Linear linear:
+                    Weight(linear.weight, linear.bias, generator);
+                    break;
+                case SNConv2d sn:
+                    Weight(sn.Weight, sn.Bias, generator);
+                    break;
+                case SNConvTranspose2d sn:
+                    Weight(sn.Weight, sn.Bias, generator);
+                    break;
+                case SNLinear sn:
+                    Weight(sn.Weight, sn.Bias, generator);
+                    break;
+                case BatchNorm2d bn:
+                    SeededInit.Normal(bn.weight!, 1, Std, generator);
+                    nn.init.zeros_(bn.bias!);
+                    break;
+            }
+        }
+    }
+
+    private static void Weight(Tensor? weight, Tensor? bias, Generator? generator)
+    {
+        if (weight is not null) SeededInit.Normal(weight, 0, Std, generator);
+        if (bias is not null) nn.init.zeros_(bias);
+    }
+}

@@ -1,0 +1,43 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace GenCluster.Trainer.Recipes.Gan;
+
+/// <summary>
+/// The original GAN's generator (Goodfellow et al. 2014) as a multilayer perceptron: z → h → 2h → C·H·W, LeakyReLU
+/// between, tanh at the output. With <c>classes</c> &gt; 0 it is the conditional GAN's (Mirza &amp; Osindero 2014): the
+/// label, one-hot, is concatenated to z.
+/// </summary>
+public sealed class MlpGenerator : Module<Tensor, Tensor, Tensor>
+{
+    private const double Slope = 0.2;
+
+    private readonly Linear fc1;
+    private readonly Linear fc2;
+    private readonly Linear fc3;
+    private readonly long[] _imageShape;
+    private readonly int _classes;
+
+    /// <summary>Creates G for latents of <paramref name="latentDim"/>, <paramref name="hidden"/> units and images [C, H, W].</summary>
+    public MlpGenerator(int latentDim, int hidden, int channels, int height, int width, int classes = 0) : base(nameof(MlpGenerator))
+    {
+        _imageShape = [channels, height, width];
+        _classes = classes;
+        fc1 = Linear(latentDim + classes, hidden);
+        fc2 = Linear(hidden, 2 * hidden);
+        fc3 = Linear(2 * hidden, channels * height * width);
+        RegisterComponents();
+    }
+
+    /// <summary>Maps latents [N, z] (and labels [N] when conditional) to images [N, C, H, W] in [−1, 1].</summary>
+    public override Tensor forward(Tensor z, Tensor labels)
+    {
+        using var scope = NewDisposeScope();
+        var x = _classes > 0 ? torch.cat([z, functional.one_hot(labels, _classes).to_type(z.dtype)], 1) : z;
+        x = functional.leaky_relu(fc1.forward(x), Slope);
+        x = functional.leaky_relu(fc2.forward(x), Slope);
+        return scope.MoveToOuter(torch.tanh(fc3.forward(x)).view([z.shape[0], .. _imageShape]));
+    }
+}

@@ -1,0 +1,84 @@
+using GenCluster.Trainer.Training;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace GenCluster.Trainer.Recipes;
+
+/// <summary>How the state of a network that gradients do not synchronise (its buffers) is kept equal across ranks.</summary>
+/// <remarks>
+/// Parameters never need a policy: identical averaged gradients and identical optimiser states keep them equal, and the
+/// round start takes rank 0's. The cadence broadcasts every network's parameters and buffers from rank 0 at round start
+/// whatever its policy.
+/// </remarks>
+public enum BufferPolicy
+{
+    /// <summary>Each rank updates them from its own batches (BatchNorm running statistics); rank 0's are broadcast before every checkpoint and sample (DDP's default).</summary>
+    BroadcastFromRank0,
+    /// <summary>Computed only from synchronised state (spectral-norm <c>u</c> from identical weights, historical averages, EMA weights), so they stay identical.</summary>
+    IdenticalByConstruction,
+    /// <summary>Statistics SUM-all-reduced over the round before the update that uses them (VQ-VAE codebook counts and sums).</summary>
+    AllReducedBeforeUpdate,
+    /// <summary>Recomputed from the synchronised parameters before use (BigGAN's standing statistics).</summary>
+    Recomputed,
+}
+
+/// <summary>A network a recipe trains or keeps; <see cref="Name"/> is its checkpoint file stem and fingerprint label.</summary>
+/// <param name="Name">Stable name, e.g. <c>generator</c>, <c>discriminator</c>, <c>generator_ema</c>.</param>
+/// <param name="Module">The module (already on the training device).</param>
+/// <param name="Buffers">How its buffers stay equal across ranks.</param>
+public sealed record RecipeNetwork(string Name, nn.Module Module, BufferPolicy Buffers);
+
+/// <summary>An optimiser a recipe steps; its state is checkpointed as <c>optimizer-&lt;name&gt;.bin</c>.</summary>
+public sealed record RecipeOptimizer(string Name, OptimizerHelper Optimizer);
+
+/// <summary>What <see cref="ITrainingRecipe.Sample"/> should draw.</summary>
+/// <param name="Count">Images.</param>
+/// <param name="ClassLabel">For conditional models: draw only this class; null = labels spread evenly over the classes.</param>
+/// <param name="Ema">Use the EMA copy of the generator when the recipe keeps one.</param>
+/// <param name="Seed">Random seed for the latents (and labels).</param>
+/// <param name="Truncation">Truncation threshold for the latents (0 = none): |z| above it is resampled.</param>
+public sealed record SampleRequest(int Count, int? ClassLabel = null, bool Ema = false, long Seed = 0, double Truncation = 0);
+
+/// <summary>Generated images in [−1, 1], [N, C, H, W] on the CPU, and their class labels [N] (int64) for conditional models.</summary>
+public sealed record SampleBatch(Tensor Images, Tensor? Labels) : IDisposable
+{
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        Images.Dispose();
+        Labels?.Dispose();
+    }
+}
+
+/// <summary>
+/// A model family's training: its networks and optimisers, one optimisation step (which may take several optimiser
+/// steps, accumulate micro-batches, penalise, clip and update EMA copies), its metrics and its sampling. The cadence
+/// (<see cref="TrainingSession"/>) owns everything else: round start, checkpoints, samples, stop and NaN agreement,
+/// the journal. A recipe never calls the collectives itself; it goes through the <see cref="StepContext"/>.
+/// </summary>
+public interface ITrainingRecipe : IDisposable
+{
+    /// <summary>The model kind (<c>ModelOptions.Kind</c>), written into checkpoint manifests.</summary>
+    string Kind { get; }
+
+    /// <summary>Networks in a fixed order: fingerprinted and taken from rank 0 at round start, saved in checkpoints.</summary>
+    IReadOnlyList<RecipeNetwork> Networks { get; }
+
+    /// <summary>Optimisers in a fixed order, saved in checkpoints.</summary>
+    IReadOnlyList<RecipeOptimizer> Optimizers { get; }
+
+    /// <summary>Names of the metrics every step reports (journal columns, heartbeat keys), e.g. <c>loss_d</c>, <c>loss_g</c>.</summary>
+    IReadOnlyList<string> MetricNames { get; }
+
+    /// <summary>Classes the model is conditioned on (0 = unconditional): sample grids then show one row per class.</summary>
+    int Classes { get; }
+
+    /// <summary>Gradient bytes all-reduced by one step.</summary>
+    long GradientBytesPerStep { get; }
+
+    /// <summary>Runs one training step (the step counter is the number of generator updates, or of model updates for single-network families).</summary>
+    void Step(StepContext context);
+
+    /// <summary>Draws images from the model (eval mode, no gradients). Call on one thread; leaves the networks in training mode.</summary>
+    SampleBatch Sample(SampleRequest request);
+}

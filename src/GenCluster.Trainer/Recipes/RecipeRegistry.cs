@@ -1,0 +1,62 @@
+using GenCluster.Contracts.Models;
+using GenCluster.Trainer.Recipes.Gan;
+using static TorchSharp.torch;
+
+namespace GenCluster.Trainer.Recipes;
+
+/// <summary>What a recipe is built for: the data's shape, the device, the seed of its initial weights.</summary>
+public sealed record RecipeSetup
+{
+    /// <summary>Seed of the initial weights.</summary>
+    public long Seed { get; init; } = 1;
+
+    /// <summary>Training device.</summary>
+    public Device Device { get; init; } = CPU;
+
+    /// <summary>Image channels.</summary>
+    public int Channels { get; init; } = 1;
+
+    /// <summary>Image height.</summary>
+    public int Height { get; init; } = 28;
+
+    /// <summary>Image width.</summary>
+    public int Width { get; init; } = 28;
+
+    /// <summary>Classes of the data set (0 = unlabelled).</summary>
+    public int Classes { get; init; }
+
+    /// <summary>Target size of one gradient all-reduce message.</summary>
+    public long BucketBytes { get; init; } = 25L * 1024 * 1024;
+
+    /// <summary>Ranks in the round (the gradient buckets carry one NaN flag per rank).</summary>
+    public int WorldSize { get; init; } = 1;
+}
+
+/// <summary>
+/// The recipe for each model kind of <see cref="ModelCatalog"/>. Adding a family means a folder under Recipes and one
+/// line here; the cadence, journal and worker loop do not change.
+/// </summary>
+public static class RecipeRegistry
+{
+    private static readonly IReadOnlyDictionary<Type, Func<ModelOptions, RecipeSetup, ITrainingRecipe>> Factories =
+        new Dictionary<Type, Func<ModelOptions, RecipeSetup, ITrainingRecipe>>
+        {
+            [typeof(MlpGanOptions)] = GanRecipe.Create,
+            [typeof(CganOptions)] = GanRecipe.Create,
+            [typeof(DcganOptions)] = GanRecipe.Create,
+            [typeof(WganOptions)] = GanRecipe.Create,
+            [typeof(WganGpOptions)] = GanRecipe.Create,
+            [typeof(SnganOptions)] = GanRecipe.Create,
+            [typeof(SaganOptions)] = GanRecipe.Create,
+        };
+
+    /// <summary>Kinds with a recipe.</summary>
+    public static IReadOnlyList<string> Kinds => ModelCatalog.Entries.Where(e => Factories.ContainsKey(e.OptionsType)).Select(e => e.Kind).ToList();
+
+    /// <summary>Builds the recipe for <paramref name="options"/>.</summary>
+    /// <exception cref="ArgumentException">No recipe for the kind; the message names it and lists those there are.</exception>
+    public static ITrainingRecipe Create(ModelOptions options, RecipeSetup setup) =>
+        Factories.TryGetValue(options.GetType(), out var factory)
+            ? factory(options, setup)
+            : throw new ArgumentException($"model kind '{options.Kind}' has no training recipe in this trainer; it has {string.Join(", ", Kinds)}", nameof(options));
+}

@@ -1,0 +1,139 @@
+using GenCluster.Trainer.Data;
+using GenCluster.Trainer.Distributed;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GenCluster.Trainer.Training;
+
+/// <summary>
+/// What a recipe's step sees: this rank's data and randomness for the round's geometry, and the synchronisation
+/// points it may use (gradient all-reduce with the NaN verdict, SUM of declared statistics). Built by the cadence per
+/// step; a recipe never touches the collectives directly.
+/// </summary>
+/// <remarks>
+/// <para>Per-image randomness (latents, fake labels, interpolation weights) is drawn for the whole global micro-batch,
+/// one image at a time, from a stream per kind of draw (<see cref="NoiseStreams"/>) seeded identically on every rank,
+/// and each rank keeps its slice: with the
+/// sampler's layout the k-th image of a step gets the same example and the same random values whatever the world size,
+/// per-worker batch and accumulation, so every geometry with the same global batch computes the same update.</para>
+/// </remarks>
+public sealed class StepContext
+{
+    private readonly ICollectives _collectives;
+    private readonly ImageDataset _data;
+    private readonly DistributedSampler _sampler;
+    private readonly NoiseStreams _noise;
+    private readonly CancellationToken _cancellationToken;
+    private readonly Dictionary<string, double> _metrics = new(StringComparer.Ordinal);
+
+    internal StepContext(ICollectives collectives, ImageDataset data, DistributedSampler sampler, NoiseStreams noise,
+        int perWorkerBatch, int accumulation, Device device, long step, CancellationToken cancellationToken)
+    {
+        _collectives = collectives;
+        _data = data;
+        _sampler = sampler;
+        _noise = noise;
+        PerWorkerBatch = perWorkerBatch;
+        Accumulation = accumulation;
+        Device = device;
+        Step = step;
+        _cancellationToken = cancellationToken;
+    }
+
+    /// <summary>This rank.</summary>
+    public int Rank => _collectives.Rank;
+
+    /// <summary>Ranks in the round.</summary>
+    public int WorldSize => _collectives.WorldSize;
+
+    /// <summary>Images per rank per micro-batch.</summary>
+    public int PerWorkerBatch { get; }
+
+    /// <summary>Micro-batches per optimiser step this round (the global batch is WorldSize × PerWorkerBatch × Accumulation).</summary>
+    public int Accumulation { get; }
+
+    /// <summary>Training device.</summary>
+    public Device Device { get; }
+
+    /// <summary>Steps completed before this one (0 for the first).</summary>
+    public long Step { get; }
+
+    /// <summary>Number of classes of the data set (0 = unlabelled).</summary>
+    public int Classes => _data.Classes;
+
+    /// <summary>Set when some rank's update was skipped for non-finite values; the whole step then counts as skipped.</summary>
+    public string? SkipReason { get; private set; }
+
+    /// <summary>Seconds in gradient all-reduces this step.</summary>
+    public double AllReduceSeconds { get; private set; }
+
+    /// <summary>Gradient bytes all-reduced this step.</summary>
+    public long AllReduceBytes { get; private set; }
+
+    /// <summary>Metric values reported by this rank this step (the cadence averages them over ranks).</summary>
+    public IReadOnlyDictionary<string, double> Metrics => _metrics;
+
+    /// <summary>The next micro-batch of this rank: images [B, C, H, W] in [−1, 1] and labels [B] (int64).</summary>
+    public (Tensor Images, Tensor Labels) NextBatch()
+    {
+        var indices = _sampler.Next();
+        return (_data.Batch(indices, Device), _data.Labels(indices, Device));
+    }
+
+    /// <summary>This rank's latents [B, <paramref name="dim"/>] from N(0, I).</summary>
+    public Tensor Latents(long dim) => PerImage(NoiseStreams.Latents, g => torch.randn([1, dim], generator: g));
+
+    /// <summary>This rank's uniformly drawn class labels [B] (int64) in 0..<paramref name="classes"/>−1.</summary>
+    public Tensor RandomLabels(int classes) => PerImage("labels", g => torch.randint(0, classes, [1], dtype: ScalarType.Int64, generator: g));
+
+    /// <summary>This rank's U(0, 1) values [B] (e.g. WGAN-GP's interpolation weights).</summary>
+    public Tensor Uniform() => PerImage("uniform", g => torch.rand([1], generator: g));
+
+    /// <summary>
+    /// Agrees on non-finite values and averages the gathered gradients over the round in one all-reduce. Returns false,
+    /// identically on every rank, when some rank's <paramref name="localLoss"/> or gradients were not finite: the caller
+    /// must then skip its optimiser step (the step counts as skipped).
+    /// </summary>
+    public bool AverageGradients(GradientBuckets buckets, string phase, double localLoss)
+    {
+        _cancellationToken.ThrowIfCancellationRequested();
+        buckets.Gather();
+        var bad = !double.IsFinite(localLoss) || !buckets.AllFinite();
+        buckets.SetFlag(Rank, bad);
+        var (seconds, bytes) = buckets.AllReduceAndScatter(_collectives, _cancellationToken);
+        AllReduceSeconds += seconds;
+        AllReduceBytes += bytes;
+        var flagged = buckets.FlaggedRanks();
+        if (flagged.Count == 0) return true;
+        SkipReason ??= $"{phase} update skipped: non-finite values on rank(s) {string.Join(", ", flagged)}";
+        return false;
+    }
+
+    /// <summary>SUM-all-reduces <paramref name="statistics"/> (a contiguous float32 CPU tensor) in place over the round.</summary>
+    public void AllReduceSum(Tensor statistics)
+    {
+        if (WorldSize == 1) return;
+        var memory = new TensorMemory(statistics).Memory;
+        _collectives.AllReduceAsync(memory, ReduceOp.Sum, _cancellationToken).GetAwaiter().GetResult();
+    }
+
+    /// <summary>Adds <paramref name="value"/> to this step's metric <paramref name="name"/> (reported once per step per name, or summed).</summary>
+    public void Report(string name, double value) =>
+        _metrics[name] = _metrics.TryGetValue(name, out var sum) ? sum + value : value;
+
+    private Tensor PerImage(string stream, Func<Generator, Tensor> draw)
+    {
+        var generator = _noise.Get(stream);
+        var first = Rank * PerWorkerBatch;
+        var rows = new Tensor[PerWorkerBatch];
+        for (var i = 0; i < WorldSize * PerWorkerBatch; i++)
+        {
+            var value = draw(generator);
+            if (i >= first && i < first + PerWorkerBatch) rows[i - first] = value;
+            else value.Dispose();
+        }
+        var mine = torch.cat(rows);
+        foreach (var row in rows) row.Dispose();
+        return Device.type == DeviceType.CPU ? mine : mine.to(Device);
+    }
+}
