@@ -34,7 +34,8 @@ public static class EvaluateCommand
             var request = new EvaluateRequest(
                 parse.GetValue(samples), parse.GetValue(labels), parse.GetValue(realSplit), parse.GetValue(count),
                 parse.GetValue(dataset)!, parse.GetValue(json), parse.GetValue(dataDir)!, parse.GetValue(threads));
-            return await RunAsync(request, Console.Out, Console.Error, cancellationToken);
+            var options = new SampleEvaluatorOptions { DataDirectory = request.DataDirectory };
+            return await RunAsync(request, options, Console.Out, Console.Error, cancellationToken);
         });
         return command;
     }
@@ -46,13 +47,17 @@ public static class EvaluateCommand
     /// <param name="Count">Images taken from the real split.</param>
     /// <param name="Dataset">Reference data set name.</param>
     /// <param name="Json">Print JSON instead of text.</param>
-    /// <param name="DataDirectory">The data directory.</param>
+    /// <param name="DataDirectory">The data directory (<c>--data-dir</c>).</param>
     /// <param name="Threads">TorchSharp threads; 0 leaves libtorch's default.</param>
     public sealed record EvaluateRequest(
         string? Samples, string? Labels, string? RealSplit, int Count, string Dataset, bool Json, string DataDirectory, int Threads);
 
-    /// <summary>Runs the verb: report on <paramref name="output"/>, progress and errors on <paramref name="error"/>; returns the exit code.</summary>
-    public static async Task<int> RunAsync(EvaluateRequest request, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Runs the verb with <paramref name="evaluatorOptions"/> (the command passes the defaults with <c>--data-dir</c>):
+    /// report on <paramref name="output"/>, progress and errors on <paramref name="error"/>; returns the exit code.
+    /// </summary>
+    public static async Task<int> RunAsync(EvaluateRequest request, SampleEvaluatorOptions evaluatorOptions, TextWriter output, TextWriter error,
+        CancellationToken cancellationToken = default)
     {
         if (request.Dataset != "mnist")
             return Fail(error, $"--dataset '{request.Dataset}' is not supported; expected 'mnist'");
@@ -90,7 +95,7 @@ public static class EvaluateCommand
         }
 
         if (request.Threads > 0) torch.set_num_threads(request.Threads);
-        using var evaluator = await SampleEvaluator.CreateAsync(new SampleEvaluatorOptions { DataDirectory = request.DataDirectory }, error, cancellationToken);
+        using var evaluator = await SampleEvaluator.CreateAsync(evaluatorOptions, error, cancellationToken);
         if (request.RealSplit is { } split)
             (images, labels) = First(split == "test"
                 ? (evaluator.Data.TestImages, evaluator.Data.TestLabels)
