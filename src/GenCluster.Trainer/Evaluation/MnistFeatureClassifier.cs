@@ -12,8 +12,9 @@ namespace GenCluster.Trainer.Evaluation;
 /// <remarks>
 /// conv 1→16 3×3 pad 1, ReLU, max-pool 2 (14×14); conv 16→32 3×3 pad 1, ReLU, max-pool 2 (7×7); conv 32→64 3×3 stride 2
 /// pad 1, ReLU (4×4); flatten 1024; linear → 128, ReLU (the features); linear 128 → 10 (the logits). No dropout or
-/// BatchNorm, so training and evaluation mode compute the same thing. About 1.4 M multiply-adds per image, so two
-/// epochs train in about a minute on two cores (twice the channels cost four times as long for no useful gain in accuracy). Field names
+/// BatchNorm, so training and evaluation mode compute the same thing. About 1.4 M multiply-adds per image: two epochs
+/// train in about a minute on one core and reach ≈ 98.6% test accuracy (a 32/64/128-channel variant took about five
+/// times as long per step). Field names
 /// are the keys of the weights file: changing them or the shapes needs a new <see cref="ClassifierCache.Version"/>.
 /// </remarks>
 public sealed class MnistFeatureClassifier : Module<Tensor, Tensor>
