@@ -11,6 +11,9 @@ public interface IJobTrainerReports
     /// <summary>A rank saw the round break (ring error naming a peer, numerical rollback, ...).</summary>
     Task ReportRoundFailure(long round, int rank, string reason);
 
+    /// <summary>Rank 0 scored samples of the final model (<c>JobSpec.Evaluate</c>): figures by name (fid, fid_floor, fid_ratio, kid, classes_present, label_accuracy).</summary>
+    Task ReportEvaluation(long round, IReadOnlyDictionary<string, double> figures);
+
     /// <summary>A rank reached the target step; the job succeeds when rank 0 reports it.</summary>
     Task ReportCompleted(long round, int rank, long step);
 

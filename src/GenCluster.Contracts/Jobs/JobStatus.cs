@@ -137,6 +137,9 @@ public sealed record JobStatus
     /// <summary>Every recovery so far (round ended early → next round running), oldest first.</summary>
     [Id(15)] public IReadOnlyList<JobRecovery> Recoveries { get; init; } = [];
 
+    /// <summary>Sample-quality figures of the final model when the spec asked for an evaluation (empty until then).</summary>
+    [Id(16)] public IReadOnlyDictionary<string, double> Evaluation { get; init; } = new Dictionary<string, double>();
+
     /// <summary>Steps trained again after rounds ended early (sum of <see cref="JobRecovery.LostSteps"/>).</summary>
     public long LostSteps => Recoveries.Sum(r => r.LostSteps);
 

@@ -46,8 +46,8 @@ public abstract record GanOptions : ModelOptions
     /// <summary>Decay of the exponential moving average of G's weights used for samples (Yazıcı et al. 2019). 0 = no EMA copy.</summary>
     [Id(11)] public double EmaDecay { get; init; } = 0.999;
 
-    /// <summary>Step from which the EMA averages; before it the EMA copy follows G exactly (BigGAN's ema_start).</summary>
-    [Id(12)] public long EmaStart { get; init; }
+    /// <summary>Step from which the EMA averages; before it the EMA copy follows G exactly (BigGAN's ema_start), so the early, fast-moving weights stay out of the average.</summary>
+    [Id(12)] public long EmaStart { get; init; } = 500;
 
     /// <summary>Objectives this kind trains correctly (the Wasserstein critic needs clipping or a gradient penalty).</summary>
     public virtual IReadOnlyList<string> AllowedObjectives => ["non-saturating", "hinge"];

@@ -99,6 +99,15 @@ public sealed partial class JobGrain(
     }
 
     /// <inheritdoc />
+    public async Task ReportEvaluation(long round, IReadOnlyDictionary<string, double> figures)
+    {
+        if (state.State.Status is not { } status) return;
+        var next = JobStateMachine.RecordEvaluation(status, round, figures, time.GetUtcNow());
+        if (ReferenceEquals(next, status)) return;
+        await Save(next);
+    }
+
+    /// <inheritdoc />
     public Task ReportRoundFailure(long round, int rank, string reason) =>
         EndByTrainer(round, RoundEnd.Failure, rank, $"rank {rank} ({Member(round, rank)}) reported: {reason}", leaving: false);
 

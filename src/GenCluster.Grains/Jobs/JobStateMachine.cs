@@ -134,6 +134,18 @@ public static class JobStateMachine
         };
     }
 
+    /// <summary>Records the final model's evaluation figures (from the current round only) with an event listing them.</summary>
+    public static JobStatus RecordEvaluation(JobStatus status, long round, IReadOnlyDictionary<string, double> figures, DateTimeOffset now)
+    {
+        if (round < 1 || round != status.CurrentRound || figures.Count == 0) return status;
+        var text = string.Join(", ", figures.Select(f => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{f.Key} {f.Value:G4}")));
+        return status with
+        {
+            Evaluation = new Dictionary<string, double>(figures),
+            History = Append(status.History, new JobEvent(now, "evaluated", round, $"samples of the final model: {text}")),
+        };
+    }
+
     /// <summary>
     /// Ends the current round early. A failure goes to Restarting and a preemption to Preempted; when the matching
     /// budget is spent the job Fails with the reason.

@@ -17,6 +17,8 @@ public static class GenClusterCli
         root.Subcommands.Add(WorkersCommand.Build());
         root.Subcommands.Add(LocalCommand.Build());
         root.Subcommands.Add(ChaosCommand.Build());
+        root.Subcommands.Add(TrainerVerbCommand.Build("sample", "Draw N images from a checkpoint into a .npy file, with labels and a PNG grid beside it"));
+        root.Subcommands.Add(TrainerVerbCommand.Build("evaluate", "Score samples (.npy or --checkpoint) with the classifier-feature Fréchet distance against MNIST's test split"));
         return root;
     }
 

@@ -136,6 +136,15 @@ public sealed class LocalRun(LocalRunOptions options, TextWriter output, TimePro
         var lossChart = Path.Combine(samples, "losses.png");
         if (File.Exists(lossChart)) output.WriteLine($"loss curve   {lossChart}");
         output.WriteLine($"checkpoints  {checkpoints}{(latestCheckpoint is null ? "" : $"   latest: {Path.GetFileName(latestCheckpoint)}")}");
+        if (status?.Evaluation is { Count: > 0 } e)
+        {
+            double Figure(string name) => e.TryGetValue(name, out var v) ? v : double.NaN;
+            var accuracy = e.ContainsKey("label_accuracy") ? FormattableString.Invariant($", label accuracy {Figure("label_accuracy"):P1}") : "";
+            output.WriteLine(FormattableString.Invariant(
+                $"evaluation   FID {Figure("fid"):F3} (real-data floor {Figure("fid_floor"):F3}, {Figure("fid_ratio"):F1}x), {Figure("classes_present"):F0} of 10 classes present{accuracy}   ({Path.Combine(runDirectory, "evaluation.json")})"));
+        }
+        if (latestCheckpoint is not null)
+            output.WriteLine($"sample more  gencluster sample --checkpoint {latestCheckpoint} --count 10000 --out samples.npy --ema");
         output.WriteLine($"logs         {cluster.LogDirectory}");
     }
 }

@@ -4,6 +4,9 @@ using GenCluster.Contracts.Jobs;
 
 namespace GenCluster.Trainer.Checkpoints;
 
+/// <summary>Channels, height and width of a data set's images and its number of classes (0 = unlabelled).</summary>
+public sealed record ImageShape(int Channels, int Height, int Width, int Classes);
+
 /// <summary>SHA-256 and length of one file in a checkpoint directory.</summary>
 public sealed record CheckpointFile(string Sha256, long Bytes);
 
@@ -24,6 +27,9 @@ public sealed record CheckpointManifest
 
     /// <summary>The job spec (as users write it), so the directory alone is enough to rebuild and sample the model.</summary>
     public JsonElement? Spec { get; init; }
+
+    /// <summary>Shape of the training images and number of classes: what the networks were built for.</summary>
+    public ImageShape? Data { get; init; }
 
     /// <summary>Per network: its parameter and buffer names, dtypes and shapes (one line each), checked before loading.</summary>
     public Dictionary<string, string> Layouts { get; init; } = [];

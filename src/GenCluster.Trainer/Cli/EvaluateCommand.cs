@@ -1,5 +1,7 @@
 using System.CommandLine;
+using GenCluster.Trainer.Checkpoints;
 using GenCluster.Trainer.Evaluation;
+using GenCluster.Trainer.Sampling;
 using GenCluster.Trainer.Imaging;
 using TorchSharp;
 
@@ -25,15 +27,19 @@ public static class EvaluateCommand
         var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
         var dataDir = new Option<string>("--data-dir") { Description = "Data directory (MNIST and the cached classifier live under <dir>/mnist)", DefaultValueFactory = _ => "data" };
         var threads = new Option<int>("--threads") { Description = "TorchSharp intra-op threads (0 = libtorch default)", DefaultValueFactory = _ => 2 };
+        var checkpoint = new Option<string?>("--checkpoint") { Description = "Sample --count images from this checkpoint directory first, then evaluate them (with their labels for conditional models)" };
+        var ema = new Option<bool>("--ema") { Description = "With --checkpoint: sample the EMA generator" };
+        var seed = new Option<long>("--seed") { Description = "With --checkpoint: seed of the latents", DefaultValueFactory = _ => 1 };
         var command = new Command("evaluate", "Measure images against the MNIST test split: classifier-feature FID and KID with their real-data floors, class histogram, label accuracy")
         {
-            samples, labels, realSplit, count, dataset, json, dataDir, threads,
+            samples, labels, realSplit, count, dataset, json, dataDir, threads, checkpoint, ema, seed,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var request = new EvaluateRequest(
                 parse.GetValue(samples), parse.GetValue(labels), parse.GetValue(realSplit), parse.GetValue(count),
-                parse.GetValue(dataset)!, parse.GetValue(json), parse.GetValue(dataDir)!, parse.GetValue(threads));
+                parse.GetValue(dataset)!, parse.GetValue(json), parse.GetValue(dataDir)!, parse.GetValue(threads),
+                parse.GetValue(checkpoint), parse.GetValue(ema), parse.GetValue(seed));
             var options = new SampleEvaluatorOptions { DataDirectory = request.DataDirectory };
             return await RunAsync(request, options, Console.Out, Console.Error, cancellationToken);
         });
@@ -49,8 +55,12 @@ public static class EvaluateCommand
     /// <param name="Json">Print JSON instead of text.</param>
     /// <param name="DataDirectory">The data directory (<c>--data-dir</c>).</param>
     /// <param name="Threads">TorchSharp threads; 0 leaves libtorch's default.</param>
+    /// <param name="Checkpoint">A checkpoint directory to sample <paramref name="Count"/> images from first, or null.</param>
+    /// <param name="Ema">Sample the checkpoint's EMA generator.</param>
+    /// <param name="Seed">Seed of the checkpoint's latents.</param>
     public sealed record EvaluateRequest(
-        string? Samples, string? Labels, string? RealSplit, int Count, string Dataset, bool Json, string DataDirectory, int Threads);
+        string? Samples, string? Labels, string? RealSplit, int Count, string Dataset, bool Json, string DataDirectory, int Threads,
+        string? Checkpoint = null, bool Ema = false, long Seed = 1);
 
     /// <summary>
     /// Runs the verb with <paramref name="evaluatorOptions"/> (the command passes the defaults with <c>--data-dir</c>):
@@ -61,8 +71,10 @@ public static class EvaluateCommand
     {
         if (request.Dataset != "mnist")
             return Fail(error, $"--dataset '{request.Dataset}' is not supported; expected 'mnist'");
-        if ((request.Samples is null) == (request.RealSplit is null))
-            return Fail(error, "give exactly one of --samples <file.npy> and --real-split test|train");
+        if (new[] { request.Samples, request.RealSplit, request.Checkpoint }.Count(s => s is not null) != 1)
+            return Fail(error, "give exactly one of --samples <file.npy>, --checkpoint <dir> and --real-split test|train");
+        if (request.Checkpoint is not null && request.Labels is not null)
+            return Fail(error, "--labels goes with --samples; a checkpoint's samples bring their own labels");
         if (request.RealSplit is not (null or "test" or "train"))
             return Fail(error, $"--real-split '{request.RealSplit}' is not supported; expected 'test' or 'train'");
         if (request.RealSplit is not null && request.Labels is not null)
@@ -95,6 +107,21 @@ public static class EvaluateCommand
         }
 
         if (request.Threads > 0) torch.set_num_threads(request.Threads);
+        if (request.Checkpoint is { } directory)
+        {
+            try
+            {
+                var bar = new ProgressBar(error, "sampling", request.Count, interactive: !Console.IsErrorRedirected);
+                var sampled = CheckpointSampler.Sample(directory, new SamplingRequest(request.Count, Ema: request.Ema, Seed: request.Seed), bar.Report);
+                if (sampled.Images.Channels != 1 || sampled.Images.Height != 28 || sampled.Images.Width != 28)
+                    return Fail(error, $"{directory}: the model draws {sampled.Images.ShapeText} images; the MNIST measure needs (N, 1, 28, 28)");
+                (images, labels) = (sampled.Images, sampled.Labels);
+            }
+            catch (Exception ex) when (ex is CheckpointCorruptException or CheckpointMismatchException or ArgumentException)
+            {
+                return Fail(error, ex.Message);
+            }
+        }
         using var evaluator = await SampleEvaluator.CreateAsync(evaluatorOptions, error, cancellationToken);
         if (request.RealSplit is { } split)
             (images, labels) = First(split == "test"

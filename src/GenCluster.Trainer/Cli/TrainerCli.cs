@@ -11,6 +11,7 @@ public static class TrainerCli
         root.Subcommands.Add(RunCommand.Build());
         root.Subcommands.Add(BenchAllReduceCommand.Build());
         root.Subcommands.Add(BenchStepCommand.Create());
+        root.Subcommands.Add(SampleCommand.Create());
         root.Subcommands.Add(EvaluateCommand.Create());
         return root;
     }

@@ -37,7 +37,8 @@ public sealed record RecipeOptimizer(string Name, OptimizerHelper Optimizer);
 /// <param name="Ema">Use the EMA copy of the generator when the recipe keeps one.</param>
 /// <param name="Seed">Random seed for the latents (and labels).</param>
 /// <param name="Truncation">Truncation threshold for the latents (0 = none): |z| above it is resampled.</param>
-public sealed record SampleRequest(int Count, int? ClassLabel = null, bool Ema = false, long Seed = 0, double Truncation = 0);
+/// <param name="Labels">Conditional models: the class of each image (overrides <paramref name="ClassLabel"/>).</param>
+public sealed record SampleRequest(int Count, int? ClassLabel = null, bool Ema = false, long Seed = 0, double Truncation = 0, long[]? Labels = null);
 
 /// <summary>Generated images in [−1, 1], [N, C, H, W] on the CPU, and their class labels [N] (int64) for conditional models.</summary>
 public sealed record SampleBatch(Tensor Images, Tensor? Labels) : IDisposable
@@ -72,6 +73,9 @@ public interface ITrainingRecipe : IDisposable
 
     /// <summary>Classes the model is conditioned on (0 = unconditional): sample grids then show one row per class.</summary>
     int Classes { get; }
+
+    /// <summary>Whether the recipe keeps an EMA copy of its generator (<see cref="SampleRequest.Ema"/>).</summary>
+    bool HasEma { get; }
 
     /// <summary>Gradient bytes all-reduced by one step.</summary>
     long GradientBytesPerStep { get; }

@@ -319,6 +319,7 @@ public sealed class TrainingSession : IDisposable
             Options = _optionsSnapshot,
             Spec = CheckpointManifest.SpecToJson(_setup.Spec),
             Layouts = Recipe.Networks.ToDictionary(n => n.Name, n => ModelFingerprint.Describe(n.Module)),
+            Data = new ImageShape(_setup.Dataset.Channels, _setup.Dataset.Height, _setup.Dataset.Width, _setup.Dataset.Classes),
         };
         var saved = _store.Save(manifest, RecipeCheckpoint.Writers(Recipe));
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;

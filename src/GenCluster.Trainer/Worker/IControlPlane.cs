@@ -17,6 +17,9 @@ public interface IControlPlane
     /// <summary>The round broke on this rank.</summary>
     Task ReportRoundFailureAsync(RoundKey round, int rank, string reason, CancellationToken cancellationToken);
 
+    /// <summary>Rank 0 scored samples of the final model.</summary>
+    Task ReportEvaluationAsync(RoundKey round, IReadOnlyDictionary<string, double> figures, CancellationToken cancellationToken);
+
     /// <summary>This rank reached the target step.</summary>
     Task ReportCompletedAsync(RoundKey round, int rank, long step, CancellationToken cancellationToken);
 

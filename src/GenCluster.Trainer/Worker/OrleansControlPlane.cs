@@ -20,6 +20,9 @@ public sealed class OrleansControlPlane(IClusterClient client) : IControlPlane
     public Task ReportRoundFailureAsync(RoundKey round, int rank, string reason, CancellationToken cancellationToken) =>
         Job(round).ReportRoundFailure(round.Round, rank, reason).WaitAsync(cancellationToken);
 
+    public Task ReportEvaluationAsync(RoundKey round, IReadOnlyDictionary<string, double> figures, CancellationToken cancellationToken) =>
+        Job(round).ReportEvaluation(round.Round, figures).WaitAsync(cancellationToken);
+
     public Task ReportCompletedAsync(RoundKey round, int rank, long step, CancellationToken cancellationToken) =>
         Job(round).ReportCompleted(round.Round, rank, step).WaitAsync(cancellationToken);
 

@@ -2,6 +2,7 @@ using GenCluster.Contracts.Jobs;
 using GenCluster.Contracts.Workers;
 using GenCluster.Trainer.Checkpoints;
 using GenCluster.Trainer.Distributed;
+using GenCluster.Trainer.Evaluation;
 using GenCluster.Trainer.Imaging;
 using GenCluster.Trainer.Training;
 using Microsoft.Extensions.Options;
@@ -71,6 +72,8 @@ public sealed partial class TrainingRoundRunner(
             using var stopRegistration = control.StopRequested.Register(session.RequestCheckpointAndStop);
 
             var result = await session.RunAsync(assignment.Spec.Steps, cancellationToken);
+            if (result.Outcome == SessionOutcome.Completed && assignment.Rank == 0 && assignment.Spec.Evaluate && result.LastCheckpoint is { } final)
+                await EvaluateAsync(key, assignment, final, cancellationToken);
             return result.Outcome == SessionOutcome.Completed
                 ? new RoundOutcome(RoundEnd.Completed, result.Step)
                 : new RoundOutcome(RoundEnd.CheckpointedAndStopped, result.Step);
@@ -99,6 +102,43 @@ public sealed partial class TrainingRoundRunner(
         if (latest is null && assignment.ResumeFrom is { } wanted)
             throw new CheckpointCorruptException(wanted.Path, "the control plane's resume checkpoint is missing and no older one verifies");
         return latest?.ToRef();
+    }
+
+    /// <summary>Scores the final model (rank 0, <c>JobSpec.Evaluate</c>); a failure is logged and does not fail the job.</summary>
+    private async Task EvaluateAsync(RoundKey key, Assignment assignment, CheckpointRef final, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var options = new SampleEvaluatorOptions
+            {
+                DataDirectory = engine.Value.DataDirectory,
+                SharedDatasetDirectory = engine.Value.SharedDatasetDirectory,
+            };
+            using var log = new StringWriter();
+            var report = await Task.Run(() => FinalEvaluation.RunAsync(final.Path, assignment.RunDirectory, options, log, cancellationToken), cancellationToken);
+            LogEvaluationLog(log.ToString().Trim());
+            if (report is null) return;
+            LogEvaluated(report.Fid, report.FidFloor, report.FidRatio, report.ClassesPresent, report.LabelAccuracy ?? double.NaN);
+            instruments.Evaluated(report.Fid, report.FidFloor, report.ClassesPresent, report.LabelAccuracy);
+            var figures = FinalEvaluation.Figures(report);
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(5), time);
+                    await controlPlane.ReportEvaluationAsync(key, figures, deadline.Token);
+                    return;
+                }
+                catch (Exception ex) when (attempt < 10 && ex is not OperationCanceledException { CancellationToken.IsCancellationRequested: true })
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(1), time, cancellationToken);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogEvaluationFailed(ex.Message);
+        }
     }
 
     private void ReportCheckpoint(RoundKey key, CheckpointRef checkpoint)
@@ -146,6 +186,15 @@ public sealed partial class TrainingRoundRunner(
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Reporting the checkpoint of step {Step} failed ({Error}); retrying")]
     private partial void LogReportRetry(long step, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Evaluation of the final model: FID {Fid:F3} (floor {Floor:F3}, ratio {Ratio:F2}x), {Classes} classes present, label accuracy {Accuracy:P1}")]
+    private partial void LogEvaluated(double fid, double floor, double ratio, int classes, double accuracy);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Lines}")]
+    private partial void LogEvaluationLog(string lines);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Evaluation of the final model failed: {Error} (the job still succeeds)")]
+    private partial void LogEvaluationFailed(string error);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Sample grid: {Path}")]
     private partial void LogSample(string path);

@@ -29,6 +29,7 @@ public class WorkerLoopTests
         public Task ReportCheckpointAsync(RoundKey round, CheckpointRef checkpoint, CancellationToken cancellationToken) => Record($"checkpoint {round} {checkpoint.Step}");
         public Task ReportRoundFailureAsync(RoundKey round, int rank, string reason, CancellationToken cancellationToken) => Record($"failure {round} rank {rank}: {reason}");
         public Task ReportCompletedAsync(RoundKey round, int rank, long step, CancellationToken cancellationToken) => Record($"completed {round} rank {rank} step {step}");
+        public Task ReportEvaluationAsync(RoundKey round, IReadOnlyDictionary<string, double> figures, CancellationToken cancellationToken) => Record($"evaluation {round} {figures.Count} figures");
         public Task ReportLeavingAsync(RoundKey round, int rank, long step, CancellationToken cancellationToken) => Record($"leaving {round} rank {rank} step {step}");
 
         private Task Record(string line)

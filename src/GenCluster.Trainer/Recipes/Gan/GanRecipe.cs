@@ -69,7 +69,7 @@ public sealed class GanRecipe : ITrainingRecipe
             _ema.to(setup.Device);
             foreach (var p in _ema.parameters()) p.requires_grad_(false);
             ExponentialMovingAverage.CopyFrom(_ema, _g);
-            list.Add(new("generator_ema", _ema, BufferPolicy.BroadcastFromRank0));
+            list.Add(new("generator_ema", _ema, BufferPolicy.Recomputed));
         }
         if (options.HistoricalAveraging > 0)
         {
@@ -104,6 +104,9 @@ public sealed class GanRecipe : ITrainingRecipe
 
     /// <inheritdoc />
     public int Classes => _classes;
+
+    /// <inheritdoc />
+    public bool HasEma => _ema is not null;
 
     /// <inheritdoc />
     public long GradientBytesPerStep => _bucketsD.TotalBytes * _options.DSteps + _bucketsG.TotalBytes;
@@ -209,11 +212,12 @@ public sealed class GanRecipe : ITrainingRecipe
         {
             var values = new long[request.Count];
             for (var i = 0; i < values.Length; i++)
-                values[i] = request.ClassLabel ?? (long)i * _classes / request.Count;
+                values[i] = request.Labels?[i] ?? request.ClassLabel ?? (long)i * _classes / request.Count;
             labels = torch.tensor(values, ScalarType.Int64);
         }
         var g = request.Ema && _ema is not null ? _ema : _g;
         var device = g.parameters().First().device;
+        if (ReferenceEquals(g, _ema)) RecomputeStandingStatistics(device);
         g.eval();
         try
         {
@@ -226,6 +230,28 @@ public sealed class GanRecipe : ITrainingRecipe
             g.train();
         }
     }
+
+    /// <summary>
+    /// BatchNorm statistics of the EMA generator recomputed for its averaged weights (standing statistics) from a fixed
+    /// stream of latents, so a sample depends only on the weights and the request.
+    /// </summary>
+    private void RecomputeStandingStatistics(Device device)
+    {
+        if (_ema is null || !StandingStatistics.Applies(_ema)) return;
+        using var random = new torch.Generator(StandingSeed);
+        StandingStatistics.Recompute(_ema, StandingBatches, _ =>
+        {
+            var z = torch.randn([StandingBatchSize, _latentDim], generator: random).to(device);
+            var labels = _classes > 0
+                ? torch.randint(0, _classes, [StandingBatchSize], dtype: ScalarType.Int64, generator: random).to(device)
+                : torch.zeros(StandingBatchSize, ScalarType.Int64, device: device);
+            _ema.forward(z, labels);
+        });
+    }
+
+    private const int StandingBatches = 16;
+    private const int StandingBatchSize = 64;
+    private const ulong StandingSeed = 0x57A2D;
 
     /// <inheritdoc />
     public void Dispose()

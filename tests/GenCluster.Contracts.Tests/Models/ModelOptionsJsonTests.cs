@@ -1,0 +1,66 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using GenCluster.Contracts.Jobs;
+using GenCluster.Contracts.Models;
+
+namespace GenCluster.Contracts.Tests.Models;
+
+/// <summary>A job spec's <c>model</c> in JSON: a kind name or an object with a kind; typed per kind; strict readers refuse unknown options.</summary>
+public class ModelOptionsJsonTests
+{
+    private static readonly JsonSerializerOptions Strict = new(JobSpecJson.Options) { UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow };
+
+    public static TheoryData<string> Kinds() => [.. ModelCatalog.Kinds];
+
+    [Fact]
+    public void AKindNameGivesThePaperDefaults()
+    {
+        var spec = JsonSerializer.Deserialize<JobSpec>("""{"model": "wgan-gp"}""", Strict)!;
+        var model = Assert.IsType<WganGpOptions>(spec.Model);
+        Assert.Equal((10.0, 5, 0.0, 0.9, 1e-4), (model.GradientPenalty, model.DSteps, model.Beta1, model.Beta2, model.LearningRateD));
+    }
+
+    [Fact]
+    public void AnObjectSetsOptionsOfItsKind()
+    {
+        var spec = JsonSerializer.Deserialize<JobSpec>("""{"model": {"kind": "sagan", "attentionResolution": 7, "width": 16}}""", Strict)!;
+        var model = Assert.IsType<SaganOptions>(spec.Model);
+        Assert.Equal((7, 16, 4e-4), (model.AttentionResolution, model.Width, model.LearningRateD));
+    }
+
+    [Fact]
+    public void AnUnknownKindIsNamedWithTheKnownOnes()
+    {
+        var ex = Assert.Throws<JsonException>(() => JsonSerializer.Deserialize<JobSpec>("""{"model": {"kind": "vit"}}""", Strict));
+        Assert.Contains("model.kind 'vit' is not a model kind", ex.Message);
+        Assert.Contains("dcgan", ex.Message);
+    }
+
+    [Fact]
+    public void AnOptionOfAnotherKindIsRefusedByAStrictReader()
+    {
+        // gradientPenalty belongs to wgan-gp, not dcgan.
+        var ex = Assert.ThrowsAny<JsonException>(() => JsonSerializer.Deserialize<JobSpec>("""{"model": {"kind": "dcgan", "gradientPenalty": 5}}""", Strict));
+        Assert.Contains("gradientPenalty", ex.Message);
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void EveryKindRoundTripsWithItsKindFirst(string kind)
+    {
+        var spec = new JobSpec { Model = ModelCatalog.Defaults(kind) with { } };
+        var json = JsonSerializer.Serialize(spec, JobSpecJson.Options);
+        Assert.Contains($"\"model\":{{\"kind\":\"{kind}\"", json);
+        var copy = JsonSerializer.Deserialize<JobSpec>(json, Strict)!;
+        Assert.Equal(spec.Model, copy.Model);
+        Assert.Equal(kind, copy.Model.Kind);
+    }
+
+    [Fact]
+    public void TheCatalogueListsEachKindOnceWithItsRecord()
+    {
+        Assert.Equal(ModelCatalog.Kinds.Count, ModelCatalog.Kinds.Distinct().Count());
+        foreach (var entry in ModelCatalog.Entries)
+            Assert.Equal(entry.Kind, entry.Defaults().Kind);
+    }
+}
