@@ -24,6 +24,21 @@ public class JobStateMachineTests
     }
 
     [Fact]
+    public void EvaluationFiguresOfTheCurrentRoundAreKeptWithAnEvent()
+    {
+        var s = JobStateMachine.FormRound(Submitted(), [Worker("a")], _time.GetUtcNow());
+        var figures = new Dictionary<string, double> { ["fid"] = 4.25, ["fid_floor"] = 0.85, ["classes_present"] = 10 };
+
+        var evaluated = JobStateMachine.RecordEvaluation(s, 1, figures, _time.GetUtcNow());
+
+        Assert.Equal(figures, evaluated.Evaluation);
+        var e = evaluated.History[^1];
+        Assert.Equal(("evaluated", 1L), (e.Kind, e.Round));
+        Assert.Contains("fid 4.25", e.Message);
+        Assert.Same(s, JobStateMachine.RecordEvaluation(s, 7, figures, _time.GetUtcNow()));
+    }
+
+    [Fact]
     public void FormRoundAssignsRanksInOrderWithPeersAndSecret()
     {
         var s = JobStateMachine.FormRound(Submitted(), [Worker("a"), Worker("b"), Worker("c")], _time.GetUtcNow());

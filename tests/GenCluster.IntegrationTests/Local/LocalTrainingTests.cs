@@ -26,7 +26,7 @@ public sealed class LocalTrainingTests : IDisposable
     public async Task TwoTrainersFinishTheJobAndTheCheckpointReproducesTheSampleGrid()
     {
         await using var local = StartLocal("--steps", "20", "--batch", "16", "--width", "16", "--dataset-limit", "1024",
-            "--checkpoint-every", "10", "--sample-every", "10", "--grace-seconds", "10");
+            "--checkpoint-every", "10", "--sample-every", "10", "--grace-seconds", "10", "--evaluate", "false");
         var exited = await local.WaitForExitAsync(TimeSpan.FromMinutes(4));
         var output = await File.ReadAllTextAsync(Log);
         Assert.True(exited, $"gencluster local did not finish within 4 minutes:{Environment.NewLine}{output}");
@@ -60,7 +60,7 @@ public sealed class LocalTrainingTests : IDisposable
     public async Task CtrlCStopsTheJobAfterAVerifiedCheckpoint()
     {
         await using var local = StartLocal("--steps", "100000", "--batch", "8", "--width", "8", "--dataset-limit", "512",
-            "--checkpoint-every", "100000", "--sample-every", "100000", "--grace-seconds", "20");
+            "--checkpoint-every", "100000", "--sample-every", "100000", "--grace-seconds", "20", "--evaluate", "false");
 
         var deadline = DateTime.UtcNow.AddMinutes(2);
         while (!File.ReadAllText(Log).Contains("Running x2", StringComparison.Ordinal) || !StepsDone(File.ReadAllText(Log)))
@@ -84,6 +84,39 @@ public sealed class LocalTrainingTests : IDisposable
         Assert.NotNull(checkpoint);
         Assert.True(checkpoint.Manifest.Step > 0, "the Ctrl+C checkpoint holds the steps trained");
         Assert.Contains($"latest: {Path.GetFileName(checkpoint.Directory)}", output);
+    }
+
+    [Fact]
+    public async Task AConditionalJobIsEvaluatedAtTheEndAndItsCheckpointSampledByTheCli()
+    {
+        await using var local = StartLocal("--model", "cgan", "--set", "latentDim=16", "--steps", "30", "--batch", "16", "--width", "32",
+            "--dataset-limit", "2048", "--checkpoint-every", "30", "--sample-every", "30", "--grace-seconds", "10", "--evaluate", "true");
+        var exited = await local.WaitForExitAsync(TimeSpan.FromMinutes(6));
+        var output = await File.ReadAllTextAsync(Log);
+        Assert.True(exited, $"gencluster local did not finish within 6 minutes:{Environment.NewLine}{output}");
+        Assert.True(local.ExitCode == 0, $"gencluster local exited {local.ExitCode}:{Environment.NewLine}{output}");
+        Assert.Contains("evaluated", output);
+        Assert.Matches(@"evaluation   FID \d+\.\d{3} \(real-data floor \d+\.\d{3}, [\d.]+x\), \d+ of 10 classes present, label accuracy", output);
+
+        var run = Assert.Single(Directory.GetDirectories(Runs), d => !Path.GetFileName(d).StartsWith('.'));
+        using (var report = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(run, "evaluation.json"))))
+        {
+            Assert.Equal(10_000, report.RootElement.GetProperty("sample_count").GetInt32());
+            Assert.InRange(report.RootElement.GetProperty("label_accuracy").GetDouble(), 0, 1);
+        }
+
+        var checkpoint = Path.Combine(run, "checkpoints", CheckpointStore.DirectoryName(30));
+        var npy = Path.Combine(_root, "digits.npy");
+        await using (var sample = Launcher.Start("gencluster sample", Path.Combine(AppContext.BaseDirectory, "gencluster.dll"),
+                         ["sample", "--checkpoint", checkpoint, "--count", "40", "--class", "3", "--ema", "--out", npy, "--threads", "1"], Path.Combine(_root, "sample.log")))
+        {
+            Assert.True(await sample.WaitForExitAsync(TimeSpan.FromMinutes(2)), await File.ReadAllTextAsync(Path.Combine(_root, "sample.log")));
+            Assert.True(sample.ExitCode == 0, await File.ReadAllTextAsync(Path.Combine(_root, "sample.log")));
+        }
+        var images = NpyFile.ReadImages(npy);
+        Assert.Equal((40, 1, 28, 28), (images.Count, images.Channels, images.Height, images.Width));
+        Assert.All(NpyFile.ReadLabels(Path.Combine(_root, "digits.labels.npy")), label => Assert.Equal(3, label));
+        Assert.True(File.Exists(Path.Combine(_root, "digits.png")));
     }
 
     private string Runs => Path.Combine(_root, "runs");

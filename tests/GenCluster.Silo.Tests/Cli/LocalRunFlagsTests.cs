@@ -9,7 +9,33 @@ public class LocalRunFlagsTests
         Assert.Equal(2, code);
         Assert.Contains("--workers must be 1..8 on one machine (got 0)", output);
         Assert.Contains("--batch must be >= 1 (got 0)", output);
-        Assert.Contains("--width must be 4..512 (got 2)", output);
+        Assert.Contains("--width must be 0 (the model's default) or 4..512 (got 2)", output);
+    }
+
+    [Fact]
+    public void ModelFlagsNameTheKindAndTheOption()
+    {
+        var (code, output) = GenClusterCliTests.RunCli("local", "--model", "vit");
+        Assert.Equal(2, code);
+        Assert.Contains("--model must be one of gan, cgan, dcgan, wgan, wgan-gp, sngan, sagan (got 'vit')", output);
+
+        (code, output) = GenClusterCliTests.RunCli("local", "--model", "wgan-gp", "--set", "gradientPenalty=-1", "--set", "dSteps=0");
+        Assert.Equal(2, code);
+        Assert.Contains("model.gradientPenalty: must be a finite number > 0, got -1", output);
+        Assert.Contains("model.dSteps: must be >= 1, got 0", output);
+
+        (code, output) = GenClusterCliTests.RunCli("local", "--model", "dcgan", "--set", "clip=0.1");
+        Assert.Equal(2, code);
+        Assert.Contains("clip", output);
+    }
+
+    [Fact]
+    public void ModelChoiceBuildsTheKindsRecordWithTheSettings()
+    {
+        var (model, errors) = GenCluster.Silo.Local.ModelChoice.Build("wgan", 24, ["dSteps=3", "clip=0.02"]);
+        Assert.Empty(errors);
+        var wgan = Assert.IsType<GenCluster.Contracts.Models.WganOptions>(model);
+        Assert.Equal((24, 3, 0.02, "rmsprop"), (wgan.Width, wgan.DSteps, wgan.Clip, wgan.Optimizer));
     }
 
     [Fact]
