@@ -124,7 +124,7 @@ public class ConditionalBatchNorm2dTests
     public void CheckpointKeysAndStandingStatisticsSeeTheBatchNorm()
     {
         using var cbn = new ConditionalBatchNorm2d(3, 4);
-        var keys = cbn.state_dict().Keys.Order().ToArray();
+        var keys = cbn.state_dict().Keys.Order(StringComparer.Ordinal).ToArray();
         Assert.Equal(["bias.u", "bias.weight", "bn.num_batches_tracked", "bn.running_mean", "bn.running_var", "gain.u", "gain.weight"], keys);
         Assert.True(StandingStatistics.Applies(cbn));
         Assert.IsAssignableFrom<BatchNorm>(cbn.Norm);
