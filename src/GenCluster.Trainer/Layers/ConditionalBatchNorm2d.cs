@@ -60,7 +60,7 @@ public sealed class ConditionalBatchNorm2d : Module<Tensor, Tensor, Tensor>
     /// <summary>The linear map c ↦ bias(c) [N, C].</summary>
     public Module<Tensor, Tensor> Bias => bias;
 
-    internal static Module<Tensor, Tensor> ConditionLinear(long inFeatures, long outFeatures, bool spectralNorm, Generator? generator)
+    private static Module<Tensor, Tensor> ConditionLinear(long inFeatures, long outFeatures, bool spectralNorm, Generator? generator)
     {
         if (spectralNorm) return new SNLinear(inFeatures, outFeatures, hasBias: false, generator: generator);
         var linear = Linear(inFeatures, outFeatures, hasBias: false);
