@@ -26,9 +26,13 @@ internal sealed class LocalRunFlags
     private readonly Option<string> _trainer;
     private readonly Option<double> _grace;
 
-    public LocalRunFlags(LocalRunOptions d)
+    private readonly bool _presets;
+
+    /// <summary>Flags with defaults <paramref name="d"/>; with <paramref name="presets"/> the model kind's local preset fills the flags not given.</summary>
+    public LocalRunFlags(LocalRunOptions d, bool presets = false)
     {
         _defaults = d;
+        _presets = presets;
         _model = new("--model") { Description = $"Model kind: {string.Join(", ", GenCluster.Contracts.Models.ModelCatalog.Kinds)}", DefaultValueFactory = _ => d.Model };
         _set = new("--set") { Description = "A model option as name=value (camelCase, e.g. dSteps=5, emaDecay=0.999); repeatable", AllowMultipleArgumentsPerToken = false };
         _evaluate = new("--evaluate") { Description = "Score samples of the final model at the end (Fréchet distance in a digit classifier's features)", DefaultValueFactory = _ => d.Evaluate };
@@ -57,7 +61,24 @@ internal sealed class LocalRunFlags
     }
 
     /// <summary>The run the flags describe.</summary>
-    public LocalRunOptions Bind(ParseResult result) => _defaults with
+    public LocalRunOptions Bind(ParseResult result)
+    {
+        var model = result.GetValue(_model)!;
+        var preset = _presets ? LocalPresets.For(model) : null;
+        T Pick<T>(Option<T> option, Func<LocalPreset, T> fromPreset) =>
+            preset is not null && result.GetResult(option) is null ? fromPreset(preset) : result.GetValue(option)!;
+        return Bound(result) with
+        {
+            ModelSettings = [.. preset?.Settings ?? [], .. result.GetValue(_set) ?? []],
+            Steps = Pick(_steps, p => p.Steps),
+            PerWorkerBatch = Pick(_batch, p => p.PerWorkerBatch),
+            Width = Pick(_width, p => p.Width),
+            CheckpointEvery = Pick(_checkpointEvery, p => p.Cadence),
+            SampleEvery = Pick(_sampleEvery, p => p.Cadence),
+        };
+    }
+
+    private LocalRunOptions Bound(ParseResult result) => _defaults with
     {
         Model = result.GetValue(_model)!,
         ModelSettings = result.GetValue(_set) ?? [],
