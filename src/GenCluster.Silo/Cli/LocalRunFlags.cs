@@ -66,7 +66,7 @@ internal sealed class LocalRunFlags
         var model = result.GetValue(_model)!;
         var preset = _presets ? LocalPresets.For(model) : null;
         T Pick<T>(Option<T> option, Func<LocalPreset, T> fromPreset) =>
-            preset is not null && result.GetResult(option) is null ? fromPreset(preset) : result.GetValue(option)!;
+            preset is not null && result.GetResult(option) is null or { Implicit: true } ? fromPreset(preset) : result.GetValue(option)!;
         return Bound(result) with
         {
             ModelSettings = [.. preset?.Settings ?? [], .. result.GetValue(_set) ?? []],

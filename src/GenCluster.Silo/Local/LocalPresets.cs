@@ -26,8 +26,8 @@ public static class LocalPresets
         // DCGAN at twice the paper's learning rate: on MNIST it reaches in 3,000 steps what 2e-4 reaches in about 7,000.
         "dcgan" => new LocalPreset(7_000, 32, 32, ["learningRateG=4e-4", "learningRateD=4e-4"]),
         // Five critic steps per generator step: a fifth of the generator steps in the same time.
-        "wgan" => new LocalPreset(2_000, 32, 32, []),
-        "wgan-gp" => new LocalPreset(1_500, 32, 32, []),
+        "wgan" => new LocalPreset(1_500, 32, 32, []),
+        "wgan-gp" => new LocalPreset(1_200, 32, 32, []),
         "sngan" => new LocalPreset(6_000, 32, 32, []),
         "sagan" => new LocalPreset(5_000, 32, 32, []),
         _ => null,

@@ -30,6 +30,26 @@ public class LocalRunFlagsTests
     }
 
     [Fact]
+    public void TheKindsPresetFillsOnlyTheFlagsNotGiven()
+    {
+        var flags = new GenCluster.Silo.Cli.LocalRunFlags(new GenCluster.Silo.Local.LocalRunOptions(), presets: true);
+        var bare = new System.CommandLine.Command("local");
+        flags.AddTo(bare);
+
+        var dcgan = flags.Bind(bare.Parse([]));
+        Assert.Equal((7000L, 32, 32, 700), (dcgan.Steps, dcgan.PerWorkerBatch, dcgan.Width, dcgan.CheckpointEvery));
+        Assert.Equal(["learningRateG=4e-4", "learningRateD=4e-4"], dcgan.ModelSettings);
+
+        var given = flags.Bind(bare.Parse(["--model", "dcgan", "--steps", "30", "--set", "learningRateG=1e-3"]));
+        Assert.Equal((30L, 32), (given.Steps, given.Width));
+        Assert.Equal("learningRateG=1e-3", given.ModelSettings[^1]);
+        var model = Assert.IsType<GenCluster.Contracts.Models.DcganOptions>(given.ToJobSpec("/runs").Model);
+        Assert.Equal((1e-3, 4e-4), (model.LearningRateG, model.LearningRateD));
+
+        Assert.Equal(1500L, flags.Bind(bare.Parse(["--model", "wgan"])).Steps);
+    }
+
+    [Fact]
     public void ModelChoiceBuildsTheKindsRecordWithTheSettings()
     {
         var (model, errors) = GenCluster.Silo.Local.ModelChoice.Build("wgan", 24, ["dSteps=3", "clip=0.02"]);
