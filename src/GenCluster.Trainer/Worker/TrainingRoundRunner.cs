@@ -6,6 +6,7 @@ using GenCluster.Trainer.Evaluation;
 using GenCluster.Trainer.Imaging;
 using GenCluster.Trainer.Training;
 using Microsoft.Extensions.Options;
+using TorchSharp;
 
 namespace GenCluster.Trainer.Worker;
 
@@ -115,7 +116,13 @@ public sealed partial class TrainingRoundRunner(
                 SharedDatasetDirectory = engine.Value.SharedDatasetDirectory,
             };
             using var log = new StringWriter();
-            var report = await Task.Run(() => FinalEvaluation.RunAsync(final.Path, assignment.RunDirectory, options, log, cancellationToken), cancellationToken);
+            // The round's other ranks are done: their cores are free for the scoring (on one host, as locally).
+            var threads = Math.Min(Environment.ProcessorCount, Math.Max(1, engine.Value.Threads) * assignment.WorldSize);
+            var report = await Task.Run(() =>
+            {
+                torch.set_num_threads(threads);
+                return FinalEvaluation.RunAsync(final.Path, assignment.RunDirectory, options, log, cancellationToken);
+            }, cancellationToken);
             LogEvaluationLog(log.ToString().Trim());
             if (report is null) return;
             LogEvaluated(report.Fid, report.FidFloor, report.FidRatio, report.ClassesPresent, report.LabelAccuracy ?? double.NaN);
