@@ -27,8 +27,17 @@ public sealed class ModelOptionsJsonConverter : JsonConverter<ModelOptions>
         var kind = kindNode.Value.GetValueKind() == JsonValueKind.String ? kindNode.Value.GetValue<string>() : kindNode.Value.ToJsonString();
         var entry = Entry(kind);
         node.Remove(kindNode.Key);
-        return (ModelOptions)(node.Deserialize(entry.OptionsType, options)
-            ?? throw new JsonException($"model options for '{kind}' are null"));
+        try
+        {
+            return (ModelOptions)(node.Deserialize(entry.OptionsType, options)
+                ?? throw new JsonException($"model options for '{kind}' are null"));
+        }
+        catch (JsonException ex)
+        {
+            // The inner reader only knows paths inside the model object: name the field from the spec's root.
+            var inner = string.IsNullOrEmpty(ex.Path) ? "" : ex.Path.TrimStart('$');
+            throw new JsonException($"model ({kind}): {ex.Message}", "$.model" + inner, ex.LineNumber, ex.BytePositionInLine, ex);
+        }
     }
 
     /// <inheritdoc />

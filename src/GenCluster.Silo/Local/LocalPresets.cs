@@ -22,7 +22,8 @@ public static class LocalPresets
     public static LocalPreset? For(string kind) => kind switch
     {
         // MLPs step in a few milliseconds: many steps fit.
-        "gan" or "cgan" => new LocalPreset(10_000, 32, 256, []),
+        "gan" => new LocalPreset(10_000, 32, 256, []),
+        "cgan" => new LocalPreset(6_000, 32, 256, []),
         // DCGAN at twice the paper's learning rate: on MNIST it reaches in 3,000 steps what 2e-4 reaches in about 7,000.
         "dcgan" => new LocalPreset(6_500, 32, 32, ["learningRateG=4e-4", "learningRateD=4e-4"]),
         // Five critic steps per generator step: a fifth of the generator steps in the same time.

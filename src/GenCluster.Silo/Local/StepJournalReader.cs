@@ -14,7 +14,7 @@ public sealed record JournalRound(long Round, long First, long Last)
 
 /// <summary>
 /// Reads <c>&lt;run&gt;/steps.csv</c>, the executed history the trainers append (one line per step completed by each
-/// round's rank 0: <c>round,step,epoch,loss_d,loss_g,skipped</c>), into per-round step ranges.
+/// round's rank 0: <c>round,step,epoch,skipped,</c> then the recipe's metrics), into per-round step ranges.
 /// </summary>
 public static class StepJournalReader
 {
@@ -30,15 +30,16 @@ public static class StepJournalReader
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
         var text = new StreamReader(stream).ReadToEnd();
         var lines = text.Split('\n');
+        var columns = lines[0].Split(',').Length;
         for (var i = 1; i < lines.Length; i++)
         {
             var fields = lines[i].Split(',');
-            if (fields.Length != 6
+            if (fields.Length != columns || columns < 4
                 || !long.TryParse(fields[0], NumberStyles.None, CultureInfo.InvariantCulture, out var round)
                 || !long.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out var step))
             {
                 if (i == lines.Length - 1) break;
-                throw new InvalidDataException($"{path}:{i + 1}: expected 'round,step,epoch,loss_d,loss_g,skipped', got '{lines[i]}'");
+                throw new InvalidDataException($"{path}:{i + 1}: expected 'round,step,epoch,skipped,<metrics>', got '{lines[i]}'");
             }
             if (rounds.Count > 0 && rounds[^1].Round == round)
             {

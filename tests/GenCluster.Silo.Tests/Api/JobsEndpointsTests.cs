@@ -17,7 +17,7 @@ public class JobsEndpointsTests(InProcessSilo silo) : IClassFixture<InProcessSil
     [Fact]
     public async Task AValidSpecIsAcceptedAndCanBeReadListedAndCancelled()
     {
-        var (status, body) = await Post("""{ "name": "api-ok", "steps": 50, "minWorkers": 1, "maxWorkers": 2, "modelOptions": { "width": 32 } }""");
+        var (status, body) = await Post("""{ "name": "api-ok", "steps": 50, "minWorkers": 1, "maxWorkers": 2, "model": { "kind": "dcgan", "width": 32 } }""");
         Assert.Equal(HttpStatusCode.Created, status);
         var id = body["id"]!.GetValue<string>();
         Assert.Equal("Queued", body["state"]!.GetValue<string>());
@@ -41,18 +41,22 @@ public class JobsEndpointsTests(InProcessSilo silo) : IClassFixture<InProcessSil
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Contains("'stpes'", body["errors"]!["$.stpes"]![0]!.GetValue<string>());
 
-        (status, body) = await Post("""{ "modelOptions": { "widht": 8 } }""");
+        (status, body) = await Post("""{ "model": { "kind": "dcgan", "widht": 8 } }""");
         Assert.Equal(HttpStatusCode.BadRequest, status);
-        Assert.Contains("'widht'", body["errors"]!["$.modelOptions.widht"]![0]!.GetValue<string>());
+        Assert.Contains("'widht'", body["errors"]!["$.model.widht"]![0]!.GetValue<string>());
+
+        (status, body) = await Post("""{ "model": { "kind": "vit" } }""");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("model.kind 'vit' is not a model kind; expected one of gan, cgan, dcgan", body["errors"]!["$.model"]![0]!.GetValue<string>());
     }
 
     [Fact]
     public async Task ImpossibleValuesGetFieldLevelErrors()
     {
-        var (status, body) = await Post("""{ "steps": 0, "minWorkers": 4, "maxWorkers": 2, "model": "vit", "modelOptions": { "beta1": 2 } }""");
+        var (status, body) = await Post("""{ "steps": 0, "minWorkers": 4, "maxWorkers": 2, "model": { "kind": "wgan-gp", "beta1": 2, "gradientPenalty": 0 } }""");
         Assert.Equal(HttpStatusCode.BadRequest, status);
         var errors = body["errors"]!.AsObject();
-        Assert.Equal(["maxWorkers", "model", "modelOptions.beta1", "steps"], errors.Select(e => e.Key).Order(StringComparer.Ordinal));
+        Assert.Equal(["maxWorkers", "model.beta1", "model.gradientPenalty", "steps"], errors.Select(e => e.Key).Order(StringComparer.Ordinal));
         Assert.Contains("got 0", errors["steps"]![0]!.GetValue<string>());
     }
 

@@ -14,7 +14,7 @@ public sealed class ChaosReportTests : IDisposable
     private string Journal(params string[] lines)
     {
         var path = Path.Combine(_dir, StepJournalReader.FileName);
-        File.WriteAllText(path, string.Join("\n", ["round,step,epoch,loss_d,loss_g,skipped", .. lines]));
+        File.WriteAllText(path, string.Join("\n", ["round,step,epoch,skipped,loss_d,loss_g", .. lines]));
         return path;
     }
 
