@@ -46,6 +46,10 @@ public static class GanWeightInit
                     SeededInit.Normal(bn.weight!, 1, Std, generator);
                     nn.init.zeros_(bn.bias!);
                     break;
+                case BatchNorm1d bn:
+                    SeededInit.Normal(bn.weight!, 1, Std, generator);
+                    nn.init.zeros_(bn.bias!);
+                    break;
             }
         }
     }

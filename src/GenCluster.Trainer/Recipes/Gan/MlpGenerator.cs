@@ -8,7 +8,8 @@ namespace GenCluster.Trainer.Recipes.Gan;
 /// <summary>
 /// The original GAN's generator (Goodfellow et al. 2014) as a multilayer perceptron: z → h → 2h → C·H·W, LeakyReLU
 /// between, tanh at the output. With <c>classes</c> &gt; 0 it is the conditional GAN's (Mirza &amp; Osindero 2014): the
-/// label, one-hot, is concatenated to z.
+/// label, one-hot, is concatenated to z. BatchNorm on the second hidden layer (as common MLP GAN implementations do)
+/// keeps the generator from collapsing onto a few digits; without it the layers are batch-independent.
 /// </summary>
 public sealed class MlpGenerator : Module<Tensor, Tensor, Tensor>
 {
@@ -16,17 +17,19 @@ public sealed class MlpGenerator : Module<Tensor, Tensor, Tensor>
 
     private readonly Linear fc1;
     private readonly Linear fc2;
+    private readonly Module<Tensor, Tensor> bn2;
     private readonly Linear fc3;
     private readonly long[] _imageShape;
     private readonly int _classes;
 
     /// <summary>Creates G for latents of <paramref name="latentDim"/>, <paramref name="hidden"/> units and images [C, H, W].</summary>
-    public MlpGenerator(int latentDim, int hidden, int channels, int height, int width, int classes = 0) : base(nameof(MlpGenerator))
+    public MlpGenerator(int latentDim, int hidden, int channels, int height, int width, int classes = 0, bool batchNorm = true) : base(nameof(MlpGenerator))
     {
         _imageShape = [channels, height, width];
         _classes = classes;
         fc1 = Linear(latentDim + classes, hidden);
         fc2 = Linear(hidden, 2 * hidden);
+        bn2 = batchNorm ? BatchNorm1d(2 * hidden) : Identity();
         fc3 = Linear(2 * hidden, channels * height * width);
         RegisterComponents();
     }
@@ -37,7 +40,7 @@ public sealed class MlpGenerator : Module<Tensor, Tensor, Tensor>
         using var scope = NewDisposeScope();
         var x = _classes > 0 ? torch.cat([z, functional.one_hot(labels, _classes).to_type(z.dtype)], 1) : z;
         x = functional.leaky_relu(fc1.forward(x), Slope);
-        x = functional.leaky_relu(fc2.forward(x), Slope);
+        x = functional.leaky_relu(bn2.forward(fc2.forward(x)), Slope);
         return scope.MoveToOuter(torch.tanh(fc3.forward(x)).view([z.shape[0], .. _imageShape]));
     }
 }
