@@ -46,6 +46,9 @@ public static class GanWeightInit
                     SeededInit.Normal(bn.weight!, 1, Std, generator);
                     nn.init.zeros_(bn.bias!);
                     break;
+                case Embedding embedding:
+                    SeededInit.Normal(embedding.weight!, 0, Std, generator);
+                    break;
                 case BatchNorm1d bn:
                     SeededInit.Normal(bn.weight!, 1, Std, generator);
                     nn.init.zeros_(bn.bias!);

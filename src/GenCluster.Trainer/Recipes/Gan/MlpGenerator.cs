@@ -7,8 +7,9 @@ namespace GenCluster.Trainer.Recipes.Gan;
 
 /// <summary>
 /// The original GAN's generator (Goodfellow et al. 2014) as a multilayer perceptron: z → h → 2h → C·H·W, LeakyReLU
-/// between, tanh at the output. With <c>classes</c> &gt; 0 it is the conditional GAN's (Mirza &amp; Osindero 2014): the
-/// label, one-hot, is concatenated to z. BatchNorm on the second hidden layer (as common MLP GAN implementations do)
+/// between, tanh at the output. With <c>classes</c> &gt; 0 it is the conditional GAN's (Mirza &amp; Osindero 2014): as in
+/// the paper, z and the one-hot label each get their own hidden layer, and the two are joined into the next one (so the
+/// label reaches G with as much weight as z). BatchNorm on the wide hidden layer (as common MLP GAN implementations do)
 /// keeps the generator from collapsing onto a few digits; without it the layers are batch-independent.
 /// </summary>
 public sealed class MlpGenerator : Module<Tensor, Tensor, Tensor>
@@ -16,6 +17,7 @@ public sealed class MlpGenerator : Module<Tensor, Tensor, Tensor>
     private const double Slope = 0.2;
 
     private readonly Linear fc1;
+    private readonly Module<Tensor, Tensor> label1;
     private readonly Linear fc2;
     private readonly Module<Tensor, Tensor> bn2;
     private readonly Linear fc3;
@@ -27,8 +29,9 @@ public sealed class MlpGenerator : Module<Tensor, Tensor, Tensor>
     {
         _imageShape = [channels, height, width];
         _classes = classes;
-        fc1 = Linear(latentDim + classes, hidden);
-        fc2 = Linear(hidden, 2 * hidden);
+        fc1 = Linear(latentDim, hidden);
+        label1 = classes > 0 ? Linear(classes, hidden) : Identity();
+        fc2 = Linear(classes > 0 ? 2 * hidden : hidden, 2 * hidden);
         bn2 = batchNorm ? BatchNorm1d(2 * hidden) : Identity();
         fc3 = Linear(2 * hidden, channels * height * width);
         RegisterComponents();
@@ -38,8 +41,9 @@ public sealed class MlpGenerator : Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor z, Tensor labels)
     {
         using var scope = NewDisposeScope();
-        var x = _classes > 0 ? torch.cat([z, functional.one_hot(labels, _classes).to_type(z.dtype)], 1) : z;
-        x = functional.leaky_relu(fc1.forward(x), Slope);
+        var x = functional.leaky_relu(fc1.forward(z), Slope);
+        if (_classes > 0)
+            x = torch.cat([x, functional.leaky_relu(label1.forward(functional.one_hot(labels, _classes).to_type(z.dtype)), Slope)], 1);
         x = functional.leaky_relu(bn2.forward(fc2.forward(x)), Slope);
         return scope.MoveToOuter(torch.tanh(fc3.forward(x)).view([z.shape[0], .. _imageShape]));
     }
