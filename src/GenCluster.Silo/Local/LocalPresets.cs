@@ -22,15 +22,16 @@ public static class LocalPresets
     public static LocalPreset? For(string kind) => kind switch
     {
         // MLPs step in a few milliseconds: many steps fit.
-        "gan" => new LocalPreset(10_000, 32, 256, []),
+        "gan" => new LocalPreset(6_000, 32, 256, []),
         "cgan" => new LocalPreset(6_000, 32, 256, []),
         // DCGAN at twice the paper's learning rate: on MNIST it reaches in 3,000 steps what 2e-4 reaches in about 7,000.
         "dcgan" => new LocalPreset(6_500, 32, 32, ["learningRateG=4e-4", "learningRateD=4e-4"]),
-        // Five critic steps per generator step: a fifth of the generator steps in the same time.
-        "wgan" => new LocalPreset(1_500, 32, 32, []),
-        "wgan-gp" => new LocalPreset(1_200, 32, 32, []),
+        // Five critic steps per generator step (and WGAN-GP's double backward): few generator steps fit.
+        "wgan" => new LocalPreset(1_000, 32, 32, []),
+        "wgan-gp" => new LocalPreset(800, 32, 32, []),
         "sngan" => new LocalPreset(6_000, 32, 32, []),
-        "sagan" => new LocalPreset(5_000, 32, 32, []),
+        // Attention and spectral norm on every layer of G and D make its step about three times DCGAN's.
+        "sagan" => new LocalPreset(2_000, 32, 32, []),
         _ => null,
     };
 }

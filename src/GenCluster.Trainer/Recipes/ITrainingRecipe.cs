@@ -80,6 +80,13 @@ public interface ITrainingRecipe : IDisposable
     /// <summary>Gradient bytes all-reduced by one step.</summary>
     long GradientBytesPerStep { get; }
 
+    /// <summary>
+    /// Recomputes the buffers of <see cref="BufferPolicy.Recomputed"/> networks from the current parameters (standing
+    /// statistics). The cadence calls it on every rank before a sample grid and a checkpoint, so every rank holds the
+    /// same buffers as rank 0, the one that samples and saves.
+    /// </summary>
+    void RecomputeBuffers();
+
     /// <summary>Runs one training step (the step counter is the number of generator updates, or of model updates for single-network families).</summary>
     void Step(StepContext context);
 

@@ -284,6 +284,7 @@ public sealed class TrainingSession : IDisposable
     /// <summary>Applies the declared buffer policies before state is saved or shown: rank 0's BatchNorm statistics everywhere.</summary>
     private void SyncBuffers(CancellationToken cancellationToken)
     {
+        Recipe.RecomputeBuffers();
         foreach (var network in Recipe.Networks.Where(n => n.Buffers == BufferPolicy.BroadcastFromRank0))
             ModelStateSync.BroadcastBuffersAsync(_collectives, network.Module, cancellationToken).GetAwaiter().GetResult();
     }

@@ -46,7 +46,7 @@ public class LocalRunFlagsTests
         var model = Assert.IsType<GenCluster.Contracts.Models.DcganOptions>(given.ToJobSpec("/runs").Model);
         Assert.Equal((1e-3, 4e-4), (model.LearningRateG, model.LearningRateD));
 
-        Assert.Equal(1500L, flags.Bind(bare.Parse(["--model", "wgan"])).Steps);
+        Assert.Equal(1000L, flags.Bind(bare.Parse(["--model", "wgan"])).Steps);
     }
 
     [Fact]

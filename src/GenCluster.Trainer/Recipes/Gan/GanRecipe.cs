@@ -195,6 +195,7 @@ public sealed class GanRecipe : ITrainingRecipe
         _averageG?.Update();
         if (_ema is not null)
         {
+            _standingFresh = false;
             if (context.Step < _options.EmaStart) ExponentialMovingAverage.CopyFrom(_ema, _g);
             else ExponentialMovingAverage.Update(_ema, _g, _options.EmaDecay);
         }
@@ -216,8 +217,8 @@ public sealed class GanRecipe : ITrainingRecipe
             labels = torch.tensor(values, ScalarType.Int64);
         }
         var g = request.Ema && _ema is not null ? _ema : _g;
+        if (ReferenceEquals(g, _ema)) RecomputeBuffers();
         var device = g.parameters().First().device;
-        if (ReferenceEquals(g, _ema)) RecomputeStandingStatistics(device);
         g.eval();
         try
         {
@@ -233,11 +234,12 @@ public sealed class GanRecipe : ITrainingRecipe
 
     /// <summary>
     /// BatchNorm statistics of the EMA generator recomputed for its averaged weights (standing statistics) from a fixed
-    /// stream of latents, so a sample depends only on the weights and the request.
+    /// stream of latents, so a sample depends only on the weights and the request; nothing to do until the EMA moves again.
     /// </summary>
-    private void RecomputeStandingStatistics(Device device)
+    public void RecomputeBuffers()
     {
-        if (_ema is null || !StandingStatistics.Applies(_ema)) return;
+        if (_ema is null || _standingFresh || !StandingStatistics.Applies(_ema)) return;
+        var device = _ema.parameters().First().device;
         using var random = new torch.Generator(StandingSeed);
         StandingStatistics.Recompute(_ema, StandingBatches, _ =>
         {
@@ -247,7 +249,10 @@ public sealed class GanRecipe : ITrainingRecipe
                 : torch.zeros(StandingBatchSize, ScalarType.Int64, device: device);
             _ema.forward(z, labels);
         });
+        _standingFresh = true;
     }
+
+    private bool _standingFresh;
 
     private const int StandingBatches = 16;
     private const int StandingBatchSize = 64;
