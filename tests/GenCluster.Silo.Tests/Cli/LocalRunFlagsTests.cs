@@ -37,7 +37,7 @@ public class LocalRunFlagsTests
         flags.AddTo(bare);
 
         var dcgan = flags.Bind(bare.Parse([]));
-        Assert.Equal((6500L, 32, 32, 650), (dcgan.Steps, dcgan.PerWorkerBatch, dcgan.Width, dcgan.CheckpointEvery));
+        Assert.Equal((7000L, 32, 32, 700), (dcgan.Steps, dcgan.PerWorkerBatch, dcgan.Width, dcgan.CheckpointEvery));
         Assert.Equal(["learningRateG=4e-4", "learningRateD=4e-4"], dcgan.ModelSettings);
 
         var given = flags.Bind(bare.Parse(["--model", "dcgan", "--steps", "30", "--set", "learningRateG=1e-3"]));
