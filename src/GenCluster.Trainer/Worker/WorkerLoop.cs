@@ -27,6 +27,9 @@ public sealed partial class WorkerLoop : BackgroundService
     private volatile bool _leaving;
     private PendingReport? _pendingReport;
 
+    // The heartbeat loop and StopAsync both send the pending report; one at a time, or a report goes out twice.
+    private readonly SemaphoreSlim _reportGate = new(1, 1);
+
     /// <summary>A round-end report the control plane has not acknowledged yet; retried every heartbeat until it has.</summary>
     private sealed record PendingReport(string What, Func<CancellationToken, Task> Send);
 
@@ -261,19 +264,27 @@ public sealed partial class WorkerLoop : BackgroundService
     /// <summary>Sends the pending round-end report; true when there is none left. A silo that is away keeps it for the next try.</summary>
     private async Task<bool> SendPendingReportAsync(CancellationToken cancellationToken)
     {
-        if (_pendingReport is not { } report) return true;
+        await _reportGate.WaitAsync(cancellationToken);
         try
         {
-            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            deadline.CancelAfter(HeartbeatDeadline);
-            await report.Send(deadline.Token);
-            if (ReferenceEquals(_pendingReport, report)) _pendingReport = null;
-            return true;
+            if (_pendingReport is not { } report) return true;
+            try
+            {
+                using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                deadline.CancelAfter(HeartbeatDeadline);
+                await report.Send(deadline.Token);
+                if (ReferenceEquals(_pendingReport, report)) _pendingReport = null;
+                return true;
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                LogControlPlaneUnreachable($"report of the {report.What}", ex.Message);
+                return false;
+            }
         }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        finally
         {
-            LogControlPlaneUnreachable($"report of the {report.What}", ex.Message);
-            return false;
+            _reportGate.Release();
         }
     }
 
