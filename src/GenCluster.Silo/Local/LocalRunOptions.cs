@@ -80,22 +80,25 @@ public sealed record LocalRunOptions
     public int ThreadsPerTrainer(int processorCount) => Threads > 0 ? Threads : Math.Max(1, processorCount / Workers);
 
     /// <summary>The job this run submits (gang of exactly <see cref="Workers"/>).</summary>
-    public JobSpec ToJobSpec(string runsDirectory) => new()
+    public JobSpec ToJobSpec(string runsDirectory)
     {
-        Name = $"local-{Model}-{Dataset}",
-        Model = ModelChoice.Build(Model, Width, ModelSettings).Model
-                ?? throw new InvalidOperationException($"the model flags are not valid: {string.Join("; ", ModelChoice.Build(Model, Width, ModelSettings).Errors)}"),
-        Dataset = Dataset,
-        DatasetLimit = DatasetLimit,
-        Evaluate = Evaluate,
-        PerWorkerBatch = PerWorkerBatch,
-        Steps = Steps,
-        MinWorkers = Workers,
-        MaxWorkers = Workers,
-        CheckpointEvery = CheckpointEvery,
-        SampleEvery = SampleEvery,
-        Seed = Seed,
-        GradientTransfer = GradientTransfer,
-        RunsDirectory = runsDirectory,
-    };
+        var (model, errors) = ModelChoice.Build(Model, Width, ModelSettings);
+        return new JobSpec
+        {
+            Name = $"local-{Model}-{Dataset}",
+            Model = model ?? throw new InvalidOperationException($"the model flags are not valid: {string.Join("; ", errors)}"),
+            Dataset = Dataset,
+            DatasetLimit = DatasetLimit,
+            Evaluate = Evaluate,
+            PerWorkerBatch = PerWorkerBatch,
+            Steps = Steps,
+            MinWorkers = Workers,
+            MaxWorkers = Workers,
+            CheckpointEvery = CheckpointEvery,
+            SampleEvery = SampleEvery,
+            Seed = Seed,
+            GradientTransfer = GradientTransfer,
+            RunsDirectory = runsDirectory,
+        };
+    }
 }

@@ -19,14 +19,15 @@ public static class FinalEvaluation
     /// <summary>Samples <paramref name="checkpointDirectory"/> and evaluates; null (with the reason logged) when the measure does not apply.</summary>
     public static async Task<EvaluationReport?> RunAsync(string checkpointDirectory, string runDirectory, SampleEvaluatorOptions options, TextWriter log, CancellationToken cancellationToken)
     {
-        var spec = CheckpointSampler.SpecOf(checkpointDirectory);
+        var checkpoint = Checkpoints.CheckpointStore.Load(checkpointDirectory);
+        var spec = checkpoint.Manifest.ReadSpec(checkpointDirectory);
         if (spec.Dataset != "mnist")
         {
             log.WriteLine($"evaluation: skipped, the classifier-feature measure exists for MNIST only (dataset '{spec.Dataset}')");
             return null;
         }
-        var hasEma = Checkpoints.CheckpointStore.Load(checkpointDirectory).Manifest.Layouts.ContainsKey("generator_ema");
-        var sampled = CheckpointSampler.Sample(checkpointDirectory, new SamplingRequest(SampleCount, Ema: hasEma, Seed: spec.Seed));
+        var hasEma = checkpoint.Manifest.Layouts.ContainsKey("generator_ema");
+        var sampled = CheckpointSampler.Sample(checkpoint, new SamplingRequest(SampleCount, Ema: hasEma, Seed: spec.Seed));
         using var evaluator = await SampleEvaluator.CreateAsync(options, log, cancellationToken);
         var report = evaluator.Evaluate(sampled.Images, sampled.Labels);
         var path = Path.Combine(runDirectory, FileName);

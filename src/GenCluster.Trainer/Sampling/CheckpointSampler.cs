@@ -32,10 +32,14 @@ public static class CheckpointSampler
     /// <summary>Loads the checkpoint in <paramref name="directory"/> and draws <paramref name="request"/>; <paramref name="progress"/> gets images done so far.</summary>
     /// <exception cref="CheckpointCorruptException">The directory is not a checkpoint that verifies.</exception>
     /// <exception cref="ArgumentException">A request the model cannot serve (class out of range, no EMA copy); the message names the option.</exception>
-    public static SampledImages Sample(string directory, SamplingRequest request, Action<int>? progress = null)
+    public static SampledImages Sample(string directory, SamplingRequest request, Action<int>? progress = null) =>
+        Sample(CheckpointStore.Load(directory), request, progress);
+
+    /// <summary>Draws <paramref name="request"/> from an already verified checkpoint.</summary>
+    public static SampledImages Sample(LoadedCheckpoint checkpoint, SamplingRequest request, Action<int>? progress = null)
     {
         if (request.Count < 1) throw new ArgumentException($"--count must be >= 1, got {request.Count}", nameof(request));
-        var checkpoint = CheckpointStore.Load(directory);
+        var directory = checkpoint.Directory;
         var spec = checkpoint.Manifest.ReadSpec(directory);
         var shape = checkpoint.Manifest.Data ?? new ImageShape(1, 28, 28, 10);
         using var recipe = RecipeRegistry.Create(spec.Model, new RecipeSetup
@@ -74,12 +78,5 @@ public static class CheckpointSampler
             progress?.Invoke(start + count);
         }
         return new SampledImages(new ImageArray(pixels, request.Count, shape.Channels, shape.Height, shape.Width), labels, recipe.Kind, checkpoint.Manifest.Step);
-    }
-
-    /// <summary>The spec a checkpoint was written with.</summary>
-    public static JobSpec SpecOf(string directory)
-    {
-        var checkpoint = CheckpointStore.Load(directory);
-        return checkpoint.Manifest.ReadSpec(directory);
     }
 }

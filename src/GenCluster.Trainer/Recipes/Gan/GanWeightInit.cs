@@ -22,44 +22,32 @@ public static class GanWeightInit
         using var noGrad = torch.no_grad();
         foreach (var (_, module) in model.named_modules())
         {
+            (Tensor? weight, Tensor? bias) = module switch
+            {
+                Conv2d m => (m.weight, m.bias),
+                ConvTranspose2d m => (m.weight, m.bias),
+                Linear m => (m.weight, m.bias),
+                SNConv2d m => (m.Weight, m.Bias),
+                SNConvTranspose2d m => (m.Weight, m.Bias),
+                SNLinear m => (m.Weight, m.Bias),
+                _ => (null, null),
+            };
+            if (weight is not null)
+            {
+                SeededInit.Normal(weight, 0, Std, generator);
+                if (bias is not null) nn.init.zeros_(bias);
+                continue;
+            }
             switch (module)
             {
-                case Conv2d conv:
-                    Weight(conv.weight, conv.bias, generator);
-                    break;
-                case ConvTranspose2d deconv:
-                    Weight(deconv.weight, deconv.bias, generator);
-                    break;
-                case Linear linear:
-                    Weight(linear.weight, linear.bias, generator);
-                    break;
-                case SNConv2d sn:
-                    Weight(sn.Weight, sn.Bias, generator);
-                    break;
-                case SNConvTranspose2d sn:
-                    Weight(sn.Weight, sn.Bias, generator);
-                    break;
-                case SNLinear sn:
-                    Weight(sn.Weight, sn.Bias, generator);
-                    break;
-                case BatchNorm2d bn:
+                case BatchNorm bn:
                     SeededInit.Normal(bn.weight!, 1, Std, generator);
                     nn.init.zeros_(bn.bias!);
                     break;
                 case Embedding embedding:
                     SeededInit.Normal(embedding.weight!, 0, Std, generator);
                     break;
-                case BatchNorm1d bn:
-                    SeededInit.Normal(bn.weight!, 1, Std, generator);
-                    nn.init.zeros_(bn.bias!);
-                    break;
             }
         }
-    }
-
-    private static void Weight(Tensor? weight, Tensor? bias, Generator? generator)
-    {
-        if (weight is not null) SeededInit.Normal(weight, 0, Std, generator);
-        if (bias is not null) nn.init.zeros_(bias);
     }
 }
