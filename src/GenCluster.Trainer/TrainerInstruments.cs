@@ -23,6 +23,7 @@ public sealed class TrainerInstruments
     private readonly Counter<long> _steps;
     private readonly Gauge<double> _metric;
     private readonly Gauge<double> _evaluation;
+    private readonly Gauge<long> _batch;
 
     /// <summary>Creates the instruments on a meter from <paramref name="meterFactory"/>.</summary>
     public TrainerInstruments(IMeterFactory meterFactory)
@@ -41,6 +42,8 @@ public sealed class TrainerInstruments
         _skippedSteps = meter.CreateCounter<long>("gencluster_trainer_skipped_steps_total", "{step}", "Steps skipped by every rank for NaN/Inf in a loss or gradient");
         _steps = meter.CreateCounter<long>("gencluster_trainer_steps_total", "{step}", "Optimizer steps run");
         _metric = meter.CreateGauge<double>("gencluster_trainer_metric", null, "A training recipe's metric (label name: loss_d, loss_g, gp, ...), averaged over ranks, last step");
+        _batch = meter.CreateGauge<long>("gencluster_trainer_batch_images", "{image}",
+            "The round's batch geometry (label quantity: global = what the optimiser sees per step, per_worker = one micro-batch of one rank, accumulation = micro-batches per step)");
         _evaluation = meter.CreateGauge<double>("gencluster_trainer_evaluation", null, "Final sample-quality figures of the job (label figure: fid, fid_floor, classes_present, label_accuracy)");
     }
 
@@ -66,6 +69,14 @@ public sealed class TrainerInstruments
         _evaluation.Record(floor, new KeyValuePair<string, object?>("figure", "fid_floor"));
         _evaluation.Record(classesPresent, new KeyValuePair<string, object?>("figure", "classes_present"));
         if (labelAccuracy is { } accuracy) _evaluation.Record(accuracy, new KeyValuePair<string, object?>("figure", "label_accuracy"));
+    }
+
+    /// <summary>Records the batch geometry of the round that starts: global batch, per-worker micro-batch, accumulation.</summary>
+    public void RoundStarted(long globalBatch, int perWorkerBatch, int accumulation)
+    {
+        _batch.Record(globalBatch, new KeyValuePair<string, object?>("quantity", "global"));
+        _batch.Record(perWorkerBatch, new KeyValuePair<string, object?>("quantity", "per_worker"));
+        _batch.Record(accumulation, new KeyValuePair<string, object?>("quantity", "accumulation"));
     }
 
     /// <summary>Records one model's gradient all-reduce.</summary>

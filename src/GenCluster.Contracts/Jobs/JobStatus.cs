@@ -44,6 +44,7 @@ public sealed record RoundMember(
 /// <param name="EndedAt">When it ended, or null while current.</param>
 /// <param name="EndReason">Why it ended, or null while current.</param>
 /// <param name="ReachedStep">Rank 0's last reported step in this round when it ended (null: none reported).</param>
+/// <param name="PerWorkerBatch">Images per worker per micro-batch in this round (0 in rounds recorded before it was kept).</param>
 [GenerateSerializer, Immutable]
 public sealed record JobRound(
     [property: Id(0)] long Number,
@@ -53,7 +54,12 @@ public sealed record JobRound(
     [property: Id(4)] DateTimeOffset FormedAt,
     [property: Id(5)] DateTimeOffset? EndedAt = null,
     [property: Id(6)] string? EndReason = null,
-    [property: Id(7)] long? ReachedStep = null);
+    [property: Id(7)] long? ReachedStep = null,
+    [property: Id(8)] int PerWorkerBatch = 0)
+{
+    /// <summary>Images per optimiser step over the round: workers × per-worker batch × accumulation (what the optimiser sees).</summary>
+    public long GlobalBatch => (long)Members.Count * PerWorkerBatch * GradientAccumulation;
+}
 
 /// <summary>A round that ended early and when training went on after it.</summary>
 /// <param name="EndedRound">The round that ended (failure or preemption).</param>

@@ -36,6 +36,7 @@ public static class ModelCatalog
         new(WganGpOptions.KindName, typeof(WganGpOptions), ModelFamily.Gan, "WGAN with gradient penalty (Gulrajani et al. 2017)"),
         new(SnganOptions.KindName, typeof(SnganOptions), ModelFamily.Gan, "spectrally normalised GAN, hinge loss (Miyato et al. 2018)"),
         new(SaganOptions.KindName, typeof(SaganOptions), ModelFamily.Gan, "self-attention GAN, spectral norm in G and D, TTUR (Zhang et al. 2018)"),
+        new(BigGanOptions.KindName, typeof(BigGanOptions), ModelFamily.Gan, "BigGAN (Brock et al. 2018): class-conditional residual G and projection D, large batches, EMA, truncation"),
     ];
 
     /// <summary>Kind names.</summary>

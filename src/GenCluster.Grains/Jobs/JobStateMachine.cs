@@ -58,7 +58,8 @@ public static class JobStateMachine
             members.Select((w, rank) => new RoundMember(rank, w.WorkerId, w.Host, w.RingEndpoint)).ToArray(),
             BatchGeometry.GradientAccumulation(spec, members.Count),
             status.LatestCheckpoint,
-            now);
+            now,
+            PerWorkerBatch: spec.PerWorkerBatch);
         var resume = round.ResumeFrom is null ? "a fresh start" : $"checkpoint at step {round.ResumeFrom.Step}";
         return status with
         {
@@ -67,7 +68,7 @@ public static class JobStateMachine
             History = Append(status.History, new JobEvent(now, "round-formed", number,
                 $"round {number} formed with {members.Count} workers " +
                 $"({string.Join(", ", round.Members.Select(m => $"rank {m.Rank}={m.WorkerId}@{m.Host}"))}), " +
-                $"gradient accumulation {round.GradientAccumulation}, from {resume}")),
+                $"global batch {round.GlobalBatch} = {members.Count} × {round.PerWorkerBatch} per worker × accumulation {round.GradientAccumulation}, from {resume}")),
         };
     }
 

@@ -15,6 +15,9 @@ internal sealed class LocalRunFlags
     private readonly Option<long> _steps;
     private readonly Option<int> _batch;
     private readonly Option<int> _width;
+    private readonly Option<int> _globalBatch;
+    private readonly Option<int?> _dSteps;
+    private readonly Option<long?> _emaStart;
     private readonly Option<int> _limit;
     private readonly Option<int> _checkpointEvery;
     private readonly Option<int> _sampleEvery;
@@ -41,6 +44,9 @@ internal sealed class LocalRunFlags
         _steps = new("--steps") { Description = "Optimizer steps", DefaultValueFactory = _ => d.Steps };
         _batch = new("--batch") { Description = "Images per worker per step", DefaultValueFactory = _ => d.PerWorkerBatch };
         _width = new("--width") { Description = "Base channel width of G and D (0 = the model kind's default)", DefaultValueFactory = _ => d.Width };
+        _globalBatch = new("--global-batch") { Description = "Images per optimiser step over all trainers (0 = --batch × --workers); the rest is gradient accumulation", DefaultValueFactory = _ => d.GlobalBatch };
+        _dSteps = new("--d-steps") { Description = "GAN kinds: D updates per G update (same as --set dSteps=N)" };
+        _emaStart = new("--ema-start") { Description = "GAN kinds: step from which G's weights are averaged (same as --set emaStart=N)" };
         _limit = new("--dataset-limit") { Description = "Use only the first N images (0 = all)", DefaultValueFactory = _ => d.DatasetLimit };
         _checkpointEvery = new("--checkpoint-every") { Description = "Checkpoint every N steps", DefaultValueFactory = _ => d.CheckpointEvery };
         _sampleEvery = new("--sample-every") { Description = "Sample grid every N steps (0 = only at the end)", DefaultValueFactory = _ => d.SampleEvery };
@@ -56,7 +62,7 @@ internal sealed class LocalRunFlags
     /// <summary>Adds every flag to <paramref name="command"/>.</summary>
     public void AddTo(Command command)
     {
-        Option[] all = [_model, _set, _evaluate, _dataset, _workers, _steps, _batch, _width, _limit, _checkpointEvery, _sampleEvery, _seed, _gradientTransfer, _threads, _runs, _data, _trainer, _grace];
+        Option[] all = [_model, _set, _evaluate, _dataset, _workers, _steps, _batch, _globalBatch, _dSteps, _emaStart, _width, _limit, _checkpointEvery, _sampleEvery, _seed, _gradientTransfer, _threads, _runs, _data, _trainer, _grace];
         foreach (var option in all) command.Options.Add(option);
     }
 
@@ -69,8 +75,9 @@ internal sealed class LocalRunFlags
             preset is not null && result.GetResult(option) is null or { Implicit: true } ? fromPreset(preset) : result.GetValue(option)!;
         return Bound(result) with
         {
-            ModelSettings = [.. preset?.Settings ?? [], .. result.GetValue(_set) ?? []],
+            ModelSettings = [.. preset?.Settings ?? [], .. result.GetValue(_set) ?? [], .. Shortcuts(result)],
             Steps = Pick(_steps, p => p.Steps),
+            GlobalBatch = Pick(_globalBatch, p => p.GlobalBatch),
             PerWorkerBatch = Pick(_batch, p => p.PerWorkerBatch),
             Width = Pick(_width, p => p.Width),
             CheckpointEvery = Pick(_checkpointEvery, p => p.Cadence),
@@ -81,7 +88,8 @@ internal sealed class LocalRunFlags
     private LocalRunOptions Bound(ParseResult result) => _defaults with
     {
         Model = result.GetValue(_model)!,
-        ModelSettings = result.GetValue(_set) ?? [],
+        ModelSettings = [.. result.GetValue(_set) ?? [], .. Shortcuts(result)],
+        GlobalBatch = result.GetValue(_globalBatch),
         Evaluate = result.GetValue(_evaluate),
         Dataset = result.GetValue(_dataset)!,
         Workers = result.GetValue(_workers),
@@ -99,6 +107,13 @@ internal sealed class LocalRunFlags
         TrainerPath = result.GetValue(_trainer)!,
         GraceSeconds = result.GetValue(_grace),
     };
+
+    /// <summary>The model-option flags as <c>name=value</c> settings, after <c>--set</c> so they win.</summary>
+    private IEnumerable<string> Shortcuts(ParseResult result)
+    {
+        if (result.GetValue(_dSteps) is { } dSteps) yield return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"dSteps={dSteps}");
+        if (result.GetValue(_emaStart) is { } emaStart) yield return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"emaStart={emaStart}");
+    }
 
     /// <summary>Prints <paramref name="problems"/> (exit 2) or runs the verb, turning expected failures into a message and exit 1.</summary>
     public static async Task<int> RunAsync(ParseResult result, string verb, IReadOnlyList<string> problems, Func<TextWriter, Task<int>> run)

@@ -55,10 +55,10 @@ public static class StatusCommand
         output.WriteLine($"budgets    restarts {j.Restarts}/{j.Spec.RestartBudget}, preemptions {j.Preemptions}/{j.Spec.PreemptionBudget}");
         output.WriteLine($"run dir    {j.RunDirectory}");
         output.WriteLine();
-        var rounds = new Table("ROUND", "WORKERS", "ACCUM", "RESUME", "FORMED", "ENDED", "MEMBERS (rank=worker@host)");
+        var rounds = new Table("ROUND", "WORKERS", "BATCH", "ACCUM", "GLOBAL", "RESUME", "FORMED", "ENDED", "MEMBERS (rank=worker@host)");
         foreach (var r in j.Rounds)
         {
-            rounds.Add(r.Number, r.Members.Count, r.GradientAccumulation, r.ResumeFrom?.Step.ToString(CultureInfo.InvariantCulture) ?? "fresh",
+            rounds.Add(r.Number, r.Members.Count, r.PerWorkerBatch, r.GradientAccumulation, r.GlobalBatch, r.ResumeFrom?.Step.ToString(CultureInfo.InvariantCulture) ?? "fresh",
                 r.FormedAt.ToString("HH:mm:ss", CultureInfo.InvariantCulture),
                 r.EndedAt?.ToString("HH:mm:ss", CultureInfo.InvariantCulture) ?? "-",
                 string.Join(" ", r.Members.Select(m => $"{m.Rank}={m.WorkerId}@{m.Host}")));

@@ -9,7 +9,8 @@ namespace GenCluster.Silo.Local;
 /// <param name="PerWorkerBatch">Images per trainer per micro-batch.</param>
 /// <param name="Width">Base width.</param>
 /// <param name="Settings">Model options as <c>name=value</c>, applied before any <c>--set</c>.</param>
-public sealed record LocalPreset(long Steps, int PerWorkerBatch, int Width, IReadOnlyList<string> Settings)
+/// <param name="GlobalBatch">Images per optimiser step over all trainers; 0 = no accumulation.</param>
+public sealed record LocalPreset(long Steps, int PerWorkerBatch, int Width, IReadOnlyList<string> Settings, int GlobalBatch = 0)
 {
     /// <summary>Checkpoint and sample-grid cadence: ten of each over the run.</summary>
     public int Cadence => (int)Math.Max(1, Steps / 10);
@@ -32,6 +33,14 @@ public static class LocalPresets
         "sngan" => new LocalPreset(6_000, 32, 32, []),
         // Attention and spectral norm on every layer of G and D make its step about three times DCGAN's.
         "sagan" => new LocalPreset(2_000, 32, 32, []),
+        // BigGAN's large batch by accumulation (2 trainers × 64 × 2 micro-batches), narrow enough for CPUs; the learning
+        // rates, D steps and EMA horizon are sized for a run of thousands of steps, not the paper's hundreds of thousands.
+        "biggan" => new LocalPreset(BigGanSteps, 64, 16, BigGanSettings, GlobalBatch: 256),
         _ => null,
     };
+
+    private const long BigGanSteps = 2_000;
+
+    private static readonly IReadOnlyList<string> BigGanSettings =
+        ["learningRateG=2e-4", "learningRateD=4e-4", "dSteps=1", "emaDecay=0.999", "emaStart=200"];
 }

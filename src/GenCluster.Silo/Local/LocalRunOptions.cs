@@ -26,6 +26,9 @@ public sealed record LocalRunOptions
     /// <summary>Images per worker per step (<c>--batch</c>).</summary>
     public int PerWorkerBatch { get; init; } = 32;
 
+    /// <summary>Images per optimiser step over all trainers (<c>--global-batch</c>); 0 = per-worker batch × workers. A multiple of that product: the rest is gradient accumulation.</summary>
+    public int GlobalBatch { get; init; }
+
     /// <summary>Base channel width of G and D (<c>--width</c>); 0 = the model kind's default.</summary>
     public int Width { get; init; } = 32;
 
@@ -66,6 +69,9 @@ public sealed record LocalRunOptions
         if (Workers is < 1 or > 8) errors.Add($"--workers must be 1..8 on one machine (got {Workers})");
         if (Steps < 1) errors.Add($"--steps must be >= 1 (got {Steps})");
         if (PerWorkerBatch < 1) errors.Add($"--batch must be >= 1 (got {PerWorkerBatch})");
+        if (GlobalBatch < 0) errors.Add($"--global-batch must be >= 0 (got {GlobalBatch})");
+        else if (GlobalBatch > 0 && PerWorkerBatch >= 1 && Workers >= 1 && GlobalBatch % ((long)PerWorkerBatch * Workers) != 0)
+            errors.Add($"--global-batch must be a multiple of --batch × --workers ({PerWorkerBatch} × {Workers} = {PerWorkerBatch * Workers}) so each step accumulates whole micro-batches (got {GlobalBatch})");
         if (Width != 0 && Width is < 4 or > 512) errors.Add($"--width must be 0 (the model's default) or 4..512 (got {Width})");
         else errors.AddRange(ModelChoice.Build(Model, Width, ModelSettings).Errors);
         if (DatasetLimit < 0) errors.Add($"--dataset-limit must be >= 0 (got {DatasetLimit})");
@@ -91,6 +97,7 @@ public sealed record LocalRunOptions
             DatasetLimit = DatasetLimit,
             Evaluate = Evaluate,
             PerWorkerBatch = PerWorkerBatch,
+            GlobalBatch = GlobalBatch,
             Steps = Steps,
             MinWorkers = Workers,
             MaxWorkers = Workers,

@@ -15,8 +15,9 @@ namespace GenCluster.Trainer.Layers;
 /// 2·O·W is the exact gradient of ½‖O‖²_F (the gradient of ‖O‖²_F is 4·O·W), so <see cref="Penalty"/> is defined as
 /// (β/2)·Σ‖O‖²_F: its autograd gradient equals <see cref="Apply"/>'s update, and β means what the reference's
 /// <c>G_ortho</c>/<c>D_ortho</c> strength means (BigGAN: 1e-4 for G). The paper's R_β with the same β is twice
-/// <see cref="Penalty"/>. As in the reference, parameters with fewer than two axes (biases, gains, γ) and parameters in
-/// the exclusion list (BigGAN passes G's shared class embedding) are skipped. The regularised tensor is the raw
+/// <see cref="Penalty"/>. As in the reference, parameters with fewer than two axes (biases, gains, γ) are skipped; the
+/// caller leaves out what the reference blacklists (BigGAN's G passes all but its shared class embedding, selected by
+/// name: TorchSharp may hand out different wrapper objects for one module parameter, so identity is not a safe test). The regularised tensor is the raw
 /// parameter, before any spectral normalisation.
 /// </remarks>
 public static class OrthogonalRegularization
@@ -24,15 +25,14 @@ public static class OrthogonalRegularization
     /// <summary>(β/2)·Σ_W ‖W Wᵀ ⊙ (1 − I)‖²_F over the regularised weights, differentiable; a scalar.</summary>
     /// <param name="weights">Candidate parameters (e.g. <c>module.parameters()</c>); those with fewer than two axes are skipped.</param>
     /// <param name="beta">The strength β (the reference's <c>strength</c>); ≥ 0.</param>
-    /// <param name="exclude">Parameters never regularised (compared by identity of the underlying tensor); null = none.</param>
     /// <returns>A scalar tensor (float64 zero when no weight qualifies).</returns>
-    public static Tensor Penalty(IEnumerable<Parameter> weights, double beta, IEnumerable<Parameter>? exclude = null)
+    public static Tensor Penalty(IEnumerable<Parameter> weights, double beta)
     {
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentOutOfRangeException.ThrowIfNegative(beta);
         using var scope = torch.NewDisposeScope();
         Tensor? total = null;
-        foreach (var p in Regularised(weights, exclude))
+        foreach (var p in Regularised(weights))
         {
             var w = p.reshape(p.shape[0], -1);
             var offDiagonal = OffDiagonalGram(w);
@@ -49,13 +49,12 @@ public static class OrthogonalRegularization
     /// </summary>
     /// <param name="weights">Candidate parameters; those with fewer than two axes are skipped.</param>
     /// <param name="beta">The strength β; ≥ 0.</param>
-    /// <param name="exclude">Parameters never regularised (compared by identity of the underlying tensor); null = none.</param>
-    public static void Apply(IEnumerable<Parameter> weights, double beta, IEnumerable<Parameter>? exclude = null)
+    public static void Apply(IEnumerable<Parameter> weights, double beta)
     {
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentOutOfRangeException.ThrowIfNegative(beta);
         using var noGrad = torch.no_grad();
-        foreach (var p in Regularised(weights, exclude))
+        foreach (var p in Regularised(weights))
         {
             using var scope = torch.NewDisposeScope();
             var w = p.detach().reshape(p.shape[0], -1);
@@ -78,9 +77,5 @@ public static class OrthogonalRegularization
         return gram.mul(eye.neg().add(1.0));
     }
 
-    private static IEnumerable<Parameter> Regularised(IEnumerable<Parameter> weights, IEnumerable<Parameter>? exclude)
-    {
-        var excluded = exclude is null ? [] : exclude.Select(p => p.Handle).ToHashSet();
-        return weights.Where(p => p.dim() >= 2 && !excluded.Contains(p.Handle));
-    }
+    private static IEnumerable<Parameter> Regularised(IEnumerable<Parameter> weights) => weights.Where(p => p.dim() >= 2);
 }

@@ -48,6 +48,7 @@ public static class RecipeRegistry
             [typeof(WganGpOptions)] = GanRecipe.Create,
             [typeof(SnganOptions)] = GanRecipe.Create,
             [typeof(SaganOptions)] = GanRecipe.Create,
+            [typeof(BigGanOptions)] = GanRecipe.Create,
         };
 
     /// <summary>Kinds with a recipe.</summary>

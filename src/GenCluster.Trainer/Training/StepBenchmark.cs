@@ -58,6 +58,7 @@ public static class StepBenchmark
         }
         Array.Sort(times);
         var median = times[steps / 2];
+        if (options is not DcganOptions) return new StepBenchmarkResult(median, double.NaN, double.NaN);
         var flops = DcganFlops.TrainingFlopsPerImage(options.LatentDim, options.Width) * spec.PerWorkerBatch / median;
         return new StepBenchmarkResult(median, flops, MatmulFlops());
     }

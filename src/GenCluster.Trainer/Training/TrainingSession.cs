@@ -208,6 +208,7 @@ public sealed class TrainingSession : IDisposable
         CheckpointRef? last = null;
         var spec = _setup.Spec;
         var globalImages = (double)_collectives.WorldSize * spec.PerWorkerBatch * _setup.GradientAccumulation;
+        _setup.Instruments?.RoundStarted((long)globalImages, spec.PerWorkerBatch, _setup.GradientAccumulation);
         while (Step < targetStep)
         {
             cancellationToken.ThrowIfCancellationRequested();

@@ -63,4 +63,24 @@ public class ModelOptionsJsonTests
         foreach (var entry in ModelCatalog.Entries)
             Assert.Equal(entry.Kind, entry.Defaults().Kind);
     }
+
+    [Fact]
+    public void BigGanHasThePapersDefaultsAndItsOwnOptions()
+    {
+        var spec = JsonSerializer.Deserialize<JobSpec>("""{"model": {"kind": "biggan", "sharedDim": 64, "attentionResolution": 14, "dBlocksAtBottom": 2}}""", Strict)!;
+        var model = Assert.IsType<BigGanOptions>(spec.Model);
+        Assert.Equal((64, 14, 2), (model.SharedDim, model.AttentionResolution, model.DBlocksAtBottom));
+        Assert.Equal((120, 96, 5e-5, 2e-4, 0.0, 0.999), (model.LatentDim, model.Width, model.LearningRateG, model.LearningRateD, model.Beta1, model.Beta2));
+        Assert.Equal(("hinge", 2, 1e-4, 0.9999, 20_000L), (model.Objective, model.DSteps, model.OrthogonalRegularization, model.EmaDecay, model.EmaStart));
+        Assert.True(model.Conditional);
+        Assert.Empty(model.Validate());
+    }
+
+    [Fact]
+    public void BigGanOptionsOutOfRangeAreNamed()
+    {
+        var model = new BigGanOptions { AttentionResolution = 5, OrthogonalRegularization = -1, SharedDim = 0, Objective = "wasserstein" };
+        var fields = model.Validate().Select(e => e.Field).ToList();
+        Assert.Equal(["model.objective", "model.sharedDim", "model.orthogonalRegularization", "model.attentionResolution"], fields);
+    }
 }

@@ -17,7 +17,7 @@ public class LocalRunFlagsTests
     {
         var (code, output) = GenClusterCliTests.RunCli("local", "--model", "vit");
         Assert.Equal(2, code);
-        Assert.Contains("--model must be one of gan, cgan, dcgan, wgan, wgan-gp, sngan, sagan (got 'vit')", output);
+        Assert.Contains("--model must be one of gan, cgan, dcgan, wgan, wgan-gp, sngan, sagan, biggan (got 'vit')", output);
 
         (code, output) = GenClusterCliTests.RunCli("local", "--model", "wgan-gp", "--set", "gradientPenalty=-1", "--set", "dSteps=0");
         Assert.Equal(2, code);
@@ -65,5 +65,32 @@ public class LocalRunFlagsTests
         Assert.Equal(2, code);
         Assert.Contains("--workers must be >= 2 for chaos (got 1)", output);
         Assert.Contains("--steps must be >= 1 (got 0)", output);
+    }
+
+    [Fact]
+    public void BigGansPresetAccumulatesToAGlobalBatchOf256AndItsFlagsOverrideIt()
+    {
+        var flags = new GenCluster.Silo.Cli.LocalRunFlags(new GenCluster.Silo.Local.LocalRunOptions(), presets: true);
+        var bare = new System.CommandLine.Command("local");
+        flags.AddTo(bare);
+
+        var preset = flags.Bind(bare.Parse(["--model", "biggan"]));
+        Assert.Equal((256, 64, 2), (preset.GlobalBatch, preset.PerWorkerBatch, preset.Workers));
+        var spec = preset.ToJobSpec("/runs");
+        Assert.Equal(256, spec.GlobalBatch);
+        Assert.IsType<GenCluster.Contracts.Models.BigGanOptions>(spec.Model);
+
+        var given = flags.Bind(bare.Parse(["--model", "biggan", "--global-batch", "512", "--d-steps", "3", "--ema-start", "50", "--set", "dSteps=2"]));
+        var model = Assert.IsType<GenCluster.Contracts.Models.BigGanOptions>(given.ToJobSpec("/runs").Model);
+        Assert.Equal((512, 3, 50L), (given.GlobalBatch, model.DSteps, model.EmaStart));
+    }
+
+    [Fact]
+    public void AGlobalBatchThatIsNotWholeMicroBatchesIsRefusedWithTheProduct()
+    {
+        var (code, output) = GenClusterCliTests.RunCli("local", "--model", "biggan", "--global-batch", "200");
+        Assert.Equal(2, code);
+        Assert.Contains("--global-batch must be a multiple of --batch × --workers (64 × 2 = 128)", output);
+        Assert.Contains("(got 200)", output);
     }
 }

@@ -48,7 +48,7 @@ public class OrthogonalRegularizationTests
     }
 
     [Fact]
-    public void OneDimensionalAndExcludedParametersAreSkipped()
+    public void OneDimensionalParametersAreSkipped()
     {
         using var g = new Generator(3);
         using var w = Param([4, 6], g);
@@ -57,11 +57,11 @@ public class OrthogonalRegularizationTests
         using var scope = torch.NewDisposeScope();
 
         var alone = OrthogonalRegularization.Penalty([w], 0.5).item<double>();
-        var all = OrthogonalRegularization.Penalty([w, bias, embedding], 0.5, exclude: [embedding]).item<double>();
+        var all = OrthogonalRegularization.Penalty([w, bias], 0.5).item<double>();
         var withEmbedding = OrthogonalRegularization.Penalty([w, bias, embedding], 0.5).item<double>();
 
         Assert.Equal(alone, all, 1e-12);
-        Assert.True(withEmbedding > alone + 1e-6, "an embedding that is not excluded is regularised");
+        Assert.True(withEmbedding > alone + 1e-6, "a two-axis embedding passed in is regularised");
         Assert.Equal(0.0, OrthogonalRegularization.Penalty([bias], 0.5).item<double>());
     }
 
@@ -74,11 +74,12 @@ public class OrthogonalRegularizationTests
         using var fresh = Param([3, 6], g);
         using var bias = Param([5], g);
         using var excluded = Param([3, 4], g);
-        Parameter[] all = [kernel, linear, fresh, bias, excluded];
+        // "excluded" is left out of the list, as BigGAN's G leaves out its shared embedding.
+        Parameter[] all = [kernel, linear, fresh, bias];
         const double beta = 0.01;
         using var scope = torch.NewDisposeScope();
 
-        var penalty = OrthogonalRegularization.Penalty(all, beta, exclude: [excluded]);
+        var penalty = OrthogonalRegularization.Penalty(all, beta);
         var expected = torch.autograd.grad([penalty], [kernel, linear, fresh]);
 
         // Closed form of the reference: 2β (W Wᵀ ⊙ (1 − I)) W, checked independently for the linear weight.
@@ -95,7 +96,7 @@ public class OrthogonalRegularizationTests
             previous[p] = existing.clone();
         }
 
-        OrthogonalRegularization.Apply(all, beta, exclude: [excluded]);
+        OrthogonalRegularization.Apply(all, beta);
 
         void AssertGrad(Parameter p, Tensor want)
         {

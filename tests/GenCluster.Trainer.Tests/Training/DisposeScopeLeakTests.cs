@@ -18,7 +18,7 @@ public class DisposeScopeLeakTests
     {
         torch.set_num_threads(1);
         using var group = new InProcessGroup(1);
-        var options = ((GanOptions)ModelCatalog.Defaults(kind)) with { LatentDim = 8, Width = 8, EmaDecay = 0.9, HistoricalAveraging = kind == "gan" ? 0.1 : 0 };
+        var options = ((GanOptions)ModelCatalog.Defaults(kind)) with { LatentDim = 12, Width = 8, EmaDecay = 0.9, HistoricalAveraging = kind == "gan" ? 0.1 : 0 };
         var labels = Enumerable.Range(0, 64).Select(i => i % 10).ToArray();
         var data = new ImageDataset(SyntheticIdx.Images(64, 28, 28), 64, 28, 28, 1, labels, 10);
         using var recipe = RecipeRegistry.Create(options, new RecipeSetup { Seed = 1, Classes = 10, BucketBytes = 8192 });

@@ -23,6 +23,7 @@ public sealed record GanNetworks(
         var (c, h, w, z, width) = (setup.Channels, setup.Height, setup.Width, options.LatentDim, options.Width);
         if (options.Conditional && setup.Classes < 1)
             throw new ArgumentException($"model kind '{options.Kind}' is conditional and needs a labelled data set; this one has no labels", nameof(setup));
+        if (options is BigGanOptions big) return BigGan(big, setup);
         var convolutional = options is not (MlpGanOptions or CganOptions);
         if (convolutional && (h, w) != (28, 28))
             throw new ArgumentException($"model kind '{options.Kind}' has networks sized for 28×28 images; the data set's are {h}×{w}", nameof(setup));
@@ -48,5 +49,22 @@ public sealed record GanNetworks(
             GanWeightInit.Apply(d, init);
         }
         return new GanNetworks(generator, d, g, z);
+    }
+
+    private static GanNetworks BigGan(BigGanOptions options, RecipeSetup setup)
+    {
+        if (setup.Height != setup.Width)
+            throw new ArgumentException($"model kind 'biggan' needs square images; the data set's are {setup.Height}×{setup.Width}", nameof(setup));
+        var architecture = BigGanArchitecture.For(setup.Height, setup.Channels, options.Width, options.DBlocksAtBottom);
+        Module<Tensor, Tensor, Tensor> NewGenerator() => new BigGanGenerator(architecture, options.LatentDim, options.SharedDim,
+            setup.Classes, setup.Channels, options.AttentionResolution, options.HierarchicalLatents);
+        var generator = NewGenerator();
+        var d = new BigGanDiscriminator(architecture, setup.Classes, options.AttentionResolution);
+        using (var init = new torch.Generator((ulong)setup.Seed))
+        {
+            BigGanWeightInit.Apply(generator, init);
+            BigGanWeightInit.Apply(d, init);
+        }
+        return new GanNetworks(generator, d, NewGenerator, options.LatentDim);
     }
 }

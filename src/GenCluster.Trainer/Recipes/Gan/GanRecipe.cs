@@ -37,6 +37,8 @@ public sealed class GanRecipe : ITrainingRecipe
     private readonly GradientBuckets _bucketsG;
     private readonly GradientBuckets _bucketsD;
     private readonly Parameter[] _parametersD;
+    private readonly double _orthogonal;
+    private readonly IReadOnlyList<Parameter> _orthogonallyRegularised;
     private readonly int _latentDim;
     private readonly int _classes;
 
@@ -80,6 +82,8 @@ public sealed class GanRecipe : ITrainingRecipe
         }
         Networks = list;
         _parametersD = [.. _d.parameters()];
+        _orthogonal = options is BigGanOptions big ? big.OrthogonalRegularization : 0;
+        _orthogonallyRegularised = _g is BigGanGenerator bigG ? bigG.OrthogonallyRegularised() : [.. _g.parameters()];
         _optimizerG = NewOptimizer(_g.parameters(), options.LearningRateG);
         _optimizerD = NewOptimizer(_parametersD, options.LearningRateD);
         Optimizers = [new("generator", _optimizerG), new("discriminator", _optimizerD)];
@@ -191,6 +195,8 @@ public sealed class GanRecipe : ITrainingRecipe
         }
         context.Report("loss_g", lossG);
         if (!context.AverageGradients(_bucketsG, "generator", lossG)) return;
+        // On the averaged gradient: the weights are identical on every rank, so every rank adds the same term.
+        if (_orthogonal > 0) OrthogonalRegularization.Apply(_orthogonallyRegularised, _orthogonal);
         _optimizerG.step();
         _averageG?.Update();
         if (_ema is not null)
