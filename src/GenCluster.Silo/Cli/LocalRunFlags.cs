@@ -9,6 +9,7 @@ internal sealed class LocalRunFlags
     private readonly LocalRunOptions _defaults;
     private readonly Option<string> _model;
     private readonly Option<string[]> _set;
+    private readonly Option<bool> _syncBn;
     private readonly Option<bool> _evaluate;
     private readonly Option<string> _dataset;
     private readonly Option<int> _workers;
@@ -35,6 +36,7 @@ internal sealed class LocalRunFlags
         _presets = presets;
         _model = new("--model") { Description = $"Model kind: {string.Join(", ", GenCluster.Contracts.Models.ModelCatalog.Kinds)}", DefaultValueFactory = _ => d.Model };
         _set = new("--set") { Description = "A model option as name=value (camelCase, e.g. dSteps=5, emaDecay=0.999); repeatable", AllowMultipleArgumentsPerToken = false };
+        _syncBn = new("--sync-bn") { Description = "Cross-replica BatchNorm: G's and D's BatchNorm use the statistics of all workers' batches (the model option syncBn=true)" };
         _evaluate = new("--evaluate") { Description = "Score samples of the final model at the end (Fréchet distance in a digit classifier's features)", DefaultValueFactory = _ => d.Evaluate };
         _dataset = new("--dataset") { Description = "Data set", DefaultValueFactory = _ => d.Dataset };
         _workers = new("--workers", "-n") { Description = "Trainer processes", DefaultValueFactory = _ => d.Workers };
@@ -56,7 +58,7 @@ internal sealed class LocalRunFlags
     /// <summary>Adds every flag to <paramref name="command"/>.</summary>
     public void AddTo(Command command)
     {
-        Option[] all = [_model, _set, _evaluate, _dataset, _workers, _steps, _batch, _width, _limit, _checkpointEvery, _sampleEvery, _seed, _gradientTransfer, _threads, _runs, _data, _trainer, _grace];
+        Option[] all = [_model, _set, _syncBn, _evaluate, _dataset, _workers, _steps, _batch, _width, _limit, _checkpointEvery, _sampleEvery, _seed, _gradientTransfer, _threads, _runs, _data, _trainer, _grace];
         foreach (var option in all) command.Options.Add(option);
     }
 
@@ -69,7 +71,7 @@ internal sealed class LocalRunFlags
             preset is not null && result.GetResult(option) is null or { Implicit: true } ? fromPreset(preset) : result.GetValue(option)!;
         return Bound(result) with
         {
-            ModelSettings = [.. preset?.Settings ?? [], .. result.GetValue(_set) ?? []],
+            ModelSettings = [.. preset?.Settings ?? [], .. Settings(result)],
             Steps = Pick(_steps, p => p.Steps),
             PerWorkerBatch = Pick(_batch, p => p.PerWorkerBatch),
             Width = Pick(_width, p => p.Width),
@@ -81,7 +83,7 @@ internal sealed class LocalRunFlags
     private LocalRunOptions Bound(ParseResult result) => _defaults with
     {
         Model = result.GetValue(_model)!,
-        ModelSettings = result.GetValue(_set) ?? [],
+        ModelSettings = Settings(result),
         Evaluate = result.GetValue(_evaluate),
         Dataset = result.GetValue(_dataset)!,
         Workers = result.GetValue(_workers),
@@ -99,6 +101,9 @@ internal sealed class LocalRunFlags
         TrainerPath = result.GetValue(_trainer)!,
         GraceSeconds = result.GetValue(_grace),
     };
+
+    private string[] Settings(ParseResult result) =>
+        [.. result.GetValue(_set) ?? [], .. result.GetValue(_syncBn) ? ["syncBn=true"] : Array.Empty<string>()];
 
     /// <summary>Prints <paramref name="problems"/> (exit 2) or runs the verb, turning expected failures into a message and exit 1.</summary>
     public static async Task<int> RunAsync(ParseResult result, string verb, IReadOnlyList<string> problems, Func<TextWriter, Task<int>> run)
