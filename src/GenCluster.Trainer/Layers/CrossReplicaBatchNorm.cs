@@ -83,7 +83,7 @@ public static class CrossReplicaBatchNorm
         var local = torch.cat([x.sum(dims), x.square().sum(dims), localCount]);
         var global = AllReduceSum.apply(local, reduce);
 
-        var count = global[2 * channels].item<double>();
+        var count = global[2 * channels].ToDouble();
         if (count <= 1)
             throw new InvalidOperationException($"BatchNorm expects more than 1 value per channel when training over the round; got {count}.");
         var mean = global.narrow(0, 0, channels).div(count);
