@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace GenCluster.Contracts.Models;
 
 /// <summary>
@@ -48,6 +50,14 @@ public abstract record GanOptions : ModelOptions
 
     /// <summary>Step from which the EMA averages; before it the EMA copy follows G exactly (BigGAN's ema_start), so the early, fast-moving weights stay out of the average.</summary>
     [Id(12)] public long EmaStart { get; init; } = 500;
+
+    /// <summary>
+    /// Cross-replica (synchronised) BatchNorm: in training, G's and D's BatchNorm layers normalise with the statistics
+    /// of the whole round's batch (all workers), forward and backward, so n workers with batch B train exactly as one
+    /// worker with n·B. Costs one small all-reduce per BatchNorm layer per forward and per backward pass. Paper: BigGAN
+    /// (Brock et al. 2018) uses cross-replica BN over all TPU cores. JSON <c>syncBn</c>; off by default.
+    /// </summary>
+    [Id(13), JsonPropertyName("syncBn")] public bool SyncBatchNorm { get; init; }
 
     /// <summary>Objectives this kind trains correctly (the Wasserstein critic needs clipping or a gradient penalty).</summary>
     public virtual IReadOnlyList<string> AllowedObjectives => ["non-saturating", "hinge"];

@@ -9,6 +9,7 @@ internal sealed class LocalRunFlags
     private readonly LocalRunOptions _defaults;
     private readonly Option<string> _model;
     private readonly Option<string[]> _set;
+    private readonly Option<bool> _syncBn;
     private readonly Option<bool> _evaluate;
     private readonly Option<string> _dataset;
     private readonly Option<int> _workers;
@@ -38,6 +39,7 @@ internal sealed class LocalRunFlags
         _presets = presets;
         _model = new("--model") { Description = $"Model kind: {string.Join(", ", GenCluster.Contracts.Models.ModelCatalog.Kinds)}", DefaultValueFactory = _ => d.Model };
         _set = new("--set") { Description = "A model option as name=value (camelCase, e.g. dSteps=5, emaDecay=0.999); repeatable", AllowMultipleArgumentsPerToken = false };
+        _syncBn = new("--sync-bn") { Description = "Cross-replica BatchNorm: G's and D's BatchNorm use the statistics of all workers' batches (the model option syncBn=true)" };
         _evaluate = new("--evaluate") { Description = "Score samples of the final model at the end (Fréchet distance in a digit classifier's features)", DefaultValueFactory = _ => d.Evaluate };
         _dataset = new("--dataset") { Description = "Data set", DefaultValueFactory = _ => d.Dataset };
         _workers = new("--workers", "-n") { Description = "Trainer processes", DefaultValueFactory = _ => d.Workers };
@@ -62,7 +64,7 @@ internal sealed class LocalRunFlags
     /// <summary>Adds every flag to <paramref name="command"/>.</summary>
     public void AddTo(Command command)
     {
-        Option[] all = [_model, _set, _evaluate, _dataset, _workers, _steps, _batch, _globalBatch, _dSteps, _emaStart, _width, _limit, _checkpointEvery, _sampleEvery, _seed, _gradientTransfer, _threads, _runs, _data, _trainer, _grace];
+        Option[] all = [_model, _set, _syncBn, _evaluate, _dataset, _workers, _steps, _batch, _globalBatch, _dSteps, _emaStart, _width, _limit, _checkpointEvery, _sampleEvery, _seed, _gradientTransfer, _threads, _runs, _data, _trainer, _grace];
         foreach (var option in all) command.Options.Add(option);
     }
 
@@ -75,7 +77,7 @@ internal sealed class LocalRunFlags
             preset is not null && result.GetResult(option) is null or { Implicit: true } ? fromPreset(preset) : result.GetValue(option)!;
         return Bound(result) with
         {
-            ModelSettings = [.. preset?.Settings ?? [], .. result.GetValue(_set) ?? [], .. Shortcuts(result)],
+            ModelSettings = [.. preset?.Settings ?? [], .. Settings(result)],
             Steps = Pick(_steps, p => p.Steps),
             GlobalBatch = Pick(_globalBatch, p => p.GlobalBatch),
             PerWorkerBatch = Pick(_batch, p => p.PerWorkerBatch),
@@ -88,7 +90,7 @@ internal sealed class LocalRunFlags
     private LocalRunOptions Bound(ParseResult result) => _defaults with
     {
         Model = result.GetValue(_model)!,
-        ModelSettings = [.. result.GetValue(_set) ?? [], .. Shortcuts(result)],
+        ModelSettings = [.. Settings(result)],
         GlobalBatch = result.GetValue(_globalBatch),
         Evaluate = result.GetValue(_evaluate),
         Dataset = result.GetValue(_dataset)!,
@@ -108,9 +110,11 @@ internal sealed class LocalRunFlags
         GraceSeconds = result.GetValue(_grace),
     };
 
-    /// <summary>The model-option flags as <c>name=value</c> settings, after <c>--set</c> so they win.</summary>
-    private IEnumerable<string> Shortcuts(ParseResult result)
+    /// <summary>--set, then the model-option flags as <c>name=value</c> settings (later ones win).</summary>
+    private IEnumerable<string> Settings(ParseResult result)
     {
+        foreach (var setting in result.GetValue(_set) ?? []) yield return setting;
+        if (result.GetValue(_syncBn)) yield return "syncBn=true";
         if (result.GetValue(_dSteps) is { } dSteps) yield return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"dSteps={dSteps}");
         if (result.GetValue(_emaStart) is { } emaStart) yield return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"emaStart={emaStart}");
     }

@@ -81,6 +81,6 @@ public sealed class ConditionalBatchNorm2d : Module<Tensor, Tensor, Tensor>
         var n = condition.shape[0];
         var scale = gain.forward(condition).add(1.0).view(n, Channels, 1, 1);
         var shift = bias.forward(condition).view(n, Channels, 1, 1);
-        return scope.MoveToOuter(bn.forward(x).mul(scale).add(shift));
+        return scope.MoveToOuter(CrossReplicaBatchNorm.Forward(bn, x).mul(scale).add(shift));
     }
 }

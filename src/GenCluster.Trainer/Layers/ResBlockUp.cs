@@ -29,17 +29,20 @@ public sealed class ResBlockUp : Module<Tensor, Tensor, Tensor>
     /// <param name="outChannels">Channels of the output.</param>
     /// <param name="conditionDim">Length of the condition vector fed to both conditional batch norms.</param>
     /// <param name="generator">Random source for every weight (and u); null = torch's default generator.</param>
-    public ResBlockUp(long inChannels, long outChannels, long conditionDim, Generator? generator = null) : base(nameof(ResBlockUp))
+    /// <param name="bias">Whether the convolutions have biases (the reference's do). Inside a G whose every block output
+    /// feeds a BatchNorm, every one of them has a vanishing gradient (BatchNorm removes per-channel constants), which Adam
+    /// turns into ±lr steps of rounding noise: BigGAN's G here leaves them out.</param>
+    public ResBlockUp(long inChannels, long outChannels, long conditionDim, Generator? generator = null, bool bias = true) : base(nameof(ResBlockUp))
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(inChannels, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(outChannels, 1);
         InChannels = inChannels;
         OutChannels = outChannels;
         bn1 = new ConditionalBatchNorm2d(inChannels, conditionDim, spectralNorm: true, generator: generator);
-        conv1 = new SNConv2d(inChannels, outChannels, kernelSize: 3, padding: 1, generator: generator);
+        conv1 = new SNConv2d(inChannels, outChannels, kernelSize: 3, padding: 1, hasBias: bias, generator: generator);
         bn2 = new ConditionalBatchNorm2d(outChannels, conditionDim, spectralNorm: true, generator: generator);
-        conv2 = new SNConv2d(outChannels, outChannels, kernelSize: 3, padding: 1, generator: generator);
-        conv_sc = new SNConv2d(inChannels, outChannels, kernelSize: 1, generator: generator);
+        conv2 = new SNConv2d(outChannels, outChannels, kernelSize: 3, padding: 1, hasBias: bias, generator: generator);
+        conv_sc = new SNConv2d(inChannels, outChannels, kernelSize: 1, hasBias: bias, generator: generator);
         RegisterComponents();
     }
 

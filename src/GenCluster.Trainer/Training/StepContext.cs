@@ -1,5 +1,7 @@
 using GenCluster.Trainer.Data;
+using System.Diagnostics;
 using GenCluster.Trainer.Distributed;
+using GenCluster.Trainer.Layers;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -70,6 +72,12 @@ public sealed class StepContext
     /// <summary>Gradient bytes all-reduced this step.</summary>
     public long AllReduceBytes { get; private set; }
 
+    /// <summary>Seconds in cross-replica BatchNorm all-reduces this step (forward statistics and their gradients).</summary>
+    public double SyncBatchNormSeconds { get; private set; }
+
+    /// <summary>Bytes of cross-replica BatchNorm statistics and gradients all-reduced this step (float32 on the wire).</summary>
+    public long SyncBatchNormBytes { get; private set; }
+
     /// <summary>Metric values reported by this rank this step (the cadence averages them over ranks).</summary>
     public IReadOnlyDictionary<string, double> Metrics => _metrics;
 
@@ -117,9 +125,46 @@ public sealed class StepContext
         _collectives.AllReduceAsync(memory, ReduceOp.Sum, _cancellationToken).GetAwaiter().GetResult();
     }
 
+    /// <summary>
+    /// Enables cross-replica BatchNorm (<see cref="CrossReplicaBatchNorm"/>) until disposed: every training-mode
+    /// <see cref="CrossReplicaBatchNorm.Forward"/> in between normalises with the whole round's batch statistics and
+    /// sums their gradients over the round in backward. With one rank it enables nothing (plain BatchNorm is the same
+    /// computation), so a single worker never touches the collectives.
+    /// </summary>
+    public IDisposable SyncBatchNorm() => WorldSize == 1 ? NoHook.Instance : CrossReplicaBatchNorm.Enable(SumOverRanks);
+
+    /// <summary>SUM over the round of any tensor (dtype and device converted to float32 CPU for the wire and back).</summary>
+    private void SumOverRanks(Tensor values)
+    {
+        _cancellationToken.ThrowIfCancellationRequested();
+        var started = Stopwatch.GetTimestamp();
+        if (values.dtype == ScalarType.Float32 && values.device_type == DeviceType.CPU && values.is_contiguous())
+        {
+            AllReduceSum(values);
+        }
+        else
+        {
+            using var scope = torch.NewDisposeScope();
+            var wire = values.to(ScalarType.Float32, torch.CPU).contiguous();
+            AllReduceSum(wire);
+            values.copy_(wire);
+        }
+        SyncBatchNormBytes += values.numel() * sizeof(float);
+        SyncBatchNormSeconds += Stopwatch.GetElapsedTime(started).TotalSeconds;
+    }
+
     /// <summary>Adds <paramref name="value"/> to this step's metric <paramref name="name"/> (reported once per step per name, or summed).</summary>
     public void Report(string name, double value) =>
         _metrics[name] = _metrics.TryGetValue(name, out var sum) ? sum + value : value;
+
+    private sealed class NoHook : IDisposable
+    {
+        public static readonly NoHook Instance = new();
+
+        public void Dispose()
+        {
+        }
+    }
 
     private Tensor PerImage(string stream, Func<Generator, Tensor> draw)
     {

@@ -1,6 +1,7 @@
 using GenCluster.Contracts.Models;
 using GenCluster.Trainer.Data;
 using GenCluster.Trainer.Layers;
+using GenCluster.Trainer.Recipes;
 using GenCluster.Trainer.Recipes.Gan;
 using GenCluster.Trainer.Tests.Support;
 using TorchSharp;
@@ -10,8 +11,9 @@ using static TorchSharp.torch.nn;
 namespace GenCluster.Trainer.Tests.Training;
 
 /// <summary>
-/// n workers with batch B follow the parameters of 1 worker with batch n·B (networks without batch-coupled layers),
-/// per GAN family: its objective, critic steps, clipping, gradient penalty, stabilisers and EMA copy included.
+/// n workers with batch B follow the parameters of 1 worker with batch n·B (networks without batch-coupled layers, or
+/// with BatchNorm synchronised over the round), per GAN family: its objective, critic steps, clipping, gradient penalty,
+/// stabilisers and EMA copy included.
 /// </summary>
 public class DataParallelEquivalenceTests
 {
@@ -33,11 +35,27 @@ public class DataParallelEquivalenceTests
         "stabilisers" => new DcganOptions { LatentDim = TinyGan.Latent, LabelSmoothing = 0.1, HistoricalAveraging = 0.5, EmaDecay = 0.5, EmaStart = 2 },
         "cgan" => new CganOptions { LatentDim = TinyGan.Latent, Width = 16 },
         "sngan" => new SnganOptions { LatentDim = TinyGan.Latent },
+        "dcgan-syncbn" => BatchNormOptions with { SyncBatchNorm = true },
+        "dcgan-bn" => BatchNormOptions,
+        "biggan-syncbn" => BigGanOptions,
         _ => throw new ArgumentException(family),
+    };
+
+    /// <summary>DCGAN with BatchNorm in G and D (28×28, width 4), two critic steps and an EMA copy.</summary>
+    private static readonly DcganOptions BatchNormOptions =
+        new() { LatentDim = TinyGan.Latent, Width = 4, LearningRateD = 1e-3, LearningRateG = 1e-3, DSteps = 2, EmaDecay = 0.9 };
+
+    /// <summary>BigGAN's own 28×28 networks at width 4: conditional BatchNorm with the shared embedding and z chunks, projection D, orthogonal regularisation, 2 D steps, EMA.</summary>
+    private static readonly BigGanOptions BigGanOptions = new()
+    {
+        LatentDim = 12, Width = 4, SharedDim = 4, LearningRateD = 1e-3, LearningRateG = 1e-3, DSteps = 2, EmaDecay = 0.9, EmaStart = 2,
+        OrthogonalRegularization = 1e-3, SyncBatchNorm = true,
     };
 
     private static GanNetworks Networks(string family, long seed) => family switch
     {
+        "biggan-syncbn" => GanNetworks.For(BigGanOptions, new RecipeSetup { Seed = seed, Classes = 10 }),
+        "dcgan-syncbn" or "dcgan-bn" => WithBatchNorm(seed),
         "cgan" => Conditional(seed),
         "sngan" => SpectralD(seed),
         _ => TinyGan.Create(seed),
@@ -53,6 +71,16 @@ public class DataParallelEquivalenceTests
         return new GanNetworks(g, d, () => new MlpGenerator(TinyGan.Latent, 16, 1, 8, 8, classes: 10, batchNorm: false), TinyGan.Latent);
     }
 
+    private static GanNetworks WithBatchNorm(long seed)
+    {
+        var g = new DcganGenerator(TinyGan.Latent, 4);
+        var d = new DcganDiscriminator(4);
+        using var init = new torch.Generator((ulong)seed);
+        GanWeightInit.Apply(g, init);
+        GanWeightInit.Apply(d, init);
+        return new GanNetworks(g, d, () => new DcganGenerator(TinyGan.Latent, 4), TinyGan.Latent);
+    }
+
     private static GanNetworks SpectralD(long seed)
     {
         var tiny = TinyGan.Create(seed);
@@ -61,10 +89,15 @@ public class DataParallelEquivalenceTests
         return tiny with { Discriminator = d };
     }
 
-    private static ImageDataset Data() =>
-        new(SyntheticIdx.Images(240, 8, 8), 240, 8, 8, 1, Enumerable.Range(0, 240).Select(i => i * 7 % 10).ToArray(), 10);
+    private static ImageDataset Data(string family)
+    {
+        var size = family is "dcgan-syncbn" or "dcgan-bn" or "biggan-syncbn" ? 28 : 8;
+        return new(SyntheticIdx.Images(240, size, size), 240, size, size, 1, Enumerable.Range(0, 240).Select(i => i * 7 % 10).ToArray(), 10);
+    }
 
-    private static async Task<(float[] State, float[] Start)> Train(string family, int world, int accumulation = 1)
+    private static List<(string, long)> LastNames = [];
+
+    private static async Task<(float[] State, float[] Start)> Train(string family, int world, int accumulation = 1, bool ranksAgree = true)
     {
         using var temp = RepoPaths.NewTemp();
         using var group = new InProcessGroup(world);
@@ -72,15 +105,19 @@ public class DataParallelEquivalenceTests
         float[] start;
         using (var initial = TinyGan.Recipe(Options(family), Networks(family, 11), 1)) start = SessionHarness.State(initial);
         // Each rank starts from different weights: the round-start broadcast must make them rank 0's.
-        var sessions = SessionHarness.Create(world, spec, temp.Path, Data(), rank => Networks(family, 11 + 100 * rank), group, accumulation: accumulation);
+        var sessions = SessionHarness.Create(world, spec, temp.Path, Data(family), rank => Networks(family, 11 + 100 * rank), group, accumulation: accumulation);
         try
         {
             var results = await SessionHarness.RunAll(sessions, Steps);
             Assert.All(results, r => Assert.Equal(Steps, r.Step));
             Assert.All(results, r => Assert.Equal(0, r.SkippedSteps));
             var states = sessions.Select(s => SessionHarness.State(s.Recipe)).ToList();
-            foreach (var other in states.Skip(1))
-                Assert.Equal(states[0], other);
+            LastNames = sessions[0].Recipe.Networks.SelectMany(n => n.Module.state_dict().Select(kv => (n.Name + "." + kv.Key, kv.Value.numel()))).ToList();
+            if (ranksAgree)
+            {
+                foreach (var other in states.Skip(1))
+                    Assert.Equal(states[0], other);
+            }
             return (states[0], start);
         }
         finally
@@ -114,6 +151,59 @@ public class DataParallelEquivalenceTests
 
         var maxDiff = single.Zip(accumulated).Max(p => Math.Abs(p.First - p.Second));
         Assert.True(maxDiff <= 1e-5, $"{family}: max |1 worker - {world} workers × {accumulation} micro-batches| is {maxDiff}, expected ≤ 1e-5");
+    }
+
+    /// <summary>BatchNorm in G and D synchronised over the round: n workers × B follow 1 worker × n·B, with critic steps, no-grad G passes and accumulation.</summary>
+    [Theory]
+    [InlineData(2, 1)]
+    [InlineData(3, 1)]
+    [InlineData(2, 2)]
+    [InlineData(3, 2)]
+    public async Task WithSyncBatchNormNWorkersMatchOneWorkerWithNTimesTheBatch(int world, int accumulation)
+    {
+        var (single, start) = await Train("dcgan-syncbn", 1, accumulation);
+        var (parallel, _) = await Train("dcgan-syncbn", world, accumulation);
+
+        var moved = single.Zip(start).Max(p => Math.Abs(p.First - p.Second));
+        Assert.True(moved > 1e-3, $"parameters should move in {Steps} steps; max change {moved}");
+        var maxDiff = single.Zip(parallel).Max(p => Math.Abs(p.First - p.Second));
+        Assert.True(maxDiff <= 1e-5, $"sync BN: max |1 worker - {world} workers × {accumulation} micro-batches| after {Steps} steps is {maxDiff}, expected ≤ 1e-5");
+    }
+
+    [Theory]
+    [InlineData(2, 1)]
+    [InlineData(3, 1)]
+    [InlineData(2, 2)]
+    [InlineData(3, 2)]
+    public async Task BigGanWithSyncBatchNormOnNWorkersMatchesOneWorkerWithNTimesTheBatch(int world, int accumulation)
+    {
+        var (single, start) = await Train("biggan-syncbn", 1, accumulation);
+        var (parallel, _) = await Train("biggan-syncbn", world, accumulation);
+
+        var moved = single.Zip(start).Max(p => Math.Abs(p.First - p.Second));
+        Assert.True(moved > 1e-3, $"parameters should move in {Steps} steps; max change {moved}");
+        var maxDiff = single.Zip(parallel).Max(p => Math.Abs(p.First - p.Second));
+        var offenders = new List<string>();
+        long offset = 0;
+        foreach (var (name, n) in LastNames)
+        {
+            var d = 0.0;
+            for (long i = offset; i < offset + n; i++) d = Math.Max(d, Math.Abs(single[i] - parallel[i]));
+            if (d > 1e-5) offenders.Add($"{name}:{d:G3}");
+            offset += n;
+        }
+        Assert.True(maxDiff <= 1e-5, string.Join(" ", offenders) + $"BigGAN with sync BN: max |1 worker - {world} workers × {accumulation} micro-batches| after {Steps} steps is {maxDiff}, expected ≤ 1e-5");
+    }
+
+    /// <summary>The same networks with per-worker BatchNorm statistics do not follow one worker: the property above is not vacuous.</summary>
+    [Fact]
+    public async Task WithoutSyncBatchNormBatchNormNetworksDoNotMatchOneWorker()
+    {
+        var (single, _) = await Train("dcgan-bn", 1);
+        var (parallel, _) = await Train("dcgan-bn", 2, ranksAgree: false);
+
+        var maxDiff = single.Zip(parallel).Max(p => Math.Abs(p.First - p.Second));
+        Assert.True(maxDiff > 1e-3, $"per-worker BatchNorm should not match one worker with the whole batch; max |Δ| = {maxDiff}");
     }
 
     /// <summary>An 8×8 spectrally normalised MLP critic: its u vectors depend on the weights only, so every rank holds the same.</summary>

@@ -41,6 +41,57 @@ public class DisposeScopeLeakTests
         Assert.True(after == before, $"{kind}: live tensors grew from {before} to {after} over 12 steps and a sample");
     }
 
+    /// <summary>Cross-replica BatchNorm on two ranks (threads): the all-reduce autograd nodes and wire copies leave nothing behind.</summary>
+    [Fact]
+    public void SyncBatchNormStepsKeepTheLiveTensorCountFlatOnEveryRank()
+    {
+        const int world = 2;
+        using var group = new InProcessGroup(world);
+        var options = new DcganOptions { LatentDim = 8, Width = 4, EmaDecay = 0.9, DSteps = 2, SyncBatchNorm = true };
+        var labels = Enumerable.Range(0, 64).Select(i => i % 10).ToArray();
+        var data = new ImageDataset(SyntheticIdx.Images(64, 28, 28), 64, 28, 28, 1, labels, 10);
+        var counts = new (long Before, long After, long Bytes)[world];
+        var failures = new Exception?[world];
+        var threads = Enumerable.Range(0, world).Select(rank => new Thread(() =>
+        {
+            try
+            {
+                torch.set_num_threads(1);
+                using var recipe = RecipeRegistry.Create(options, new RecipeSetup { Seed = 1, Classes = 10, BucketBytes = 8192, WorldSize = world });
+                using var noise = new NoiseStreams(5);
+                var sampler = new DistributedSampler(64, world, rank, 4, seed: 1);
+                long step = 0;
+                long bytes = 0;
+                void Run()
+                {
+                    using var scope = torch.NewDisposeScope();
+                    var context = new StepContext(group.For(rank), data, sampler, noise, 4, 2, torch.CPU, step++, default);
+                    recipe.Step(context);
+                    bytes += context.SyncBatchNormBytes;
+                }
+
+                for (var i = 0; i < 3; i++) Run();
+                var before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+                for (var i = 0; i < 12; i++) Run();
+                counts[rank] = (before, DisposeScopeManager.Statistics.ThreadTotalLiveCount, bytes);
+            }
+            catch (Exception ex)
+            {
+                failures[rank] = ex;
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+
+        Assert.All(failures, f => Assert.Null(f));
+        for (var rank = 0; rank < world; rank++)
+        {
+            var (before, after, bytes) = counts[rank];
+            Assert.True(bytes > 0, $"rank {rank}: the steps should have synchronised BatchNorm statistics");
+            Assert.True(after == before, $"rank {rank}: live tensors grew from {before} to {after} over 12 synchronised steps");
+        }
+    }
+
     [Fact]
     public async Task SessionWithCheckpointsAndSamplesKeepsTheLiveTensorCountFlat()
     {

@@ -24,9 +24,12 @@ public sealed class BigGanDiscriminator : Module<Tensor, Tensor, Tensor>
     /// <param name="architecture">Layout for the data shape.</param>
     /// <param name="classes">Classes (rows of the projection embedding).</param>
     /// <param name="attentionResolution">Side of the block output followed by self-attention; 0 = none.</param>
-    public BigGanDiscriminator(BigGanArchitecture architecture, int classes, int attentionResolution) : base(nameof(BigGanDiscriminator))
+    /// <param name="generator">Random source of the layers' initial weights and spectral-norm u vectors; null = torch's default.</param>
+    public BigGanDiscriminator(BigGanArchitecture architecture, int classes, int attentionResolution, torch.Generator? generator = null)
+        : base(nameof(BigGanDiscriminator))
     {
-        blocks = new ModuleList<ResBlockDown>([.. architecture.DBlocks.Select((b, i) => new ResBlockDown(b.In, b.Out, preactivation: i > 0, downsample: b.Downsample))]);
+        blocks = new ModuleList<ResBlockDown>([.. architecture.DBlocks.Select((b, i) =>
+            new ResBlockDown(b.In, b.Out, preactivation: i > 0, downsample: b.Downsample, generator: generator))]);
         _attentionAfter = -1;
         if (attentionResolution > 0)
         {
@@ -36,9 +39,9 @@ public sealed class BigGanDiscriminator : Module<Tensor, Tensor, Tensor>
                 throw new ArgumentException(
                     $"model.attentionResolution {attentionResolution} is not a side of D's blocks ({string.Join(", ", architecture.DBlocks.Select(b => b.Side).Distinct())})",
                     nameof(attentionResolution));
-            attention = new SelfAttention(architecture.DBlocks[_attentionAfter].Out);
+            attention = new SelfAttention(architecture.DBlocks[_attentionAfter].Out, generator: generator);
         }
-        head = new ProjectionHead(architecture.DFeatures, classes);
+        head = new ProjectionHead(architecture.DFeatures, classes, generator);
         RegisterComponents();
     }
 

@@ -13,6 +13,8 @@ namespace GenCluster.Trainer.Recipes.Gan;
 /// optional self-attention; then BatchNorm, ReLU, a 3×3 spectrally normalised convolution and tanh.
 /// </summary>
 /// <remarks>
+/// The input layer and the blocks' convolutions have no biases, unlike the reference's: each feeds a BatchNorm, which
+/// removes them, so their gradients vanish and Adam would only walk them on rounding noise.
 /// Checkpoint keys: <c>shared.weight</c>, <c>linear.*</c>, <c>blocks.&lt;i&gt;.*</c>, <c>attention.*</c> (when on),
 /// <c>output_bn.*</c>, <c>output_conv.*</c>. The shared embedding is a plain embedding, as the reference's
 /// (<c>G_shared</c>), and is excluded from orthogonal regularisation (<see cref="OrthogonallyRegularised"/>).
@@ -37,8 +39,9 @@ public sealed class BigGanGenerator : Module<Tensor, Tensor, Tensor>
     /// <param name="imageChannels">Output channels (1 or 3).</param>
     /// <param name="attentionResolution">Side of the block output followed by self-attention; 0 = none.</param>
     /// <param name="hierarchical">Split z across the blocks (else all of z feeds the input layer).</param>
+    /// <param name="generator">Random source of the layers' initial weights and spectral-norm u vectors; null = torch's default.</param>
     public BigGanGenerator(BigGanArchitecture architecture, int latentDim, int sharedDim, int classes, int imageChannels,
-        int attentionResolution, bool hierarchical = true) : base(nameof(BigGanGenerator))
+        int attentionResolution, bool hierarchical = true, torch.Generator? generator = null) : base(nameof(BigGanGenerator))
     {
         _architecture = architecture;
         _chunks = hierarchical ? architecture.LatentChunks : 1;
@@ -49,8 +52,9 @@ public sealed class BigGanGenerator : Module<Tensor, Tensor, Tensor>
         var chunk = latentDim / _chunks;
         var conditionDim = sharedDim + (hierarchical ? chunk : 0);
         shared = Embedding(classes, sharedDim);
-        linear = new SNLinear(chunk, (long)architecture.GInput * architecture.BottomWidth * architecture.BottomWidth);
-        blocks = new ModuleList<ResBlockUp>([.. architecture.GBlocks.Select(b => new ResBlockUp(b.In, b.Out, conditionDim))]);
+        // No biases before a BatchNorm (the input layer and every block feed one): their gradients vanish.
+        linear = new SNLinear(chunk, (long)architecture.GInput * architecture.BottomWidth * architecture.BottomWidth, hasBias: false, generator: generator);
+        blocks = new ModuleList<ResBlockUp>([.. architecture.GBlocks.Select(b => new ResBlockUp(b.In, b.Out, conditionDim, generator, bias: false))]);
         _attentionAfter = -1;
         if (attentionResolution > 0)
         {
@@ -59,11 +63,11 @@ public sealed class BigGanGenerator : Module<Tensor, Tensor, Tensor>
                 throw new ArgumentException(
                     $"model.attentionResolution {attentionResolution} is not a side of G's blocks ({string.Join(", ", architecture.GBlocks.Select(b => b.Side))})",
                     nameof(attentionResolution));
-            attention = new SelfAttention(architecture.GBlocks[_attentionAfter].Out);
+            attention = new SelfAttention(architecture.GBlocks[_attentionAfter].Out, generator: generator);
         }
         var last = architecture.GBlocks[^1].Out;
         output_bn = BatchNorm2d(last);
-        output_conv = new SNConv2d(last, imageChannels, kernelSize: 3, padding: 1);
+        output_conv = new SNConv2d(last, imageChannels, kernelSize: 3, padding: 1, generator: generator);
         RegisterComponents();
     }
 
@@ -88,7 +92,7 @@ public sealed class BigGanGenerator : Module<Tensor, Tensor, Tensor>
             h = blocks[i].forward(h, condition);
             if (i == _attentionAfter) h = attention!.forward(h);
         }
-        h = functional.relu(output_bn.forward(h));
+        h = functional.relu(CrossReplicaBatchNorm.Forward(output_bn, h));
         return scope.MoveToOuter(torch.tanh(output_conv.forward(h)));
     }
 }

@@ -1,3 +1,4 @@
+using GenCluster.Trainer.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -39,8 +40,8 @@ public sealed class DcganDiscriminator : Module<Tensor, Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var x = functional.leaky_relu(conv1.forward(images), Slope);
-        x = functional.leaky_relu(bn2.forward(conv2.forward(x)), Slope);
-        x = functional.leaky_relu(bn3.forward(conv3.forward(x)), Slope);
+        x = functional.leaky_relu(CrossReplicaBatchNorm.Forward(bn2, conv2.forward(x)), Slope);
+        x = functional.leaky_relu(CrossReplicaBatchNorm.Forward(bn3, conv3.forward(x)), Slope);
         return scope.MoveToOuter(conv4.forward(x).view(-1));
     }
 }

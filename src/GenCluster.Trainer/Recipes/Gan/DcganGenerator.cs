@@ -1,3 +1,4 @@
+using GenCluster.Trainer.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -42,9 +43,9 @@ public sealed class DcganGenerator : Module<Tensor, Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var x = z.view(z.shape[0], LatentDim, 1, 1);
-        x = functional.relu(bn1.forward(deconv1.forward(x)));
-        x = functional.relu(bn2.forward(deconv2.forward(x)));
-        x = functional.relu(bn3.forward(deconv3.forward(x)));
+        x = functional.relu(CrossReplicaBatchNorm.Forward(bn1, deconv1.forward(x)));
+        x = functional.relu(CrossReplicaBatchNorm.Forward(bn2, deconv2.forward(x)));
+        x = functional.relu(CrossReplicaBatchNorm.Forward(bn3, deconv3.forward(x)));
         return scope.MoveToOuter(torch.tanh(deconv4.forward(x)));
     }
 }

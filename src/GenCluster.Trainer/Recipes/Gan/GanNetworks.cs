@@ -56,15 +56,14 @@ public sealed record GanNetworks(
         if (setup.Height != setup.Width)
             throw new ArgumentException($"model kind 'biggan' needs square images; the data set's are {setup.Height}×{setup.Width}", nameof(setup));
         var architecture = BigGanArchitecture.For(setup.Height, setup.Channels, options.Width, options.DBlocksAtBottom);
-        Module<Tensor, Tensor, Tensor> NewGenerator() => new BigGanGenerator(architecture, options.LatentDim, options.SharedDim,
-            setup.Classes, setup.Channels, options.AttentionResolution, options.HierarchicalLatents);
-        var generator = NewGenerator();
-        var d = new BigGanDiscriminator(architecture, setup.Classes, options.AttentionResolution);
-        using (var init = new torch.Generator((ulong)setup.Seed))
-        {
-            BigGanWeightInit.Apply(generator, init);
-            BigGanWeightInit.Apply(d, init);
-        }
-        return new GanNetworks(generator, d, NewGenerator, options.LatentDim);
+        BigGanGenerator NewGenerator(torch.Generator? init) => new(architecture, options.LatentDim, options.SharedDim,
+            setup.Classes, setup.Channels, options.AttentionResolution, options.HierarchicalLatents, init);
+        // One seeded stream for everything random at construction (spectral-norm u vectors too), then the weights.
+        using var init = new torch.Generator((ulong)setup.Seed);
+        var generator = NewGenerator(init);
+        var d = new BigGanDiscriminator(architecture, setup.Classes, options.AttentionResolution, init);
+        BigGanWeightInit.Apply(generator, init);
+        BigGanWeightInit.Apply(d, init);
+        return new GanNetworks(generator, d, () => NewGenerator(null), options.LatentDim);
     }
 }

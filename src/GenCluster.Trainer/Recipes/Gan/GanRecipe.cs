@@ -127,6 +127,7 @@ public sealed class GanRecipe : ITrainingRecipe
     /// <inheritdoc />
     public void Step(StepContext context)
     {
+        using var syncBatchNorm = _options.SyncBatchNorm ? context.SyncBatchNorm() : null;
         var accumulation = context.Accumulation;
         var fakes = new List<(Tensor Images, Tensor Labels)>(accumulation);
         var extras = new Dictionary<string, double>(StringComparer.Ordinal);

@@ -1,3 +1,4 @@
+using GenCluster.Trainer.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -44,7 +45,7 @@ public sealed class MlpGenerator : Module<Tensor, Tensor, Tensor>
         var x = functional.leaky_relu(fc1.forward(z), Slope);
         if (_classes > 0)
             x = torch.cat([x, functional.leaky_relu(label1.forward(functional.one_hot(labels, _classes).to_type(z.dtype)), Slope)], 1);
-        x = functional.leaky_relu(bn2.forward(fc2.forward(x)), Slope);
+        x = functional.leaky_relu(CrossReplicaBatchNorm.Forward(bn2, fc2.forward(x)), Slope);
         return scope.MoveToOuter(torch.tanh(fc3.forward(x)).view([z.shape[0], .. _imageShape]));
     }
 }
