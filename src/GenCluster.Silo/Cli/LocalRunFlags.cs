@@ -11,6 +11,8 @@ internal sealed class LocalRunFlags
     private readonly Option<string[]> _set;
     private readonly Option<bool> _evaluate;
     private readonly Option<string> _dataset;
+    private readonly Option<int> _imageSize;
+    private readonly Option<int> _channels;
     private readonly Option<int> _workers;
     private readonly Option<long> _steps;
     private readonly Option<int> _batch;
@@ -36,7 +38,9 @@ internal sealed class LocalRunFlags
         _model = new("--model") { Description = $"Model kind: {string.Join(", ", GenCluster.Contracts.Models.ModelCatalog.Kinds)}", DefaultValueFactory = _ => d.Model };
         _set = new("--set") { Description = "A model option as name=value (camelCase, e.g. dSteps=5, emaDecay=0.999); repeatable", AllowMultipleArgumentsPerToken = false };
         _evaluate = new("--evaluate") { Description = "Score samples of the final model at the end (Fréchet distance in a digit classifier's features)", DefaultValueFactory = _ => d.Evaluate };
-        _dataset = new("--dataset") { Description = "Data set", DefaultValueFactory = _ => d.Dataset };
+        _dataset = new("--dataset") { Description = "Data set: mnist, or the path of an image folder (one sub-folder of PNG/JPEG images per class) or of CIFAR-10 binary batches", DefaultValueFactory = _ => d.Dataset };
+        _imageSize = new("--image-size") { Description = "Side of the training images (0 = the data's own: 28 MNIST, 32 CIFAR-10 and image folders); image folders are scaled and centre-cropped", DefaultValueFactory = _ => d.ImageSize };
+        _channels = new("--channels") { Description = "Channels of the training images: 0 = the data's own (1 MNIST, 3 otherwise), 1 grey, 3 RGB", DefaultValueFactory = _ => d.Channels };
         _workers = new("--workers", "-n") { Description = "Trainer processes", DefaultValueFactory = _ => d.Workers };
         _steps = new("--steps") { Description = "Optimizer steps", DefaultValueFactory = _ => d.Steps };
         _batch = new("--batch") { Description = "Images per worker per step", DefaultValueFactory = _ => d.PerWorkerBatch };
@@ -56,7 +60,7 @@ internal sealed class LocalRunFlags
     /// <summary>Adds every flag to <paramref name="command"/>.</summary>
     public void AddTo(Command command)
     {
-        Option[] all = [_model, _set, _evaluate, _dataset, _workers, _steps, _batch, _width, _limit, _checkpointEvery, _sampleEvery, _seed, _gradientTransfer, _threads, _runs, _data, _trainer, _grace];
+        Option[] all = [_model, _set, _evaluate, _dataset, _imageSize, _channels, _workers, _steps, _batch, _width, _limit, _checkpointEvery, _sampleEvery, _seed, _gradientTransfer, _threads, _runs, _data, _trainer, _grace];
         foreach (var option in all) command.Options.Add(option);
     }
 
@@ -84,6 +88,8 @@ internal sealed class LocalRunFlags
         ModelSettings = result.GetValue(_set) ?? [],
         Evaluate = result.GetValue(_evaluate),
         Dataset = result.GetValue(_dataset)!,
+        ImageSize = result.GetValue(_imageSize),
+        Channels = result.GetValue(_channels),
         Workers = result.GetValue(_workers),
         Steps = result.GetValue(_steps),
         PerWorkerBatch = result.GetValue(_batch),
