@@ -3,6 +3,8 @@ using GenCluster.Contracts.Models;
 using GenCluster.Trainer.Cli;
 using GenCluster.Trainer.Data;
 using GenCluster.Trainer.Evaluation;
+using GenCluster.Trainer.Imaging;
+using GenCluster.Trainer.Sampling;
 using GenCluster.Trainer.Tests.Support;
 using GenCluster.Trainer.Training;
 using SixLabors.ImageSharp;
@@ -11,7 +13,7 @@ using SixLabors.ImageSharp.PixelFormats;
 
 namespace GenCluster.Trainer.Tests.Training;
 
-/// <summary>A few conditional MLP GAN steps on a small RGB image folder, end to end through data, checkpoint, colour sample and evaluation gate.</summary>
+/// <summary>A few conditional MLP GAN steps on a small RGB image folder, end to end through data, checkpoint, colour grids (training and <c>sample</c>) and the evaluation gate.</summary>
 public class ImageFolderCganSmokeTests
 {
     [Fact]
@@ -54,6 +56,11 @@ public class ImageFolderCganSmokeTests
             Assert.True(colour, $"{grid} has only grey pixels");
         }
         Assert.Equal(PngColorType.Rgb, Image.Identify(grid).Metadata.GetPngMetadata().ColorType);
+
+        var drawn = Path.Combine(temp.Path, "drawn.npy");
+        Assert.Equal(0, SampleCommand.Run(result.LastCheckpoint!.Path, drawn, new SamplingRequest(30), 1, TextWriter.Null, TextWriter.Null));
+        Assert.Equal("(30, 3, 16, 16)", NpyFile.ReadImages(drawn).ShapeText);
+        Assert.Equal(PngColorType.Rgb, Image.Identify(Path.Combine(temp.Path, "drawn.png")).Metadata.GetPngMetadata().ColorType);
 
         var log = new StringWriter();
         Assert.Null(await FinalEvaluation.RunAsync(result.LastCheckpoint!.Path, runDir, new SampleEvaluatorOptions(), log, CancellationToken.None));
