@@ -6,11 +6,8 @@ namespace GenCluster.Contracts.Jobs;
 /// </summary>
 public static class EvaluationScope
 {
-    /// <summary>The one data set the evaluation measures against.</summary>
-    public const string Dataset = "mnist";
-
     /// <summary>Why a job on <paramref name="dataset"/> cannot be evaluated, or null when it can.</summary>
-    public static string? SkipReason(string dataset) => dataset == Dataset
+    public static string? SkipReason(string dataset) => dataset == JobSpec.Mnist
         ? null
         : $"the FID/KID and label-accuracy evaluation scores samples in an MNIST digit classifier's features and needs dataset 'mnist'; skipped for dataset '{dataset}'";
 }

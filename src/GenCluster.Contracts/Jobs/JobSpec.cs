@@ -21,7 +21,10 @@ public sealed record JobSpec
     /// (one sub-folder of PNG/JPEG images per class) or of CIFAR-10 binary batches (a <c>.bin</c> file or a directory
     /// with <c>data_batch_*.bin</c>).
     /// </summary>
-    [Id(3)] public string Dataset { get; init; } = "mnist";
+    [Id(3)] public string Dataset { get; init; } = Mnist;
+
+    /// <summary>The <see cref="Dataset"/> value that names MNIST rather than a path.</summary>
+    public const string Mnist = "mnist";
 
     /// <summary>Use only the first N training images (0 = all). Handy for smoke runs.</summary>
     [Id(4)] public int DatasetLimit { get; init; }

@@ -6,9 +6,6 @@ namespace GenCluster.Grains.Jobs;
 /// <summary>Checks a <see cref="JobSpec"/>; every message names the JSON field, the expected and the actual value.</summary>
 public static class JobSpecValidator
 {
-    /// <summary>The data set that is named rather than given by path.</summary>
-    public const string Mnist = "mnist";
-
     /// <summary>Largest <see cref="JobSpec.ImageSize"/> accepted (a sanity bound: every image is held in memory).</summary>
     public const int MaxImageSize = 1024;
 
@@ -82,7 +79,7 @@ public static class JobSpecValidator
 
         void Dataset(JobSpec s)
         {
-            if (s.Dataset == Mnist)
+            if (s.Dataset == JobSpec.Mnist)
             {
                 if (s.ImageSize is not (0 or 28)) Add("imageSize", $"must be 0 or 28 for mnist (its images are 28×28), got {s.ImageSize}");
                 if (s.Channels is not (0 or 1)) Add("channels", $"must be 0 or 1 for mnist (its images are grey), got {s.Channels}");
@@ -90,7 +87,7 @@ public static class JobSpecValidator
             }
             // A path's existence is the trainers' to check: they may see another file system than the silo.
             if (string.IsNullOrWhiteSpace(s.Dataset) || s.Dataset.IndexOfAny(Path.GetInvalidPathChars()) >= 0)
-                Add("dataset", $"must be '{Mnist}' or the path of an image folder or CIFAR-10 binary batches, got '{s.Dataset}'");
+                Add("dataset", $"must be '{JobSpec.Mnist}' or the path of an image folder or CIFAR-10 binary batches, got '{s.Dataset}'");
             if (s.ImageSize != 0 && s.ImageSize is < MinImageSize or > MaxImageSize)
                 Add("imageSize", $"must be 0 (the data's own size) or {MinImageSize}..{MaxImageSize}, got {s.ImageSize}");
             if (s.Channels is not (0 or 1 or 3))

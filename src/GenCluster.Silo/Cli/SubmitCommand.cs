@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using GenCluster.Contracts.Jobs;
 
 namespace GenCluster.Silo.Cli;
 
@@ -69,7 +70,7 @@ public static class SubmitCommand
                 }
                 spec[field] = option switch
                 {
-                    Option<string?> s when field == "dataset" => JsonValue.Create(result.GetValue(s) is { } d and not "mnist" ? Path.GetFullPath(d) : result.GetValue(s)),
+                    Option<string?> s when field == "dataset" => JsonValue.Create(result.GetValue(s) is { } d and not JobSpec.Mnist ? Path.GetFullPath(d) : result.GetValue(s)),
                     Option<string?> s => JsonValue.Create(result.GetValue(s)),
                     Option<int?> i => JsonValue.Create(result.GetValue(i)),
                     Option<long?> l => JsonValue.Create(result.GetValue(l)),

@@ -15,7 +15,7 @@ public sealed record LocalRunOptions
     public bool Evaluate { get; init; } = true;
 
     /// <summary>Data set (<c>--dataset</c>): <c>mnist</c>, or the path of an image folder or CIFAR-10 binary batches.</summary>
-    public string Dataset { get; init; } = "mnist";
+    public string Dataset { get; init; } = JobSpec.Mnist;
 
     /// <summary>Side of the training images, 0 = the data's own (<c>--image-size</c>).</summary>
     public int ImageSize { get; init; }
@@ -74,7 +74,7 @@ public sealed record LocalRunOptions
         if (PerWorkerBatch < 1) errors.Add($"--batch must be >= 1 (got {PerWorkerBatch})");
         if (Width != 0 && Width is < 4 or > 512) errors.Add($"--width must be 0 (the model's default) or 4..512 (got {Width})");
         else errors.AddRange(ModelChoice.Build(Model, Width, ModelSettings).Errors);
-        if (Dataset != "mnist" && !File.Exists(Dataset) && !Directory.Exists(Dataset))
+        if (Dataset != JobSpec.Mnist && !File.Exists(Dataset) && !Directory.Exists(Dataset))
             errors.Add($"--dataset must be 'mnist' or the path of an image folder or CIFAR-10 batches; nothing exists at {Path.GetFullPath(Dataset)}");
         if (DatasetLimit < 0) errors.Add($"--dataset-limit must be >= 0 (got {DatasetLimit})");
         if (CheckpointEvery < 0) errors.Add($"--checkpoint-every must be >= 0 (got {CheckpointEvery})");
@@ -91,7 +91,7 @@ public sealed record LocalRunOptions
     public JobSpec ToJobSpec(string runsDirectory)
     {
         var (model, errors) = ModelChoice.Build(Model, Width, ModelSettings);
-        var dataset = Dataset == "mnist" ? Dataset : Path.TrimEndingDirectorySeparator(Path.GetFullPath(Dataset));
+        var dataset = Dataset == JobSpec.Mnist ? Dataset : Path.TrimEndingDirectorySeparator(Path.GetFullPath(Dataset));
         return new JobSpec
         {
             Name = $"local-{Model}-{Path.GetFileName(dataset)}",

@@ -6,9 +6,6 @@ namespace GenCluster.Trainer.Data;
 /// <summary>Loads the training images a job spec names.</summary>
 public static class TrainingData
 {
-    /// <summary>The data set name that is not a path.</summary>
-    public const string Mnist = "mnist";
-
     /// <summary>
     /// Loads <c>spec.Dataset</c> keeping <c>spec.DatasetLimit</c> images: <c>mnist</c> (located, fetched and verified
     /// when needed), or a path whose content says its format: a <c>.bin</c> file or a directory holding
@@ -18,7 +15,7 @@ public static class TrainingData
     /// <exception cref="DatasetFormatException">The data is not in its format's shape; the message names the file or folder.</exception>
     public static async Task<ImageDataset> LoadAsync(JobSpec spec, TrainingEngineOptions engine, CancellationToken cancellationToken = default)
     {
-        if (spec.Dataset == Mnist)
+        if (spec.Dataset == JobSpec.Mnist)
         {
             Fixed(spec, "MNIST", size: 28, channels: 1);
             var locator = new MnistLocator(new MnistLocatorOptions
