@@ -16,11 +16,27 @@ public sealed record JobSpec
     /// </summary>
     [Id(21)] public ModelOptions Model { get; init; } = new DcganOptions();
 
-    /// <summary>Data set: <c>mnist</c>.</summary>
-    [Id(3)] public string Dataset { get; init; } = "mnist";
+    /// <summary>
+    /// Data set: <c>mnist</c>, or the path (as the trainers see it; the CLI makes it absolute) of an image folder
+    /// (one sub-folder of PNG/JPEG images per class) or of CIFAR-10 binary batches (a <c>.bin</c> file or a directory
+    /// with <c>data_batch_*.bin</c>).
+    /// </summary>
+    [Id(3)] public string Dataset { get; init; } = Mnist;
+
+    /// <summary>The <see cref="Dataset"/> value that names MNIST rather than a path.</summary>
+    public const string Mnist = "mnist";
 
     /// <summary>Use only the first N training images (0 = all). Handy for smoke runs.</summary>
     [Id(4)] public int DatasetLimit { get; init; }
+
+    /// <summary>
+    /// Side of the square training images (0 = the data's own: 28 for MNIST, 32 for CIFAR-10 and image folders).
+    /// Image-folder images are scaled (shorter side) and centre-cropped to it; MNIST and CIFAR-10 have fixed sizes.
+    /// </summary>
+    [Id(23)] public int ImageSize { get; init; }
+
+    /// <summary>Colour channels of the training images: 0 = the data's own (1 for MNIST, 3 otherwise), 1 = grey, 3 = RGB.</summary>
+    [Id(24)] public int Channels { get; init; }
 
     /// <summary>Images per worker per micro-batch.</summary>
     [Id(5)] public int PerWorkerBatch { get; init; } = 64;

@@ -6,8 +6,11 @@ namespace GenCluster.Grains.Jobs;
 /// <summary>Checks a <see cref="JobSpec"/>; every message names the JSON field, the expected and the actual value.</summary>
 public static class JobSpecValidator
 {
-    /// <summary>Data sets the trainers can load.</summary>
-    public static readonly IReadOnlySet<string> Datasets = new HashSet<string>(StringComparer.Ordinal) { "mnist" };
+    /// <summary>Largest <see cref="JobSpec.ImageSize"/> accepted (a sanity bound: every image is held in memory).</summary>
+    public const int MaxImageSize = 1024;
+
+    /// <summary>Smallest non-zero <see cref="JobSpec.ImageSize"/> (the trainers refuse images smaller than this too).</summary>
+    public const int MinImageSize = 8;
 
     /// <summary>Device kinds.</summary>
     public static readonly IReadOnlySet<string> Devices = new HashSet<string>(StringComparer.Ordinal) { "cpu", "cuda" };
@@ -33,7 +36,7 @@ public static class JobSpecValidator
 
         if (string.IsNullOrWhiteSpace(spec.Name) || spec.Name.Length > 100)
             Add("name", $"must be 1..100 characters, got '{spec.Name}'");
-        OneOf("dataset", spec.Dataset, Datasets);
+        Dataset(spec);
         OneOf("device", spec.Device, Devices);
         OneOf("gradientTransfer", spec.GradientTransfer, GradientTransfers);
         if (spec.DatasetLimit < 0) Add("datasetLimit", $"must be >= 0 (0 = all), got {spec.DatasetLimit}");
@@ -73,6 +76,23 @@ public static class JobSpecValidator
         }
 
         return Freeze(errors);
+
+        void Dataset(JobSpec s)
+        {
+            if (s.Dataset == JobSpec.Mnist)
+            {
+                if (s.ImageSize is not (0 or 28)) Add("imageSize", $"must be 0 or 28 for mnist (its images are 28×28), got {s.ImageSize}");
+                if (s.Channels is not (0 or 1)) Add("channels", $"must be 0 or 1 for mnist (its images are grey), got {s.Channels}");
+                return;
+            }
+            // A path's existence is the trainers' to check: they may see another file system than the silo.
+            if (string.IsNullOrWhiteSpace(s.Dataset) || s.Dataset.IndexOfAny(Path.GetInvalidPathChars()) >= 0)
+                Add("dataset", $"must be '{JobSpec.Mnist}' or the path of an image folder or CIFAR-10 binary batches, got '{s.Dataset}'");
+            if (s.ImageSize != 0 && s.ImageSize is < MinImageSize or > MaxImageSize)
+                Add("imageSize", $"must be 0 (the data's own size) or {MinImageSize}..{MaxImageSize}, got {s.ImageSize}");
+            if (s.Channels is not (0 or 1 or 3))
+                Add("channels", $"must be 0 (the data's own), 1 (grey) or 3 (RGB), got {s.Channels}");
+        }
 
         void OneOf(string field, string? value, IReadOnlySet<string> allowed)
         {

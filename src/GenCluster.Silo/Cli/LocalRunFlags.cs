@@ -12,6 +12,8 @@ internal sealed class LocalRunFlags
     private readonly Option<bool> _syncBn;
     private readonly Option<bool> _evaluate;
     private readonly Option<string> _dataset;
+    private readonly Option<int> _imageSize;
+    private readonly Option<int> _channels;
     private readonly Option<int> _workers;
     private readonly Option<long> _steps;
     private readonly Option<int> _batch;
@@ -41,7 +43,9 @@ internal sealed class LocalRunFlags
         _set = new("--set") { Description = "A model option as name=value (camelCase, e.g. dSteps=5, emaDecay=0.999); repeatable", AllowMultipleArgumentsPerToken = false };
         _syncBn = new("--sync-bn") { Description = "Cross-replica BatchNorm: G's and D's BatchNorm use the statistics of all workers' batches (the model option syncBn=true)" };
         _evaluate = new("--evaluate") { Description = "Score samples of the final model at the end (Fréchet distance in a digit classifier's features)", DefaultValueFactory = _ => d.Evaluate };
-        _dataset = new("--dataset") { Description = "Data set", DefaultValueFactory = _ => d.Dataset };
+        _dataset = new("--dataset") { Description = "Data set: mnist, or the path of an image folder (one sub-folder of PNG/JPEG images per class) or of CIFAR-10 binary batches", DefaultValueFactory = _ => d.Dataset };
+        _imageSize = new("--image-size") { Description = "Side of the training images (0 = the data's own: 28 MNIST, 32 CIFAR-10 and image folders); image folders are scaled and centre-cropped", DefaultValueFactory = _ => d.ImageSize };
+        _channels = new("--channels") { Description = "Channels of the training images: 0 = the data's own (1 MNIST, 3 otherwise), 1 grey, 3 RGB", DefaultValueFactory = _ => d.Channels };
         _workers = new("--workers", "-n") { Description = "Trainer processes", DefaultValueFactory = _ => d.Workers };
         _steps = new("--steps") { Description = "Optimizer steps", DefaultValueFactory = _ => d.Steps };
         _batch = new("--batch") { Description = "Images per worker per step", DefaultValueFactory = _ => d.PerWorkerBatch };
@@ -64,7 +68,7 @@ internal sealed class LocalRunFlags
     /// <summary>Adds every flag to <paramref name="command"/>.</summary>
     public void AddTo(Command command)
     {
-        Option[] all = [_model, _set, _syncBn, _evaluate, _dataset, _workers, _steps, _batch, _globalBatch, _dSteps, _emaStart, _width, _limit, _checkpointEvery, _sampleEvery, _seed, _gradientTransfer, _threads, _runs, _data, _trainer, _grace];
+        Option[] all = [_model, _set, _syncBn, _evaluate, _dataset, _imageSize, _channels, _workers, _steps, _batch, _globalBatch, _dSteps, _emaStart, _width, _limit, _checkpointEvery, _sampleEvery, _seed, _gradientTransfer, _threads, _runs, _data, _trainer, _grace];
         foreach (var option in all) command.Options.Add(option);
     }
 
@@ -94,6 +98,8 @@ internal sealed class LocalRunFlags
         GlobalBatch = result.GetValue(_globalBatch),
         Evaluate = result.GetValue(_evaluate),
         Dataset = result.GetValue(_dataset)!,
+        ImageSize = result.GetValue(_imageSize),
+        Channels = result.GetValue(_channels),
         Workers = result.GetValue(_workers),
         Steps = result.GetValue(_steps),
         PerWorkerBatch = result.GetValue(_batch),

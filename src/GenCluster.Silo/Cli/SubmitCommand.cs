@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using GenCluster.Contracts.Jobs;
 
 namespace GenCluster.Silo.Cli;
 
@@ -17,7 +18,9 @@ public static class SubmitCommand
         {
             ("name", new Option<string?>("--name") { Description = "Job name" }),
             ("model", new Option<string?>("--model") { Description = $"Model kind: {string.Join(", ", GenCluster.Contracts.Models.ModelCatalog.Kinds)} (keeps the file's model options when it has them)" }),
-            ("dataset", new Option<string?>("--dataset") { Description = "Data set (mnist)" }),
+            ("dataset", new Option<string?>("--dataset") { Description = "Data set: mnist, or the path of an image folder or CIFAR-10 binary batches (made absolute here; the trainers must see it at that path)" }),
+            ("imageSize", new Option<int?>("--image-size") { Description = "Side of the training images (0 = the data's own)" }),
+            ("channels", new Option<int?>("--channels") { Description = "Channels of the training images: 0 = the data's own, 1 grey, 3 RGB" }),
             ("datasetLimit", new Option<int?>("--dataset-limit") { Description = "Use only the first N images (0 = all)" }),
             ("steps", new Option<long?>("--steps") { Description = "Optimizer steps" }),
             ("minWorkers", new Option<int?>("--min-workers") { Description = "Fewest workers per round" }),
@@ -67,6 +70,7 @@ public static class SubmitCommand
                 }
                 spec[field] = option switch
                 {
+                    Option<string?> s when field == "dataset" => JsonValue.Create(result.GetValue(s) is { } d and not JobSpec.Mnist ? Path.GetFullPath(d) : result.GetValue(s)),
                     Option<string?> s => JsonValue.Create(result.GetValue(s)),
                     Option<int?> i => JsonValue.Create(result.GetValue(i)),
                     Option<long?> l => JsonValue.Create(result.GetValue(l)),

@@ -19,6 +19,7 @@ public sealed class LocalRun(LocalRunOptions options, TextWriter output, TimePro
         var trainerAssembly = TrainerExecutable.Locate(options.TrainerPath, AppContext.BaseDirectory);
         var threads = options.ThreadsPerTrainer(Environment.ProcessorCount);
         output.WriteLine($"GenCluster local: silo + {options.Workers} trainer(s), {threads} thread(s) each; {options.Model} on {options.Dataset}, {options.Steps} steps");
+        if (options.Evaluate && EvaluationScope.SkipReason(options.Dataset) is { } skipped) output.WriteLine($"evaluation: {skipped}");
 
         await using var cluster = await LocalCluster.StartSiloAsync(Path.Combine(AppContext.BaseDirectory, "gencluster.dll"), state, runs, cancellationToken);
         for (var i = 0; i < options.Workers; i++)
@@ -136,6 +137,8 @@ public sealed class LocalRun(LocalRunOptions options, TextWriter output, TimePro
         var lossChart = Path.Combine(samples, "losses.png");
         if (File.Exists(lossChart)) output.WriteLine($"loss curve   {lossChart}");
         output.WriteLine($"checkpoints  {checkpoints}{(latestCheckpoint is null ? "" : $"   latest: {Path.GetFileName(latestCheckpoint)}")}");
+        if (status is { Spec.Evaluate: true } && EvaluationScope.SkipReason(status.Spec.Dataset) is { } reason)
+            output.WriteLine($"evaluation   {reason}");
         if (status?.Evaluation is { Count: > 0 } e)
         {
             double Figure(string name) => e.TryGetValue(name, out var v) ? v : double.NaN;

@@ -14,8 +14,14 @@ public sealed record LocalRunOptions
     /// <summary>Score the final model's samples at the end (<c>--evaluate</c>).</summary>
     public bool Evaluate { get; init; } = true;
 
-    /// <summary>Data set (<c>--dataset</c>).</summary>
-    public string Dataset { get; init; } = "mnist";
+    /// <summary>Data set (<c>--dataset</c>): <c>mnist</c>, or the path of an image folder or CIFAR-10 binary batches.</summary>
+    public string Dataset { get; init; } = JobSpec.Mnist;
+
+    /// <summary>Side of the training images, 0 = the data's own (<c>--image-size</c>).</summary>
+    public int ImageSize { get; init; }
+
+    /// <summary>Channels of the training images, 0 = the data's own, 1 grey, 3 RGB (<c>--channels</c>).</summary>
+    public int Channels { get; init; }
 
     /// <summary>Trainer processes (<c>--workers</c>).</summary>
     public int Workers { get; init; } = 2;
@@ -74,6 +80,8 @@ public sealed record LocalRunOptions
             errors.Add($"--global-batch must be a multiple of --batch × --workers ({PerWorkerBatch} × {Workers} = {PerWorkerBatch * Workers}) so each step accumulates whole micro-batches (got {GlobalBatch})");
         if (Width != 0 && Width is < 4 or > 512) errors.Add($"--width must be 0 (the model's default) or 4..512 (got {Width})");
         else errors.AddRange(ModelChoice.Build(Model, Width, ModelSettings).Errors);
+        if (Dataset != JobSpec.Mnist && !File.Exists(Dataset) && !Directory.Exists(Dataset))
+            errors.Add($"--dataset must be 'mnist' or the path of an image folder or CIFAR-10 batches; nothing exists at {Path.GetFullPath(Dataset)}");
         if (DatasetLimit < 0) errors.Add($"--dataset-limit must be >= 0 (got {DatasetLimit})");
         if (CheckpointEvery < 0) errors.Add($"--checkpoint-every must be >= 0 (got {CheckpointEvery})");
         if (SampleEvery < 0) errors.Add($"--sample-every must be >= 0 (got {SampleEvery})");
@@ -85,16 +93,19 @@ public sealed record LocalRunOptions
     /// <summary>TorchSharp threads each trainer gets: the explicit value, or the cores shared out (at least 1).</summary>
     public int ThreadsPerTrainer(int processorCount) => Threads > 0 ? Threads : Math.Max(1, processorCount / Workers);
 
-    /// <summary>The job this run submits (gang of exactly <see cref="Workers"/>).</summary>
+    /// <summary>The job this run submits (gang of exactly <see cref="Workers"/>); a dataset path goes in absolute, as trainers run elsewhere.</summary>
     public JobSpec ToJobSpec(string runsDirectory)
     {
         var (model, errors) = ModelChoice.Build(Model, Width, ModelSettings);
+        var dataset = Dataset == JobSpec.Mnist ? Dataset : Path.TrimEndingDirectorySeparator(Path.GetFullPath(Dataset));
         return new JobSpec
         {
-            Name = $"local-{Model}-{Dataset}",
+            Name = $"local-{Model}-{Path.GetFileName(dataset)}",
             Model = model ?? throw new InvalidOperationException($"the model flags are not valid: {string.Join("; ", errors)}"),
-            Dataset = Dataset,
+            Dataset = dataset,
             DatasetLimit = DatasetLimit,
+            ImageSize = ImageSize,
+            Channels = Channels,
             Evaluate = Evaluate,
             PerWorkerBatch = PerWorkerBatch,
             GlobalBatch = GlobalBatch,

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using GenCluster.Contracts.Jobs;
 using GenCluster.Trainer.Checkpoints;
 using GenCluster.Trainer.Evaluation;
 using GenCluster.Trainer.Sampling;
@@ -111,8 +112,12 @@ public static class EvaluateCommand
         {
             try
             {
+                var checkpoint = CheckpointStore.Load(directory);
+                if (checkpoint.Manifest.Spec is { ValueKind: System.Text.Json.JsonValueKind.Object } &&
+                    EvaluationScope.SkipReason(checkpoint.Manifest.ReadSpec(directory).Dataset) is { } reason)
+                    return Fail(error, $"{directory}: {reason}");
                 var bar = new ProgressBar(error, "sampling", request.Count, interactive: !Console.IsErrorRedirected);
-                var sampled = CheckpointSampler.Sample(directory, new SamplingRequest(request.Count, Ema: request.Ema, Seed: request.Seed), bar.Report);
+                var sampled = CheckpointSampler.Sample(checkpoint, new SamplingRequest(request.Count, Ema: request.Ema, Seed: request.Seed), bar.Report);
                 if (sampled.Images.Channels != 1 || sampled.Images.Height != 28 || sampled.Images.Width != 28)
                     return Fail(error, $"{directory}: the model draws {sampled.Images.ShapeText} images; the MNIST measure needs (N, 1, 28, 28)");
                 (images, labels) = (sampled.Images, sampled.Labels);

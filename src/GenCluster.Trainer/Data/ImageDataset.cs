@@ -52,6 +52,9 @@ public sealed class ImageDataset
     /// <summary>Number of classes (0 = unlabelled).</summary>
     public int Classes { get; }
 
+    /// <summary>A name per class index where the source has them (image-folder names, CIFAR-10's categories); empty otherwise.</summary>
+    public IReadOnlyList<string> ClassNames { get; init; } = [];
+
     /// <summary>Loads an IDX image file (N × H × W unsigned bytes) and optionally its IDX label file, keeping the first <paramref name="limit"/> images (0 = all).</summary>
     public static ImageDataset FromIdx(string path, int limit = 0, string? labelsPath = null, int classes = 10)
     {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using GenCluster.Contracts.Jobs;
 using GenCluster.Trainer.Sampling;
 
 namespace GenCluster.Trainer.Evaluation;
@@ -21,9 +22,9 @@ public static class FinalEvaluation
     {
         var checkpoint = Checkpoints.CheckpointStore.Load(checkpointDirectory);
         var spec = checkpoint.Manifest.ReadSpec(checkpointDirectory);
-        if (spec.Dataset != "mnist")
+        if (EvaluationScope.SkipReason(spec.Dataset) is { } reason)
         {
-            log.WriteLine($"evaluation: skipped, the classifier-feature measure exists for MNIST only (dataset '{spec.Dataset}')");
+            log.WriteLine($"evaluation: {reason}");
             return null;
         }
         var hasEma = checkpoint.Manifest.Layouts.ContainsKey("generator_ema");

@@ -11,10 +11,10 @@ public sealed class DatasetCache(IOptions<TrainingEngineOptions> engine)
     private readonly SemaphoreSlim _gate = new(1, 1);
     private (string Key, ImageDataset Dataset)? _loaded;
 
-    /// <summary>The images for <paramref name="spec"/>'s data set and limit.</summary>
+    /// <summary>The images for <paramref name="spec"/>'s data set, limit, size and channels.</summary>
     public async Task<ImageDataset> GetAsync(JobSpec spec, CancellationToken cancellationToken)
     {
-        var key = $"{spec.Dataset}:{spec.DatasetLimit}";
+        var key = $"{spec.Dataset}:{spec.DatasetLimit}:{spec.ImageSize}:{spec.Channels}";
         await _gate.WaitAsync(cancellationToken);
         try
         {

@@ -108,6 +108,11 @@ public sealed partial class TrainingRoundRunner(
     /// <summary>Scores the final model (rank 0, <c>JobSpec.Evaluate</c>); a failure is logged and does not fail the job.</summary>
     private async Task EvaluateAsync(RoundKey key, Assignment assignment, CheckpointRef final, CancellationToken cancellationToken)
     {
+        if (EvaluationScope.SkipReason(assignment.Spec.Dataset) is { } skipped)
+        {
+            LogEvaluationSkipped(skipped);
+            return;
+        }
         try
         {
             var options = new SampleEvaluatorOptions
@@ -199,6 +204,9 @@ public sealed partial class TrainingRoundRunner(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Lines}")]
     private partial void LogEvaluationLog(string lines);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Evaluation of the final model: {Reason}")]
+    private partial void LogEvaluationSkipped(string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Evaluation of the final model failed: {Error} (the job still succeeds)")]
     private partial void LogEvaluationFailed(string error);

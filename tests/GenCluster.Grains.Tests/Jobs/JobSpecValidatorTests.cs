@@ -83,4 +83,40 @@ public class JobSpecValidatorTests
 
     [Fact]
     public void NullSpecIsRejected() => Assert.Contains("$", JobSpecValidator.Validate(null).Keys);
+
+    [Theory]
+    [InlineData("/data/cifar-10-batches-bin")]
+    [InlineData("relative/images")]
+    [InlineData("/data/train/data_batch_1.bin")]
+    public void ADatasetPathIsAccepted(string path) =>
+        Assert.Empty(JobSpecValidator.Validate(new JobSpec { Dataset = path, ImageSize = 64, Channels = 1 }));
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("  ")]
+    [InlineData("bad\0path")]
+    public void ADatasetThatIsNeitherMnistNorAPathIsNamed(string dataset)
+    {
+        var errors = JobSpecValidator.Validate(new JobSpec { Dataset = dataset });
+        Assert.Contains("must be 'mnist' or the path of an image folder or CIFAR-10 binary batches", Assert.Single(errors["dataset"]));
+    }
+
+    [Fact]
+    public void ImageSizeAndChannelsAreCheckedWithExpectedAndActual()
+    {
+        var errors = JobSpecValidator.Validate(new JobSpec { Dataset = "/data/images", ImageSize = 4, Channels = 2 });
+        Assert.Equal(["channels", "imageSize"], errors.Keys.Order(StringComparer.Ordinal));
+        Assert.Contains("imageSize: must be 0 (the data's own size) or 8..1024, got 4", errors["imageSize"]);
+        Assert.Contains("channels: must be 0 (the data's own), 1 (grey) or 3 (RGB), got 2", errors["channels"]);
+        Assert.Contains("got 2000", Assert.Single(JobSpecValidator.Validate(new JobSpec { Dataset = "/d", ImageSize = 2000 })["imageSize"]));
+    }
+
+    [Fact]
+    public void MnistKeepsItsOwnSizeAndGrey()
+    {
+        Assert.Empty(JobSpecValidator.Validate(new JobSpec { ImageSize = 28, Channels = 1 }));
+        var errors = JobSpecValidator.Validate(new JobSpec { ImageSize = 32, Channels = 3 });
+        Assert.Contains("imageSize: must be 0 or 28 for mnist (its images are 28×28), got 32", errors["imageSize"]);
+        Assert.Contains("channels: must be 0 or 1 for mnist (its images are grey), got 3", errors["channels"]);
+    }
 }

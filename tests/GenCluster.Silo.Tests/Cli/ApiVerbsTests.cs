@@ -34,6 +34,18 @@ public class ApiVerbsTests(InProcessSilo silo) : IClassFixture<InProcessSilo>
     }
 
     [Fact]
+    public void ARelativeDatasetPathIsSubmittedAbsoluteWithSizeAndChannels()
+    {
+        var workingDirectory = Directory.CreateDirectory(Path.Combine(silo.DataDirectory, "cwd")).FullName;
+        var (code, output) = GenClusterCliTests.RunCliIn(workingDirectory,
+            "submit", "--api", silo.Address, "--dataset", "pets/train", "--image-size", "48", "--channels", "1", "--json");
+        Assert.True(code == 0, output);
+        var job = JsonSerializer.Deserialize<JobStatus>(output, ApiJson.Options)!;
+        Assert.Equal((Path.Combine(workingDirectory, "pets", "train"), 48, 1), (job.Spec.Dataset, job.Spec.ImageSize, job.Spec.Channels));
+        Assert.Equal(0, GenClusterCliTests.RunCli("cancel", job.Id, "--api", silo.Address).ExitCode);
+    }
+
+    [Fact]
     public void InvalidFlagsPrintTheFieldErrors()
     {
         var (code, output) = GenClusterCliTests.RunCli("submit", "--api", silo.Address, "--steps", "0", "--min-workers", "3", "--max-workers", "1");

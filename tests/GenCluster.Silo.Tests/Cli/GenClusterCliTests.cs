@@ -5,10 +5,12 @@ namespace GenCluster.Silo.Tests.Cli;
 /// <summary>Runs the real <c>gencluster</c> executable the way a user would.</summary>
 public class GenClusterCliTests
 {
-    internal static (int ExitCode, string Output) RunCli(params string[] args)
+    internal static (int ExitCode, string Output) RunCli(params string[] args) => RunCliIn(Environment.CurrentDirectory, args);
+
+    internal static (int ExitCode, string Output) RunCliIn(string workingDirectory, params string[] args)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "gencluster.dll");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory };
         psi.ArgumentList.Add(dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         using var process = Process.Start(psi)!;

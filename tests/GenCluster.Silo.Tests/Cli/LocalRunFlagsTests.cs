@@ -93,4 +93,38 @@ public class LocalRunFlagsTests
         Assert.Contains("--global-batch must be a multiple of --batch × --workers (64 × 2 = 128)", output);
         Assert.Contains("(got 200)", output);
     }
+
+    [Fact]
+    public void ADatasetPathThatDoesNotExistIsNamed()
+    {
+        var missing = Path.Combine(Path.GetTempPath(), "gencluster-no-such-dataset", "images");
+        var (code, output) = GenClusterCliTests.RunCli("local", "--dataset", missing);
+        Assert.Equal(2, code);
+        Assert.Contains($"--dataset must be 'mnist' or the path of an image folder or CIFAR-10 batches; nothing exists at {missing}", output);
+    }
+
+    [Fact]
+    public void ADatasetPathGoesInTheSpecAbsoluteWithSizeAndChannels()
+    {
+        var folder = Directory.CreateTempSubdirectory("gencluster-flags-");
+        try
+        {
+            var flags = new GenCluster.Silo.Cli.LocalRunFlags(new GenCluster.Silo.Local.LocalRunOptions());
+            var bare = new System.CommandLine.Command("local");
+            flags.AddTo(bare);
+
+            var options = flags.Bind(bare.Parse(["--model", "cgan", "--dataset", folder.FullName + "/", "--image-size", "48", "--channels", "1"]));
+            Assert.Empty(options.Validate());
+            var spec = options.ToJobSpec("/runs");
+
+            Assert.Equal((folder.FullName, 48, 1), (spec.Dataset, spec.ImageSize, spec.Channels));
+            Assert.Equal($"local-cgan-{folder.Name}", spec.Name);
+            var defaults = flags.Bind(bare.Parse([])).ToJobSpec("/runs");
+            Assert.Equal(("mnist", 0, 0, "local-dcgan-mnist"), (defaults.Dataset, defaults.ImageSize, defaults.Channels, defaults.Name));
+        }
+        finally
+        {
+            folder.Delete();
+        }
+    }
 }
