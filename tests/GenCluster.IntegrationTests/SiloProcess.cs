@@ -19,9 +19,11 @@ public sealed class SiloProcess : IDisposable
     }
 
     public string DataDirectory { get; }
-    public int HttpPort { get; } = ChildProcess.FreePort();
-    public int SiloPort { get; } = ChildProcess.FreePort();
-    public int GatewayPort { get; } = ChildProcess.FreePort();
+    // Taken together so the three are distinct: ports picked one at a time can repeat.
+    private readonly int[] _ports = GenCluster.Silo.Local.FreePorts.Take(3);
+    public int HttpPort => _ports[0];
+    public int SiloPort => _ports[1];
+    public int GatewayPort => _ports[2];
     public string Address => $"http://127.0.0.1:{HttpPort}";
     public HttpClient Http { get; }
     public GenClusterApiClient Api { get; }

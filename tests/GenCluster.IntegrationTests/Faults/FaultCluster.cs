@@ -71,9 +71,10 @@ public sealed class FaultCluster : IDisposable
     public LocalProcess StartTrainer()
     {
         var index = _trainers.Count;
+        var ports = GenCluster.Silo.Local.FreePorts.Take(2);
         var trainer = LocalProcess.Start($"trainer-{index}", _trainerDll,
         [
-            "run", "--worker-id", $"faults-{index}", "--ring-port", $"{FreePort()}", "--metrics-port", $"{FreePort()}",
+            "run", "--worker-id", $"faults-{index}", "--ring-port", $"{ports[0]}", "--metrics-port", $"{ports[1]}",
             "--gateway-port", $"{Silo.GatewayPort}", "--threads", "1", "--data-dir", SharedDataDirectory,
             "--heartbeat-seconds", "0.5", "--grace-seconds", "20", "--collective-timeout-seconds", "5",
         ], Path.Combine(_root, "logs", $"trainer-{index}.log"));
@@ -141,8 +142,6 @@ public sealed class FaultCluster : IDisposable
     }
 
     public StepHistory History(JobStatus status) => StepHistory.Read(Path.Combine(status.RunDirectory, "steps.csv"));
-
-    private static int FreePort() => ChildProcess.FreePort();
 
     public void Dispose()
     {

@@ -12,7 +12,10 @@ public sealed class InProcessSilo : IAsyncLifetime
 
     public string DataDirectory { get; } = Directory.CreateTempSubdirectory("gencluster-api-").FullName;
 
-    public int HttpPort { get; } = FreePort();
+    // Taken together so the three are distinct: ports picked one at a time can repeat (seen: silo port = gateway port).
+    private readonly int[] _ports = GenCluster.Silo.Local.FreePorts.Take(3);
+
+    public int HttpPort => _ports[0];
 
     public string Address => $"http://127.0.0.1:{HttpPort}";
 
@@ -28,8 +31,8 @@ public sealed class InProcessSilo : IAsyncLifetime
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Silo:HttpPort"] = HttpPort.ToString(),
-            ["Silo:SiloPort"] = FreePort().ToString(),
-            ["Silo:GatewayPort"] = FreePort().ToString(),
+            ["Silo:SiloPort"] = _ports[1].ToString(),
+            ["Silo:GatewayPort"] = _ports[2].ToString(),
             ["Silo:DataDirectory"] = DataDirectory,
         });
         builder.AddGenClusterSilo();
