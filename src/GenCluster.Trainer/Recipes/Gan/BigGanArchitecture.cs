@@ -24,6 +24,20 @@ public sealed record BigGanArchitecture(
     /// <summary>z chunks with hierarchical latents: one for the input layer, one per G block.</summary>
     public int LatentChunks => GBlocks.Count + 1;
 
+    /// <summary>
+    /// The index of the first block whose output side is <paramref name="resolution"/> (self-attention follows it), or
+    /// −1 for 0 (no attention).
+    /// </summary>
+    /// <exception cref="ArgumentException">No block of <paramref name="network"/> outputs that side; the message lists those that do.</exception>
+    public static int AttentionAfter(IReadOnlyList<int> sides, int resolution, string network)
+    {
+        if (resolution <= 0) return -1;
+        for (var i = 0; i < sides.Count; i++)
+            if (sides[i] == resolution) return i;
+        throw new ArgumentException(
+            $"model.attentionResolution {resolution} is not a side of {network}'s blocks ({string.Join(", ", sides.Distinct())})", nameof(resolution));
+    }
+
     /// <summary>The layout for square <paramref name="side"/>×<paramref name="side"/> images of <paramref name="imageChannels"/> channels.</summary>
     /// <param name="side">28 (MNIST) or 32 (CIFAR-10, image folders).</param>
     /// <param name="imageChannels">1 or 3.</param>

@@ -30,17 +30,9 @@ public sealed class BigGanDiscriminator : Module<Tensor, Tensor, Tensor>
     {
         blocks = new ModuleList<ResBlockDown>([.. architecture.DBlocks.Select((b, i) =>
             new ResBlockDown(b.In, b.Out, preactivation: i > 0, downsample: b.Downsample, generator: generator))]);
-        _attentionAfter = -1;
-        if (attentionResolution > 0)
-        {
-            // The first block with that output side: attention sits before the lowest-resolution blocks.
-            _attentionAfter = architecture.DBlocks.ToList().FindIndex(b => b.Side == attentionResolution);
-            if (_attentionAfter < 0)
-                throw new ArgumentException(
-                    $"model.attentionResolution {attentionResolution} is not a side of D's blocks ({string.Join(", ", architecture.DBlocks.Select(b => b.Side).Distinct())})",
-                    nameof(attentionResolution));
-            attention = new SelfAttention(architecture.DBlocks[_attentionAfter].Out, generator: generator);
-        }
+        // The first block with that output side: attention sits before the lowest-resolution blocks.
+        _attentionAfter = BigGanArchitecture.AttentionAfter([.. architecture.DBlocks.Select(b => b.Side)], attentionResolution, "D");
+        if (_attentionAfter >= 0) attention = new SelfAttention(architecture.DBlocks[_attentionAfter].Out, generator: generator);
         head = new ProjectionHead(architecture.DFeatures, classes, generator);
         RegisterComponents();
     }

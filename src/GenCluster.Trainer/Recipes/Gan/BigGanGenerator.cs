@@ -55,16 +55,8 @@ public sealed class BigGanGenerator : Module<Tensor, Tensor, Tensor>
         // No biases before a BatchNorm (the input layer and every block feed one): their gradients vanish.
         linear = new SNLinear(chunk, (long)architecture.GInput * architecture.BottomWidth * architecture.BottomWidth, hasBias: false, generator: generator);
         blocks = new ModuleList<ResBlockUp>([.. architecture.GBlocks.Select(b => new ResBlockUp(b.In, b.Out, conditionDim, generator, bias: false))]);
-        _attentionAfter = -1;
-        if (attentionResolution > 0)
-        {
-            _attentionAfter = architecture.GBlocks.ToList().FindIndex(b => b.Side == attentionResolution);
-            if (_attentionAfter < 0)
-                throw new ArgumentException(
-                    $"model.attentionResolution {attentionResolution} is not a side of G's blocks ({string.Join(", ", architecture.GBlocks.Select(b => b.Side))})",
-                    nameof(attentionResolution));
-            attention = new SelfAttention(architecture.GBlocks[_attentionAfter].Out, generator: generator);
-        }
+        _attentionAfter = BigGanArchitecture.AttentionAfter([.. architecture.GBlocks.Select(b => b.Side)], attentionResolution, "G");
+        if (_attentionAfter >= 0) attention = new SelfAttention(architecture.GBlocks[_attentionAfter].Out, generator: generator);
         var last = architecture.GBlocks[^1].Out;
         output_bn = BatchNorm2d(last);
         output_conv = new SNConv2d(last, imageChannels, kernelSize: 3, padding: 1, generator: generator);

@@ -224,7 +224,7 @@ public sealed class GanRecipe : ITrainingRecipe
             labels = torch.tensor(values, ScalarType.Int64);
         }
         var g = request.Ema && _ema is not null ? _ema : _g;
-        if (ReferenceEquals(g, _ema)) RecomputeBuffers();
+        if (ReferenceEquals(g, _ema)) RecomputeStanding(request.Truncation);
         var device = g.parameters().First().device;
         g.eval();
         try
@@ -243,23 +243,35 @@ public sealed class GanRecipe : ITrainingRecipe
     /// BatchNorm statistics of the EMA generator recomputed for its averaged weights (standing statistics) from a fixed
     /// stream of latents, so a sample depends only on the weights and the request; nothing to do until the EMA moves again.
     /// </summary>
-    public void RecomputeBuffers()
+    public void RecomputeBuffers() => RecomputeStanding(0);
+
+    /// <summary>
+    /// Standing statistics for latents truncated at <paramref name="truncation"/> (0 = none), as the reference recomputes
+    /// them per truncation: truncated z has a smaller spread, and statistics collected on untruncated z would shrink
+    /// every feature of a truncated sample towards the background.
+    /// </summary>
+    private void RecomputeStanding(double truncation)
     {
-        if (_ema is null || _standingFresh || !StandingStatistics.Applies(_ema)) return;
+        if (_ema is null || !StandingStatistics.Applies(_ema)) return;
+        if (_standingFresh && _standingTruncation == truncation) return;
         var device = _ema.parameters().First().device;
         using var random = new torch.Generator(StandingSeed);
         StandingStatistics.Recompute(_ema, StandingBatches, _ =>
         {
-            var z = torch.randn([StandingBatchSize, _latentDim], generator: random).to(device);
+            var z = torch.randn([StandingBatchSize, _latentDim], generator: random);
+            if (truncation > 0) z = Truncation.Resample(z, truncation, random);
+            z = z.to(device);
             var labels = _classes > 0
                 ? torch.randint(0, _classes, [StandingBatchSize], dtype: ScalarType.Int64, generator: random).to(device)
                 : torch.zeros(StandingBatchSize, ScalarType.Int64, device: device);
             _ema.forward(z, labels);
         });
         _standingFresh = true;
+        _standingTruncation = truncation;
     }
 
     private bool _standingFresh;
+    private double _standingTruncation;
 
     private const int StandingBatches = 16;
     private const int StandingBatchSize = 64;

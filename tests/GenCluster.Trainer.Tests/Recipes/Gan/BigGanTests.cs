@@ -161,4 +161,22 @@ public class BigGanTests
         using var again = recipe.Sample(new SampleRequest(6, ClassLabel: 4, Ema: true, Seed: 2, Truncation: 0.5));
         Assert.True(batch.Images.eq(again.Images).all().item<bool>(), "the same request gave different images");
     }
+
+    [Fact]
+    public void StandingStatisticsFollowTheTruncationOfTheSamples()
+    {
+        using var recipe = BigGan(Small() with { EmaDecay = 0.9, HierarchicalLatents = false });
+        float FirstVariance() =>
+            recipe.GeneratorEma!.named_buffers().Single(b => b.name == "blocks.0.bn1.bn.running_var").buffer.mean().item<float>();
+
+        using (recipe.Sample(new SampleRequest(4, Ema: true, Seed: 1))) { }
+        var full = FirstVariance();
+        using (recipe.Sample(new SampleRequest(4, Ema: true, Seed: 1, Truncation: 0.5))) { }
+        var truncated = FirstVariance();
+        recipe.RecomputeBuffers();
+
+        // z truncated at 0.5 has variance ≈ 0.08 of N(0, 1)'s; the input layer is linear, so its features' variance follows.
+        Assert.InRange(truncated / full, 0.03, 0.2);
+        Assert.Equal(full, FirstVariance(), 6);
+    }
 }
