@@ -24,6 +24,8 @@ public sealed class TrainerInstruments
     private readonly Gauge<double> _metric;
     private readonly Gauge<double> _evaluation;
     private readonly Gauge<long> _batch;
+    private readonly Histogram<double> _syncBatchNormSeconds;
+    private readonly Counter<long> _syncBatchNormBytes;
 
     /// <summary>Creates the instruments on a meter from <paramref name="meterFactory"/>.</summary>
     public TrainerInstruments(IMeterFactory meterFactory)
@@ -44,6 +46,10 @@ public sealed class TrainerInstruments
         _metric = meter.CreateGauge<double>("gencluster_trainer_metric", null, "A training recipe's metric (label name: loss_d, loss_g, gp, ...), averaged over ranks, last step");
         _batch = meter.CreateGauge<long>("gencluster_trainer_batch_images", "{image}",
             "The round's batch geometry (label quantity: global = what the optimiser sees per step, per_worker = one micro-batch of one rank, accumulation = micro-batches per step)");
+        _syncBatchNormSeconds = meter.CreateHistogram("gencluster_trainer_syncbn_seconds", "s",
+            "Time in cross-replica BatchNorm all-reduces (statistics forward, their gradients backward) per step",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = CollectiveBuckets });
+        _syncBatchNormBytes = meter.CreateCounter<long>("gencluster_trainer_syncbn_bytes_total", "By", "Bytes all-reduced by cross-replica BatchNorm");
         _evaluation = meter.CreateGauge<double>("gencluster_trainer_evaluation", null, "Final sample-quality figures of the job (label figure: fid, fid_floor, classes_present, label_accuracy)");
     }
 
@@ -84,6 +90,13 @@ public sealed class TrainerInstruments
     {
         _allReduceSeconds.Record(seconds);
         _allReduceBytes.Add(bytes);
+    }
+
+    /// <summary>Records one step's cross-replica BatchNorm all-reduces.</summary>
+    public void BatchNormSynchronised(double seconds, long bytes)
+    {
+        _syncBatchNormSeconds.Record(seconds);
+        _syncBatchNormBytes.Add(bytes);
     }
 
     /// <summary>Records a written checkpoint.</summary>

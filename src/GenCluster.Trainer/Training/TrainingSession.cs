@@ -223,6 +223,7 @@ public sealed class TrainingSession : IDisposable
             Step++;
             var seconds = _setup.Time.GetElapsedTime(started).TotalSeconds;
             if (context.AllReduceBytes > 0) _setup.Instruments?.AllReduced(context.AllReduceSeconds, context.AllReduceBytes);
+            if (context.SyncBatchNormBytes > 0) _setup.Instruments?.BatchNormSynchronised(context.SyncBatchNormSeconds, context.SyncBatchNormBytes);
             var skipped = context.SkipReason is not null;
             if (skipped)
             {

@@ -129,6 +129,13 @@ public class TrainingSessionTests
         {
             if (instrument.Name == "gencluster_trainer_step_seconds") stepSeconds.Add(value);
         });
+        var batch = new Dictionary<string, long>();
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            if (instrument.Name != "gencluster_trainer_batch_images") return;
+            foreach (var tag in tags)
+                if (tag.Key == "quantity") batch[(string)tag.Value!] = value;
+        });
         listener.Start();
         var session = new TrainingSession(new SessionSetup
         {
@@ -156,6 +163,7 @@ public class TrainingSessionTests
             Assert.All(samples, s => Assert.True(File.Exists(s)));
             Assert.Equal(7, result.LastCheckpoint!.Step);
             Assert.Equal(7, stepSeconds.Count);
+            Assert.Equal(new Dictionary<string, long> { ["global"] = 4, ["per_worker"] = 4, ["accumulation"] = 1 }, batch);
             Assert.Equal(4.0, progress[^1].ToTrainingProgress().Metrics.Count);
         }
     }
