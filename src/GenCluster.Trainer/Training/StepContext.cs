@@ -1,5 +1,5 @@
-using GenCluster.Trainer.Data;
 using System.Diagnostics;
+using GenCluster.Trainer.Data;
 using GenCluster.Trainer.Distributed;
 using GenCluster.Trainer.Layers;
 using TorchSharp;

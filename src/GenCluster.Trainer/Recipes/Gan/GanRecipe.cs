@@ -82,8 +82,10 @@ public sealed class GanRecipe : ITrainingRecipe
         }
         Networks = list;
         _parametersD = [.. _d.parameters()];
-        _orthogonal = options is BigGanOptions big ? big.OrthogonalRegularization : 0;
-        _orthogonallyRegularised = _g is BigGanGenerator bigG ? bigG.OrthogonallyRegularised() : [.. _g.parameters()];
+        // Only BigGAN regularises, and only its G knows what to leave out (the shared embedding).
+        (_orthogonal, _orthogonallyRegularised) = (options, _g) is (BigGanOptions big, BigGanGenerator bigG)
+            ? (big.OrthogonalRegularization, bigG.OrthogonallyRegularised())
+            : (0, []);
         _optimizerG = NewOptimizer(_g.parameters(), options.LearningRateG);
         _optimizerD = NewOptimizer(_parametersD, options.LearningRateD);
         Optimizers = [new("generator", _optimizerG), new("discriminator", _optimizerD)];
