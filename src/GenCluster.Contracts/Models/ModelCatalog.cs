@@ -37,6 +37,9 @@ public static class ModelCatalog
         new(SnganOptions.KindName, typeof(SnganOptions), ModelFamily.Gan, "spectrally normalised GAN, hinge loss (Miyato et al. 2018)"),
         new(SaganOptions.KindName, typeof(SaganOptions), ModelFamily.Gan, "self-attention GAN, spectral norm in G and D, TTUR (Zhang et al. 2018)"),
         new(BigGanOptions.KindName, typeof(BigGanOptions), ModelFamily.Gan, "BigGAN (Brock et al. 2018): class-conditional residual G and projection D, large batches, EMA, truncation"),
+        new(VaeOptions.KindName, typeof(VaeOptions), ModelFamily.Autoencoder, "variational autoencoder (Kingma & Welling 2014), Gaussian encoder, Bernoulli or Gaussian decoder"),
+        new(VqVaeOptions.KindName, typeof(VqVaeOptions), ModelFamily.Autoencoder, "VQ-VAE (van den Oord et al. 2017), EMA codebook, straight-through estimator"),
+        new(VqVae2Options.KindName, typeof(VqVae2Options), ModelFamily.Autoencoder, "VQ-VAE-2 (Razavi et al. 2019), top and bottom codes, then a gated PixelCNN prior stage"),
     ];
 
     /// <summary>Kind names.</summary>

@@ -22,6 +22,12 @@ public abstract record ModelOptions
     /// <summary>Problems with the options; empty when they are valid. <paramref name="prefix"/> is the JSON path of the object.</summary>
     public virtual IEnumerable<OptionError> Validate(string prefix = "model") => [];
 
+    /// <summary>The job's stages over its <paramref name="steps"/> steps: one (<see cref="TrainingStage.Single"/>) unless the kind trains in stages.</summary>
+    public virtual IReadOnlyList<TrainingStage> Stages(long steps) => [new TrainingStage(TrainingStage.Single, 0, steps)];
+
+    /// <summary>Problems of the options with a job of <paramref name="steps"/> steps (a stage left without steps).</summary>
+    public virtual IEnumerable<OptionError> ValidateSteps(long steps, string prefix = "model") => [];
+
     /// <summary>Adds an error for <paramref name="field"/> when <paramref name="value"/> is below <paramref name="min"/>.</summary>
     protected static IEnumerable<OptionError> AtLeast(string prefix, string field, long value, long min) =>
         value >= min ? [] : [new OptionError($"{prefix}.{field}", $"must be >= {min}, got {value}")];

@@ -73,6 +73,7 @@ public static class JobSpecValidator
         else
         {
             foreach (var error in spec.Model.Validate("model")) Add(error.Field, error.Message);
+            foreach (var error in spec.Model.ValidateSteps(spec.Steps, "model")) Add(error.Field, error.Message);
         }
 
         return Freeze(errors);

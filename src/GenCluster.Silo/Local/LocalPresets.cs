@@ -38,8 +38,18 @@ public static class LocalPresets
         // one D step, an EMA over the last few hundred steps; and no hierarchical latents (the reference's default): at
         // width 16 the z chunks dominate the conditional BatchNorm gains and the class barely reaches the image.
         "biggan" => new LocalPreset(BigGanSteps, 64, 16, BigGanSettings, GlobalBatch: 256),
+        "vae" => new LocalPreset(3_000, 64, 32, []),
+        "vqvae" => new LocalPreset(1_500, 32, 64, VqVaeSettings),
+        "vqvae2" => new LocalPreset(VqVae2Steps, 32, 64, VqVae2Settings),
         _ => null,
     };
+
+    private static readonly IReadOnlyList<string> VqVaeSettings = ["codebookSize=128"];
+
+    private const long VqVae2Steps = 4_000;
+
+    private static readonly IReadOnlyList<string> VqVae2Settings =
+        ["codebookSize=128", "learningRate=6e-4", "priorSteps=2500", "priorWidth=64", "priorLayers=6", "priorKernel=3", "priorLearningRate=1e-3"];
 
     private const long BigGanSteps = 1_800;
 

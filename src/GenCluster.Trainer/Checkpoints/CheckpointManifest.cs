@@ -37,6 +37,9 @@ public sealed record CheckpointManifest
     /// <summary>Optimizer steps completed.</summary>
     public long Step { get; init; }
 
+    /// <summary>The training stage the checkpoint's step falls in (<c>ModelOptions.Stages</c>): where a resume lands; null in checkpoints written before stages.</summary>
+    public string? Stage { get; init; }
+
     /// <summary>Sampler epoch after the step.</summary>
     public int Epoch { get; init; }
 

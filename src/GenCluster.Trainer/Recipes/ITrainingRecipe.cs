@@ -91,5 +91,19 @@ public interface ITrainingRecipe : IDisposable
     void Step(StepContext context);
 
     /// <summary>Draws images from the model (eval mode, no gradients). Call on one thread; leaves the networks in training mode.</summary>
+    /// <exception cref="InvalidOperationException">The model cannot draw samples (<see cref="CanSample"/> is false); the message says why.</exception>
     SampleBatch Sample(SampleRequest request);
+
+    /// <summary>Whether <see cref="Sample"/> can draw now (false for an autoencoder without a trained prior).</summary>
+    bool CanSample => true;
+}
+
+/// <summary>An autoencoder recipe: it reconstructs images, and reports what its code maps use.</summary>
+public interface IReconstructingRecipe
+{
+    /// <summary>Reconstructions [N, C, H, W] in [−1, 1] of images in [−1, 1] (eval mode, no gradients; on the CPU).</summary>
+    Tensor Reconstruct(Tensor images);
+
+    /// <summary>The code index of every position of every level (top first), for codebook usage; empty for continuous latents.</summary>
+    IReadOnlyList<(string Level, int CodebookSize, Tensor Codes)> Codes(Tensor images);
 }

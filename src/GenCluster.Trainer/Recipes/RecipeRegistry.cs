@@ -1,4 +1,5 @@
 using GenCluster.Contracts.Models;
+using GenCluster.Trainer.Recipes.Autoencoder;
 using GenCluster.Trainer.Recipes.Gan;
 using static TorchSharp.torch;
 
@@ -49,6 +50,9 @@ public static class RecipeRegistry
             [typeof(SnganOptions)] = GanRecipe.Create,
             [typeof(SaganOptions)] = GanRecipe.Create,
             [typeof(BigGanOptions)] = GanRecipe.Create,
+            [typeof(VaeOptions)] = VaeRecipe.Create,
+            [typeof(VqVaeOptions)] = VqVaeRecipe.Create,
+            [typeof(VqVae2Options)] = VqVaeRecipe.Create,
         };
 
     /// <summary>Kinds with a recipe.</summary>

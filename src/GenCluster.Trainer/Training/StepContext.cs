@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using GenCluster.Contracts.Models;
 using GenCluster.Trainer.Data;
 using GenCluster.Trainer.Distributed;
 using GenCluster.Trainer.Layers;
@@ -29,7 +30,7 @@ public sealed class StepContext
     private readonly Dictionary<string, double> _metrics = new(StringComparer.Ordinal);
 
     internal StepContext(ICollectives collectives, ImageDataset data, DistributedSampler sampler, NoiseStreams noise,
-        int perWorkerBatch, int accumulation, Device device, long step, CancellationToken cancellationToken)
+        int perWorkerBatch, int accumulation, Device device, long step, CancellationToken cancellationToken, TrainingStage? stage = null)
     {
         _collectives = collectives;
         _data = data;
@@ -39,6 +40,7 @@ public sealed class StepContext
         Accumulation = accumulation;
         Device = device;
         Step = step;
+        Stage = stage ?? new TrainingStage(TrainingStage.Single, 0, long.MaxValue);
         _cancellationToken = cancellationToken;
     }
 
@@ -59,6 +61,9 @@ public sealed class StepContext
 
     /// <summary>Steps completed before this one (0 for the first).</summary>
     public long Step { get; }
+
+    /// <summary>The stage this step belongs to (<c>ModelOptions.Stages</c>): multi-stage recipes train its networks only.</summary>
+    public TrainingStage Stage { get; }
 
     /// <summary>Number of classes of the data set (0 = unlabelled).</summary>
     public int Classes => _data.Classes;

@@ -21,4 +21,10 @@ internal static partial class TrainingLog
 
     [LoggerMessage(EventId = 5006, Level = LogLevel.Information, Message = "Stopping after step {Step} on request, checkpoint written")]
     public static partial void Stopped(ILogger logger, long step);
+
+    [LoggerMessage(EventId = 5007, Level = LogLevel.Information, Message = "Stage {Stage} finished at step {Step}: checkpoint and sample follow, the next stage starts")]
+    public static partial void StageFinished(ILogger logger, string stage, long step);
+
+    [LoggerMessage(EventId = 5008, Level = LogLevel.Information, Message = "Resuming in stage {Stage} (steps {First}..{End})")]
+    public static partial void ResumedInStage(ILogger logger, string stage, long first, long end);
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using GenCluster.Contracts.Jobs;
+using GenCluster.Contracts.Models;
 using GenCluster.Contracts.Workers;
 using GenCluster.Trainer.Checkpoints;
 using GenCluster.Trainer.Data;
@@ -119,6 +120,7 @@ public sealed class TrainingSession : IDisposable
     private long _skipped;
     private int _consecutiveSkips;
     private LoadedCheckpoint? _resume;
+    private readonly IReadOnlyList<TrainingStage> _stages;
 
     /// <summary>Builds the recipe (networks, optimisers) and sampler; loads nothing yet (that happens in <see cref="RunAsync"/>).</summary>
     public TrainingSession(SessionSetup setup)
@@ -140,6 +142,7 @@ public sealed class TrainingSession : IDisposable
         });
         Sampler = new DistributedSampler(setup.Dataset.Count, _collectives.WorldSize, _collectives.Rank, spec.PerWorkerBatch, spec.Seed);
         _noise = new NoiseStreams(spec.Seed);
+        _stages = spec.Model.Stages(spec.Steps);
         _store = new CheckpointStore(Path.Combine(setup.RunDirectory, "checkpoints"), Math.Max(1, spec.KeepCheckpoints), setup.Time);
         _optionsSnapshot = JsonSerializer.SerializeToElement(new
         {
@@ -175,6 +178,9 @@ public sealed class TrainingSession : IDisposable
 
     /// <summary>Sampler epoch.</summary>
     public int Epoch => Sampler.Position.Epoch;
+
+    /// <summary>The stage the next step belongs to (the last stage once training is done).</summary>
+    public TrainingStage Stage => TrainingStage.At(_stages, Step);
 
     /// <summary>Where checkpoints go.</summary>
     public CheckpointStore Checkpoints => _store;
@@ -214,7 +220,7 @@ public sealed class TrainingSession : IDisposable
             cancellationToken.ThrowIfCancellationRequested();
             var started = _setup.Time.GetTimestamp();
             var context = new StepContext(_collectives, _setup.Dataset, Sampler, _noise, spec.PerWorkerBatch,
-                _setup.GradientAccumulation, _device, Step, cancellationToken);
+                _setup.GradientAccumulation, _device, Step, cancellationToken, Stage);
             using (torch.NewDisposeScope())
             {
                 Recipe.Step(context);
@@ -244,8 +250,11 @@ public sealed class TrainingSession : IDisposable
             StepCompleted?.Invoke(new StepProgress(Step, Epoch, metrics, imagesPerSecond, seconds, skipped, _skipped));
 
             var done = Step >= targetStep;
-            if (Due(spec.SampleEvery, done)) WriteSample(cancellationToken);
-            if (Due(spec.CheckpointEvery, done) || stop)
+            // A stage's last step always samples and checkpoints: the next stage starts from that checkpoint.
+            var stageEnd = !done && _stages.Any(s => s.EndStep == Step);
+            if (stageEnd) TrainingLog.StageFinished(_setup.Logger, context.Stage.Name, Step);
+            if (Due(spec.SampleEvery, done) || stageEnd) WriteSample(cancellationToken);
+            if (Due(spec.CheckpointEvery, done) || stop || stageEnd)
                 last = WriteCheckpoint(cancellationToken) ?? last;
             if (stop && !done)
             {
@@ -296,9 +305,25 @@ public sealed class TrainingSession : IDisposable
         SyncBuffers(cancellationToken);
         if (_collectives.Rank != 0) return;
         using var scope = NewDisposeScope();
-        using var batch = Recipe.Sample(GridRequest(_setup.Spec.Seed, _setup.Engine.SampleCount, Recipe.Classes));
-        var path = Path.Combine(_setup.RunDirectory, "samples", CheckpointStore.DirectoryName(Step) + ".png");
-        SampleGrid.WritePng(path, batch.Images, GridColumns);
+        var name = CheckpointStore.DirectoryName(Step) + ".png";
+        string? reconstructions = null;
+        if (Recipe is IReconstructingRecipe autoencoder)
+        {
+            reconstructions = Path.Combine(_setup.RunDirectory, "reconstructions", name);
+            ReconstructionGrid.WritePng(reconstructions, autoencoder, _setup.Dataset, GridColumns);
+        }
+        var path = Path.Combine(_setup.RunDirectory, "samples", name);
+        if (Recipe.CanSample)
+        {
+            using var batch = Recipe.Sample(GridRequest(_setup.Spec.Seed, _setup.Engine.SampleCount, Recipe.Classes));
+            SampleGrid.WritePng(path, batch.Images, GridColumns);
+        }
+        else
+        {
+            // No prior yet: the job's latest picture is its reconstructions.
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.Copy(reconstructions!, path, overwrite: true);
+        }
         SampleWritten?.Invoke(path);
     }
 
@@ -313,6 +338,7 @@ public sealed class TrainingSession : IDisposable
             Format = CheckpointManifest.CurrentFormat,
             ModelKind = Recipe.Kind,
             Step = Step,
+            Stage = Stage.Name,
             Epoch = position.Epoch,
             SamplerBatch = position.Batch,
             WorldSize = _collectives.WorldSize,
@@ -365,6 +391,7 @@ public sealed class TrainingSession : IDisposable
         Step = m.Step;
         _skipped = m.SkippedSteps;
         TrainingLog.Resumed(_setup.Logger, checkpoint.Directory, Step, m.Epoch, Sampler.Position.Batch);
+        if (_stages.Count > 1) TrainingLog.ResumedInStage(_setup.Logger, Stage.Name, Stage.FirstStep, Stage.EndStep);
     }
 
     /// <inheritdoc />
