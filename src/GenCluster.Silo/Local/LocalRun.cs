@@ -99,7 +99,7 @@ public sealed class LocalRun(LocalRunOptions options, TextWriter output, TimePro
         double? Metric(string name) => metrics is not null && metrics.TryGetValue(name, out var v) ? v : null;
         var workers = status.HasActiveRound && status.Rounds.Count > 0 ? status.Rounds[^1].Members.Count : 0;
         return new ProgressSnapshot(status.Progress?.Step ?? 0, status.Spec.Steps, status.Progress?.ImagesPerSecond ?? 0,
-            Metric("loss_d"), Metric("loss_g"), status.State.ToString(), workers);
+            Metric("loss_d"), Metric("loss_g"), status.State.ToString(), workers, ProgressLine.AutoencoderFigures(metrics));
     }
 
     private static async Task<JobStatus?> TryGetAsync(LocalCluster cluster, string jobId)

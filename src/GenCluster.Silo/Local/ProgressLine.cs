@@ -10,7 +10,8 @@ namespace GenCluster.Silo.Local;
 /// <param name="LossG">Generator loss, if known.</param>
 /// <param name="State">Job state name.</param>
 /// <param name="Workers">Ranks in the current round.</param>
-public sealed record ProgressSnapshot(long Step, long TotalSteps, double ImagesPerSecond, double? LossD, double? LossG, string State, int Workers);
+/// <param name="Figures">What to show instead of the GAN losses (autoencoders), or null.</param>
+public sealed record ProgressSnapshot(long Step, long TotalSteps, double ImagesPerSecond, double? LossD, double? LossG, string State, int Workers, string? Figures = null);
 
 /// <summary>Renders the one-line progress display: bar, step, images/s, losses, ETA. Pure.</summary>
 public static class ProgressLine
@@ -22,12 +23,34 @@ public static class ProgressLine
         var filled = (int)Math.Round(fraction * barWidth);
         var bar = new string('#', filled) + new string('-', barWidth - filled);
         var inv = CultureInfo.InvariantCulture;
-        var losses = snapshot.LossD is null && snapshot.LossG is null
+        var losses = snapshot.Figures ?? (snapshot.LossD is null && snapshot.LossG is null
             ? "D -     G -    "
-            : string.Create(inv, $"D {snapshot.LossD,6:F3} G {snapshot.LossG,6:F3}");
+            : string.Create(inv, $"D {snapshot.LossD,6:F3} G {snapshot.LossG,6:F3}"));
         var eta = Eta(snapshot, stepsPerSecond);
         return string.Create(inv,
             $"[{bar}] {snapshot.Step,6}/{snapshot.TotalSteps} {fraction * 100,5:F1}% | {snapshot.ImagesPerSecond,7:F0} img/s | {losses} | ETA {eta} | {snapshot.State} x{snapshot.Workers}");
+    }
+
+    /// <summary>
+    /// The autoencoder families' figures from a heartbeat's metrics, or null when there are none (a GAN): the prior
+    /// stage's bits per code, the VQ models' reconstruction MSE and codebook use, the VAE's negative ELBO.
+    /// </summary>
+    public static string? AutoencoderFigures(IReadOnlyDictionary<string, double>? metrics)
+    {
+        if (metrics is null) return null;
+        var inv = CultureInfo.InvariantCulture;
+        double Get(string name) => metrics.TryGetValue(name, out var v) ? v : double.NaN;
+        if (double.IsFinite(Get("nll_top_bits")))
+            return string.Create(inv, $"prior: top {Get("nll_top_bits"),5:F3} bottom {Get("nll_bottom_bits"),5:F3} bits/code");
+        if (double.IsFinite(Get("mse")))
+        {
+            var usage = metrics.Where(m => m.Key.StartsWith("usage_", StringComparison.Ordinal) && double.IsFinite(m.Value))
+                .Select(m => string.Create(inv, $"{m.Key["usage_".Length..]} {m.Value * 100:F0}%"));
+            return string.Create(inv, $"MSE {Get("mse"):F5} | codes used {string.Join(" ", usage)}");
+        }
+        if (double.IsFinite(Get("neg_elbo")))
+            return string.Create(inv, $"-ELBO {Get("neg_elbo"),7:F2} nats (rec {Get("reconstruction"):F2}, KL {Get("kl"):F2})");
+        return null;
     }
 
     private static string Eta(ProgressSnapshot snapshot, double? stepsPerSecond)

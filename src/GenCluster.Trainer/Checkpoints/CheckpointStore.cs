@@ -184,6 +184,25 @@ public sealed class CheckpointStore
             .ToList();
     }
 
+    /// <summary>
+    /// Keeps a copy of <paramref name="checkpoint"/> as <c>&lt;root&gt;/&lt;label&gt;</c> (e.g. the last checkpoint of a
+    /// training stage), out of the reach of pruning; replaced if it exists. Returns its directory.
+    /// </summary>
+    public string Preserve(CheckpointRef checkpoint, string label)
+    {
+        if (label.StartsWith(Prefix, StringComparison.Ordinal) || label.StartsWith('.') || label.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0)
+            throw new ArgumentException($"'{label}' cannot name a preserved checkpoint (it must not start with '{Prefix}' or '.')", nameof(label));
+        var target = Path.Combine(Root, label);
+        var temp = Path.Combine(Root, ".tmp-" + label);
+        if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
+        Directory.CreateDirectory(temp);
+        foreach (var file in Directory.GetFiles(checkpoint.Path))
+            File.Copy(file, Path.Combine(temp, Path.GetFileName(file)));
+        if (Directory.Exists(target)) Directory.Delete(target, recursive: true);
+        Directory.Move(temp, target);
+        return target;
+    }
+
     private void Prune()
     {
         foreach (var old in StepDirectories().Skip(Keep))

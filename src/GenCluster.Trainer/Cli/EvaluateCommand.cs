@@ -4,6 +4,7 @@ using GenCluster.Trainer.Checkpoints;
 using GenCluster.Trainer.Evaluation;
 using GenCluster.Trainer.Sampling;
 using GenCluster.Trainer.Imaging;
+using GenCluster.Trainer.Recipes;
 using TorchSharp;
 
 namespace GenCluster.Trainer.Cli;
@@ -31,16 +32,17 @@ public static class EvaluateCommand
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Sample --count images from this checkpoint directory first, then evaluate them (with their labels for conditional models)" };
         var ema = new Option<bool>("--ema") { Description = "With --checkpoint: sample the EMA generator" };
         var seed = new Option<long>("--seed") { Description = "With --checkpoint: seed of the latents", DefaultValueFactory = _ => 1 };
+        var temperature = new Option<double?>("--temperature") { Description = "With --checkpoint of an autoregressive prior (vqvae2): softmax temperature (default: the model's priorTemperature)" };
         var command = new Command("evaluate", "Measure images against the MNIST test split: classifier-feature FID and KID with their real-data floors, class histogram, label accuracy")
         {
-            samples, labels, realSplit, count, dataset, json, dataDir, threads, checkpoint, ema, seed,
+            samples, labels, realSplit, count, dataset, json, dataDir, threads, checkpoint, ema, seed, temperature,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var request = new EvaluateRequest(
                 parse.GetValue(samples), parse.GetValue(labels), parse.GetValue(realSplit), parse.GetValue(count),
                 parse.GetValue(dataset)!, parse.GetValue(json), parse.GetValue(dataDir)!, parse.GetValue(threads),
-                parse.GetValue(checkpoint), parse.GetValue(ema), parse.GetValue(seed));
+                parse.GetValue(checkpoint), parse.GetValue(ema), parse.GetValue(seed), parse.GetValue(temperature));
             var options = new SampleEvaluatorOptions { DataDirectory = request.DataDirectory };
             return await RunAsync(request, options, Console.Out, Console.Error, cancellationToken);
         });
@@ -59,9 +61,10 @@ public static class EvaluateCommand
     /// <param name="Checkpoint">A checkpoint directory to sample <paramref name="Count"/> images from first, or null.</param>
     /// <param name="Ema">Sample the checkpoint's EMA generator.</param>
     /// <param name="Seed">Seed of the checkpoint's latents.</param>
+    /// <param name="Temperature">Softmax temperature of an autoregressive prior (null = the model's own).</param>
     public sealed record EvaluateRequest(
         string? Samples, string? Labels, string? RealSplit, int Count, string Dataset, bool Json, string DataDirectory, int Threads,
-        string? Checkpoint = null, bool Ema = false, long Seed = 1);
+        string? Checkpoint = null, bool Ema = false, long Seed = 1, double? Temperature = null);
 
     /// <summary>
     /// Runs the verb with <paramref name="evaluatorOptions"/> (the command passes the defaults with <c>--data-dir</c>):
@@ -108,6 +111,8 @@ public static class EvaluateCommand
         }
 
         if (request.Threads > 0) torch.set_num_threads(request.Threads);
+        ReconstructionReport? reconstruction = null;
+        SampleEvaluator? evaluator = null;
         if (request.Checkpoint is { } directory)
         {
             try
@@ -116,24 +121,46 @@ public static class EvaluateCommand
                 if (checkpoint.Manifest.Spec is { ValueKind: System.Text.Json.JsonValueKind.Object } &&
                     EvaluationScope.SkipReason(checkpoint.Manifest.ReadSpec(directory).Dataset) is { } reason)
                     return Fail(error, $"{directory}: {reason}");
+                bool canSample;
+                using (var recipe = CheckpointSampler.LoadRecipe(checkpoint))
+                {
+                    canSample = recipe.CanSample;
+                    if (recipe is IReconstructingRecipe autoencoder)
+                    {
+                        // Autoencoders: the test split's reconstructions first, whether or not the model also samples.
+                        evaluator = await SampleEvaluator.CreateAsync(evaluatorOptions, error, cancellationToken);
+                        var test = evaluator.Data.TestImages;
+                        var reconstructing = new ProgressBar(error, "reconstructing", test.Count, interactive: !Console.IsErrorRedirected);
+                        reconstruction = ReconstructionEvaluator.Evaluate(autoencoder, test, progress: reconstructing.Report);
+                    }
+                }
+                if (!canSample && reconstruction is not null)
+                {
+                    output.Write(request.Json ? reconstruction.ToJson() + Environment.NewLine : reconstruction.ToText());
+                    evaluator?.Dispose();
+                    return 0;
+                }
                 var bar = new ProgressBar(error, "sampling", request.Count, interactive: !Console.IsErrorRedirected);
-                var sampled = CheckpointSampler.Sample(checkpoint, new SamplingRequest(request.Count, Ema: request.Ema, Seed: request.Seed), bar.Report);
+                var sampled = CheckpointSampler.Sample(checkpoint, new SamplingRequest(request.Count, Ema: request.Ema, Seed: request.Seed, Temperature: request.Temperature), bar.Report);
                 if (sampled.Images.Channels != 1 || sampled.Images.Height != 28 || sampled.Images.Width != 28)
                     return Fail(error, $"{directory}: the model draws {sampled.Images.ShapeText} images; the MNIST measure needs (N, 1, 28, 28)");
                 (images, labels) = (sampled.Images, sampled.Labels);
             }
             catch (Exception ex) when (ex is CheckpointCorruptException or CheckpointMismatchException or ArgumentException)
             {
+                evaluator?.Dispose();
                 return Fail(error, ex.Message);
             }
         }
-        using var evaluator = await SampleEvaluator.CreateAsync(evaluatorOptions, error, cancellationToken);
+        evaluator ??= await SampleEvaluator.CreateAsync(evaluatorOptions, error, cancellationToken);
+        using var owned = evaluator;
         if (request.RealSplit is { } split)
             (images, labels) = First(split == "test"
                 ? (evaluator.Data.TestImages, evaluator.Data.TestLabels)
                 : (evaluator.Data.TrainImages, evaluator.Data.TrainLabels), request.Count);
 
         var report = evaluator.Evaluate(images!, labels);
+        if (reconstruction is not null && !request.Json) output.Write(reconstruction.ToText());
         output.Write(request.Json ? report.ToJson() + Environment.NewLine : report.ToText());
         return 0;
     }

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using GenCluster.Trainer.Checkpoints;
+using GenCluster.Trainer.Evaluation;
 using GenCluster.Trainer.Imaging;
+using GenCluster.Trainer.Recipes;
 using GenCluster.Trainer.Sampling;
 using TorchSharp;
 
@@ -27,15 +29,55 @@ public static class SampleCommand
         var seed = new Option<long>("--seed") { Description = "Seed of the latents", DefaultValueFactory = _ => 1 };
         var truncation = new Option<double>("--truncation") { Description = "Truncation trick: resample latent values above this magnitude (0 = none)", DefaultValueFactory = _ => 0 };
         var threads = new Option<int>("--threads") { Description = "TorchSharp intra-op threads (0 = libtorch default)", DefaultValueFactory = _ => 2 };
-        var command = new Command("sample", "Draw N images from a checkpoint into a .npy file (and labels and a PNG grid beside it)")
+        var temperature = new Option<double?>("--temperature") { Description = "Autoregressive priors (vqvae2): softmax temperature (default: the model's priorTemperature)" };
+        var reconstruct = new Option<bool>("--reconstruct") { Description = "Autoencoders: reconstruct the first --count MNIST test images instead; --out names a PNG with inputs and reconstructions in alternate rows" };
+        var dataDir = new Option<string>("--data-dir") { Description = "With --reconstruct: data directory (MNIST under <dir>/mnist)", DefaultValueFactory = _ => "data" };
+        var command = new Command("sample", "Draw N images from a checkpoint into a .npy file (and labels and a PNG grid beside it), or reconstruct test images with an autoencoder")
         {
-            checkpoint, count, output, classLabel, ema, seed, truncation, threads,
+            checkpoint, count, output, classLabel, ema, seed, truncation, threads, temperature, reconstruct, dataDir,
         };
-        command.SetAction(parse => Run(
-            parse.GetValue(checkpoint)!, parse.GetValue(output)!,
-            new SamplingRequest(parse.GetValue(count), parse.GetValue(classLabel), parse.GetValue(ema), parse.GetValue(seed), parse.GetValue(truncation)),
-            parse.GetValue(threads), Console.Out, Console.Error));
+        command.SetAction(async (parse, cancellationToken) => parse.GetValue(reconstruct)
+            ? await ReconstructAsync(parse.GetValue(checkpoint)!, parse.GetValue(output)!, parse.GetValue(count), parse.GetValue(dataDir)!,
+                parse.GetValue(threads), Console.Out, Console.Error, cancellationToken)
+            : Run(
+                parse.GetValue(checkpoint)!, parse.GetValue(output)!,
+                new SamplingRequest(parse.GetValue(count), parse.GetValue(classLabel), parse.GetValue(ema), parse.GetValue(seed), parse.GetValue(truncation),
+                    Temperature: parse.GetValue(temperature)),
+                parse.GetValue(threads), Console.Out, Console.Error));
         return command;
+    }
+
+    /// <summary>
+    /// Reconstructs the first <paramref name="count"/> MNIST test images with the autoencoder of <paramref name="checkpoint"/>
+    /// and writes them side by side with the inputs (rows of 8 alternating input, reconstruction) to <paramref name="output"/> (.png).
+    /// </summary>
+    public static async Task<int> ReconstructAsync(string checkpoint, string output, int count, string dataDirectory, int threads,
+        TextWriter log, TextWriter error, CancellationToken cancellationToken = default)
+    {
+        const int columns = 8;
+        if (!output.EndsWith(".png", StringComparison.Ordinal))
+            return Fail(error, $"--out must name a .png file with --reconstruct, got '{output}'");
+        if (count < columns || count % columns != 0)
+            return Fail(error, $"--count must be a positive multiple of {columns} with --reconstruct (one row per {columns} images), got {count}");
+        if (threads > 0) torch.set_num_threads(threads);
+        try
+        {
+            var loaded = CheckpointStore.Load(checkpoint);
+            using var recipe = CheckpointSampler.LoadRecipe(loaded);
+            if (recipe is not IReconstructingRecipe autoencoder)
+                return Fail(error, $"--reconstruct: model kind '{recipe.Kind}' is not an autoencoder; it only samples");
+            var data = await MnistSplits.LoadAsync(dataDirectory, cancellationToken: cancellationToken);
+            if (count > data.TestImages.Count) return Fail(error, $"--count must be at most {data.TestImages.Count}, got {count}");
+            using var scope = torch.NewDisposeScope();
+            var inputs = data.TestImages.Batch(0, count);
+            SampleGrid.WritePng(output, ReconstructionGrid.Interleave(inputs, autoencoder.Reconstruct(inputs), columns), columns);
+            log.WriteLine($"{count} MNIST test images and their {recipe.Kind} reconstructions (step {loaded.Manifest.Step}) -> {output}");
+            return 0;
+        }
+        catch (Exception ex) when (ex is CheckpointCorruptException or CheckpointMismatchException or ArgumentException or FileNotFoundException)
+        {
+            return Fail(error, ex.Message);
+        }
     }
 
     /// <summary>Runs the verb; returns the exit code.</summary>

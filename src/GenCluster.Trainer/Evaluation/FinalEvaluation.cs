@@ -1,5 +1,6 @@
 using System.Text.Json;
 using GenCluster.Contracts.Jobs;
+using GenCluster.Trainer.Recipes;
 using GenCluster.Trainer.Sampling;
 
 namespace GenCluster.Trainer.Evaluation;
@@ -17,8 +18,12 @@ public static class FinalEvaluation
     /// <summary>Images drawn.</summary>
     public const int SampleCount = 10_000;
 
-    /// <summary>Samples <paramref name="checkpointDirectory"/> and evaluates; null (with the reason logged) when the measure does not apply.</summary>
-    public static async Task<EvaluationReport?> RunAsync(string checkpointDirectory, string runDirectory, SampleEvaluatorOptions options, TextWriter log, CancellationToken cancellationToken)
+    /// <summary>
+    /// Evaluates <paramref name="checkpointDirectory"/>: an autoencoder's reconstructions of the test split (written to
+    /// <see cref="ReconstructionReport.FileName"/>), and samples of any model that can draw them; null (with the reason
+    /// logged) when the measure does not apply.
+    /// </summary>
+    public static async Task<FinalEvaluationResult?> RunAsync(string checkpointDirectory, string runDirectory, SampleEvaluatorOptions options, TextWriter log, CancellationToken cancellationToken)
     {
         var checkpoint = Checkpoints.CheckpointStore.Load(checkpointDirectory);
         var spec = checkpoint.Manifest.ReadSpec(checkpointDirectory);
@@ -27,18 +32,53 @@ public static class FinalEvaluation
             log.WriteLine($"evaluation: {reason}");
             return null;
         }
-        var hasEma = checkpoint.Manifest.Layouts.ContainsKey("generator_ema");
-        var sampled = CheckpointSampler.Sample(checkpoint, new SamplingRequest(SampleCount, Ema: hasEma, Seed: spec.Seed));
         using var evaluator = await SampleEvaluator.CreateAsync(options, log, cancellationToken);
-        var report = evaluator.Evaluate(sampled.Images, sampled.Labels);
-        var path = Path.Combine(runDirectory, FileName);
+        ReconstructionReport? reconstruction = null;
+        bool canSample;
+        using (var recipe = CheckpointSampler.LoadRecipe(checkpoint))
+        {
+            canSample = recipe.CanSample;
+            if (recipe is IReconstructingRecipe autoencoder)
+            {
+                reconstruction = ReconstructionEvaluator.Evaluate(autoencoder, evaluator.Data.TestImages);
+                log.Write(reconstruction.ToText());
+                await WriteAtomically(Path.Combine(runDirectory, ReconstructionReport.FileName), reconstruction.ToJson(), cancellationToken);
+            }
+        }
+        EvaluationReport? report = null;
+        if (canSample)
+        {
+            var hasEma = checkpoint.Manifest.Layouts.ContainsKey("generator_ema");
+            var sampled = CheckpointSampler.Sample(checkpoint, new SamplingRequest(SampleCount, Ema: hasEma, Seed: spec.Seed));
+            report = evaluator.Evaluate(sampled.Images, sampled.Labels);
+            await WriteAtomically(Path.Combine(runDirectory, FileName), report.ToJson(), cancellationToken);
+        }
+        else
+        {
+            log.WriteLine($"evaluation: the {spec.Model.Kind} model draws no samples; only its reconstructions are measured");
+        }
+        return new FinalEvaluationResult(report, reconstruction);
+    }
+
+    private static async Task WriteAtomically(string path, string text, CancellationToken cancellationToken)
+    {
         var temp = path + ".tmp";
-        await File.WriteAllTextAsync(temp, report.ToJson(), cancellationToken);
+        await File.WriteAllTextAsync(temp, text, cancellationToken);
         File.Move(temp, path, overwrite: true);
-        return report;
     }
 
     /// <summary>The figures the job status and metrics carry.</summary>
+    public static IReadOnlyDictionary<string, double> Figures(FinalEvaluationResult result)
+    {
+        var figures = result.Samples is { } samples ? Figures(samples).ToDictionary() : [];
+        if (result.Reconstruction is { } reconstruction)
+        {
+            foreach (var (name, value) in reconstruction.Figures()) figures[name] = value;
+        }
+        return figures;
+    }
+
+    /// <summary>The figures of a sample evaluation.</summary>
     public static IReadOnlyDictionary<string, double> Figures(EvaluationReport report)
     {
         var figures = new Dictionary<string, double>
@@ -54,3 +94,8 @@ public static class FinalEvaluation
         return figures;
     }
 }
+
+/// <summary>What the end-of-job evaluation measured.</summary>
+/// <param name="Samples">FID, KID and classes of the model's samples, or null for a model that draws none.</param>
+/// <param name="Reconstruction">An autoencoder's reconstruction error and codebook use on the test split, or null.</param>
+public sealed record FinalEvaluationResult(EvaluationReport? Samples, ReconstructionReport? Reconstruction);

@@ -34,9 +34,10 @@ public sealed class VectorQuantizer : nn.Module
     private readonly Tensor embedding;
     private readonly Tensor cluster_size;
     private readonly Tensor embed_sum;
-    private Tensor? _pendingCounts;
-    private Tensor? _pendingSums;
-    private Tensor? _candidates;
+    private readonly Tensor _pendingCounts;
+    private readonly Tensor _pendingSums;
+    private readonly Tensor _candidates;
+    private bool _pending;
 
     /// <summary>A codebook of <paramref name="codes"/> vectors of <paramref name="dim"/>, drawn from <paramref name="generator"/>.</summary>
     public VectorQuantizer(string name, int codes, int dim, double decay, double epsilon, double deadCodeThreshold, Generator? generator = null)
@@ -55,6 +56,10 @@ public sealed class VectorQuantizer : nn.Module
         register_buffer(nameof(embedding), embedding);
         register_buffer(nameof(cluster_size), cluster_size);
         register_buffer(nameof(embed_sum), embed_sum);
+        // This step's statistics, kept outside any dispose scope between micro-batches.
+        _pendingCounts = torch.zeros(codes);
+        _pendingSums = torch.zeros(codes, dim);
+        _candidates = torch.zeros(CandidatesPerRank, dim);
     }
 
     /// <summary>K.</summary>
@@ -117,19 +122,18 @@ public sealed class VectorQuantizer : nn.Module
         var onehot = functional.one_hot(assigned, CodebookSize).to(float32);
         var counts = onehot.sum(dim: 0);
         var sums = onehot.t().matmul(flat);
-        if (_pendingCounts is null)
+        if (!_pending)
         {
-            _pendingCounts = counts.DetachFromDisposeScope();
-            _pendingSums = sums.DetachFromDisposeScope();
+            // Candidates for restarts: rows spread evenly over the first micro-batch.
             var rows = flat.shape[0];
             var picks = torch.tensor(Enumerable.Range(0, CandidatesPerRank).Select(i => (long)(i * rows / CandidatesPerRank)).ToArray());
-            _candidates = flat.index_select(0, picks).DetachFromDisposeScope();
+            _candidates.copy_(flat.index_select(0, picks));
+            _pendingCounts.zero_();
+            _pendingSums.zero_();
+            _pending = true;
         }
-        else
-        {
-            _pendingCounts.add_(counts);
-            _pendingSums!.add_(sums);
-        }
+        _pendingCounts.add_(counts);
+        _pendingSums.add_(sums);
     }
 
     /// <summary>Length of the statistics vector for a round of <paramref name="worldSize"/> ranks.</summary>
@@ -142,14 +146,11 @@ public sealed class VectorQuantizer : nn.Module
     /// <exception cref="InvalidOperationException">Nothing was accumulated this step.</exception>
     public Tensor TakeStatistics(int rank, int worldSize)
     {
-        if (_pendingCounts is null) throw new InvalidOperationException($"{GetName()}: no statistics accumulated this step");
+        if (!_pending) throw new InvalidOperationException($"{GetName()}: no statistics accumulated this step");
         var candidates = torch.zeros([worldSize, CandidatesPerRank, CodeDim]);
-        candidates[rank].copy_(_candidates!);
-        var packed = torch.cat([_pendingCounts, _pendingSums!.reshape(-1), candidates.reshape(-1)]).contiguous();
-        _pendingCounts.Dispose();
-        _pendingSums!.Dispose();
-        _candidates!.Dispose();
-        _pendingCounts = _pendingSums = _candidates = null;
+        candidates[rank].copy_(_candidates);
+        var packed = torch.cat([_pendingCounts, _pendingSums.reshape(-1), candidates.reshape(-1)]).contiguous();
+        _pending = false;
         return packed;
     }
 
@@ -201,9 +202,9 @@ public sealed class VectorQuantizer : nn.Module
     {
         if (disposing)
         {
-            _pendingCounts?.Dispose();
-            _pendingSums?.Dispose();
-            _candidates?.Dispose();
+            _pendingCounts.Dispose();
+            _pendingSums.Dispose();
+            _candidates.Dispose();
         }
         base.Dispose(disposing);
     }

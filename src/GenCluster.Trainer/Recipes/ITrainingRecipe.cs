@@ -38,7 +38,8 @@ public sealed record RecipeOptimizer(string Name, OptimizerHelper Optimizer);
 /// <param name="Seed">Random seed for the latents (and labels).</param>
 /// <param name="Truncation">Truncation threshold for the latents (0 = none): |z| above it is resampled.</param>
 /// <param name="Labels">Conditional models: the class of each image (overrides <paramref name="ClassLabel"/>).</param>
-public sealed record SampleRequest(int Count, int? ClassLabel = null, bool Ema = false, long Seed = 0, double Truncation = 0, long[]? Labels = null);
+/// <param name="Temperature">Autoregressive priors: softmax temperature (null = the model's own option).</param>
+public sealed record SampleRequest(int Count, int? ClassLabel = null, bool Ema = false, long Seed = 0, double Truncation = 0, long[]? Labels = null, double? Temperature = null);
 
 /// <summary>Generated images in [−1, 1], [N, C, H, W] on the CPU, and their class labels [N] (int64) for conditional models.</summary>
 public sealed record SampleBatch(Tensor Images, Tensor? Labels) : IDisposable

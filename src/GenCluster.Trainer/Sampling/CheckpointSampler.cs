@@ -14,7 +14,8 @@ namespace GenCluster.Trainer.Sampling;
 /// <param name="Seed">Seed of the latents.</param>
 /// <param name="Truncation">Truncation threshold (0 = none).</param>
 /// <param name="BatchSize">Images generated per forward pass.</param>
-public sealed record SamplingRequest(int Count, int? ClassLabel = null, bool Ema = false, long Seed = 1, double Truncation = 0, int BatchSize = 500);
+/// <param name="Temperature">Autoregressive priors: softmax temperature (null = the model's own option).</param>
+public sealed record SamplingRequest(int Count, int? ClassLabel = null, bool Ema = false, long Seed = 1, double Truncation = 0, int BatchSize = 500, double? Temperature = null);
 
 /// <summary>Images drawn from a checkpoint as 8-bit pixels, with their class labels for conditional models.</summary>
 /// <param name="Images">N × C × H × W bytes.</param>
@@ -35,18 +36,37 @@ public static class CheckpointSampler
     public static SampledImages Sample(string directory, SamplingRequest request, Action<int>? progress = null) =>
         Sample(CheckpointStore.Load(directory), request, progress);
 
+    /// <summary>The checkpoint's recipe, rebuilt from its manifest (kind, options, data shape) with its networks loaded.</summary>
+    public static ITrainingRecipe LoadRecipe(LoadedCheckpoint checkpoint)
+    {
+        var spec = checkpoint.Manifest.ReadSpec(checkpoint.Directory);
+        var shape = checkpoint.Manifest.Data ?? new ImageShape(1, 28, 28, 10);
+        var recipe = RecipeRegistry.Create(spec.Model, new RecipeSetup
+        {
+            Seed = spec.Seed, Channels = shape.Channels, Height = shape.Height, Width = shape.Width, Classes = shape.Classes,
+        });
+        try
+        {
+            RecipeCheckpoint.Load(recipe, checkpoint, networksOnly: true);
+            return recipe;
+        }
+        catch
+        {
+            recipe.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Draws <paramref name="request"/> from an already verified checkpoint.</summary>
     public static SampledImages Sample(LoadedCheckpoint checkpoint, SamplingRequest request, Action<int>? progress = null)
     {
         if (request.Count < 1) throw new ArgumentException($"--count must be >= 1, got {request.Count}", nameof(request));
         var directory = checkpoint.Directory;
-        var spec = checkpoint.Manifest.ReadSpec(directory);
         var shape = checkpoint.Manifest.Data ?? new ImageShape(1, 28, 28, 10);
-        using var recipe = RecipeRegistry.Create(spec.Model, new RecipeSetup
-        {
-            Seed = spec.Seed, Channels = shape.Channels, Height = shape.Height, Width = shape.Width, Classes = shape.Classes,
-        });
-        RecipeCheckpoint.Load(recipe, checkpoint, networksOnly: true);
+        using var recipe = LoadRecipe(checkpoint);
+        if (!recipe.CanSample)
+            throw new ArgumentException($"{directory}: the {recipe.Kind} model cannot draw samples: " +
+                (recipe is IReconstructingRecipe ? "it has no trained prior (it reconstructs; see sample --reconstruct)" : "no sampler"), nameof(request));
         if (request.Ema && !recipe.HasEma)
             throw new ArgumentException($"--ema: the {recipe.Kind} checkpoint {directory} has no EMA generator (the job ran with emaDecay 0)", nameof(request));
         if (request.ClassLabel is { } label)
@@ -68,7 +88,7 @@ public static class CheckpointSampler
             var batchLabels = recipe.Classes > 0
                 ? Enumerable.Range(start, count).Select(i => (long)(request.ClassLabel ?? (int)((long)i * recipe.Classes / request.Count))).ToArray()
                 : null;
-            using var batch = recipe.Sample(new SampleRequest(count, request.ClassLabel, request.Ema, request.Seed * 1_000_003 + start, request.Truncation, batchLabels));
+            using var batch = recipe.Sample(new SampleRequest(count, request.ClassLabel, request.Ema, request.Seed * 1_000_003 + start, request.Truncation, batchLabels, request.Temperature));
             var bytes = batch.Images.add(1).mul_(127.5).round_().clamp_(0, 255).to_type(ScalarType.Byte).contiguous();
             var span = bytes.bytes;
             span.CopyTo(pixels.AsSpan(offset));

@@ -256,6 +256,9 @@ public sealed class TrainingSession : IDisposable
             if (Due(spec.SampleEvery, done) || stageEnd) WriteSample(cancellationToken);
             if (Due(spec.CheckpointEvery, done) || stop || stageEnd)
                 last = WriteCheckpoint(cancellationToken) ?? last;
+            // The model a stage ended with outlives checkpoint pruning (VQ-VAE-2's stage-1 autoencoder).
+            if (stageEnd && _collectives.Rank == 0 && last is not null)
+                _store.Preserve(last, $"{context.Stage.Name}-final");
             if (stop && !done)
             {
                 TrainingLog.Stopped(_setup.Logger, Step);

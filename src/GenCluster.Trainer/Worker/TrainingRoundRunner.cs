@@ -123,16 +123,19 @@ public sealed partial class TrainingRoundRunner(
             using var log = new StringWriter();
             // The round's other ranks are done: their cores are free for the scoring (on one host, as locally).
             var threads = Math.Min(Environment.ProcessorCount, Math.Max(1, engine.Value.Threads) * assignment.WorldSize);
-            var report = await Task.Run(() =>
+            var result = await Task.Run(() =>
             {
                 torch.set_num_threads(threads);
                 return FinalEvaluation.RunAsync(final.Path, assignment.RunDirectory, options, log, cancellationToken);
             }, cancellationToken);
             LogEvaluationLog(log.ToString().Trim());
-            if (report is null) return;
-            LogEvaluated(report.Fid, report.FidFloor, report.FidRatio, report.ClassesPresent, report.LabelAccuracy ?? double.NaN);
-            instruments.Evaluated(report.Fid, report.FidFloor, report.ClassesPresent, report.LabelAccuracy);
-            var figures = FinalEvaluation.Figures(report);
+            if (result is null) return;
+            if (result.Samples is { } report)
+            {
+                LogEvaluated(report.Fid, report.FidFloor, report.FidRatio, report.ClassesPresent, report.LabelAccuracy ?? double.NaN);
+                instruments.Evaluated(report.Fid, report.FidFloor, report.ClassesPresent, report.LabelAccuracy);
+            }
+            var figures = FinalEvaluation.Figures(result);
             for (var attempt = 1; ; attempt++)
             {
                 try

@@ -83,4 +83,31 @@ public class ModelOptionsJsonTests
         var fields = model.Validate().Select(e => e.Field).ToList();
         Assert.Equal(["model.objective", "model.sharedDim", "model.orthogonalRegularization", "model.attentionResolution"], fields);
     }
+
+    [Fact]
+    public void AutoencodersHaveThePapersDefaultsAndTheirOwnOptions()
+    {
+        var spec = JsonSerializer.Deserialize<JobSpec>("""{"model": {"kind": "vqvae2", "codebookSize": 128, "priorSteps": 300, "priorLayers": 6}}""", Strict)!;
+        var model = Assert.IsType<VqVae2Options>(spec.Model);
+        Assert.Equal((128, 300L, 6), (model.CodebookSize, model.PriorSteps, model.PriorLayers));
+        Assert.Equal((64, 0.25, 0.99, 1e-5, 3e-4), (model.CodeDim, model.Commitment, model.CodebookDecay, model.CodebookEpsilon, model.LearningRate));
+        Assert.Equal(ModelFamily.Autoencoder, ModelCatalog.Find("vqvae2")!.Family);
+        var vae = Assert.IsType<VaeOptions>(JsonSerializer.Deserialize<JobSpec>("""{"model": "vae"}""", Strict)!.Model);
+        Assert.Equal((20, "bernoulli"), (vae.LatentDim, vae.Decoder));
+        Assert.Empty(model.Validate());
+        Assert.Empty(vae.Validate());
+    }
+
+    [Fact]
+    public void AutoencoderOptionsOutOfRangeAreNamed()
+    {
+        var model = new VqVae2Options { CodebookSize = 1, CodebookDecay = 1, CodebookEpsilon = 0, PriorKernel = 4, PriorTemperature = 0, PriorSteps = -1 };
+        var fields = model.Validate().Select(e => e.Field).ToList();
+        Assert.Equal(["model.codebookSize", "model.codebookDecay", "model.codebookEpsilon", "model.priorSteps", "model.priorKernel", "model.priorTemperature"], fields);
+        Assert.Contains(new VaeOptions { Decoder = "poisson" }.Validate(), e => e.Field == "model.decoder" && e.Message.Contains("bernoulli, gaussian"));
+        var steps = new VqVae2Options { PriorSteps = 100 }.ValidateSteps(100).Single();
+        Assert.Equal("model.priorSteps", steps.Field);
+        Assert.Contains("must be < steps (100)", steps.Message);
+        Assert.Empty(new VqVae2Options { PriorSteps = 99 }.ValidateSteps(100));
+    }
 }

@@ -32,6 +32,14 @@ public class JobSpecValidatorTests
     }
 
     [Fact]
+    public void AStageWithoutStepsIsRefused()
+    {
+        var errors = JobSpecValidator.Validate(new JobSpec { Steps = 500, Model = new VqVae2Options { PriorSteps = 500 } });
+        Assert.Contains("model.priorSteps: must be < steps (500) so the autoencoder stage has steps, got 500", errors["model.priorSteps"]);
+        Assert.Empty(JobSpecValidator.Validate(new JobSpec { Steps = 500, Model = new VqVae2Options { PriorSteps = 300 } }));
+    }
+
+    [Fact]
     public void KindSpecificOptionsAreChecked()
     {
         var errors = JobSpecValidator.Validate(new JobSpec { Model = new WganGpOptions { GradientPenalty = 0 } });

@@ -60,4 +60,20 @@ public class StepRateTests
         rate.Observe(TimeSpan.FromSeconds(2), 50);
         Assert.Null(rate.StepsPerSecond);
     }
+
+    [Fact]
+    public void AutoencodersShowTheirStagesFiguresInsteadOfGanLosses()
+    {
+        var stage1 = new Dictionary<string, double> { ["mse"] = 0.00123, ["usage_top"] = 0.99, ["usage_bottom"] = 0.775, ["nll_top_bits"] = double.NaN };
+        var prior = new Dictionary<string, double> { ["mse"] = double.NaN, ["nll_top_bits"] = 3.9467, ["nll_bottom_bits"] = 0.9002 };
+        var vae = new Dictionary<string, double> { ["neg_elbo"] = 101.25, ["reconstruction"] = 76.5, ["kl"] = 24.75 };
+
+        Assert.Equal("MSE 0.00123 | codes used top 99% bottom 78%", ProgressLine.AutoencoderFigures(stage1));
+        Assert.Equal("prior: top 3.947 bottom 0.900 bits/code", ProgressLine.AutoencoderFigures(prior));
+        Assert.Equal("-ELBO  101.25 nats (rec 76.50, KL 24.75)", ProgressLine.AutoencoderFigures(vae));
+        Assert.Null(ProgressLine.AutoencoderFigures(new Dictionary<string, double> { ["loss_d"] = 1, ["loss_g"] = 2 }));
+        var line = ProgressLine.Render(new ProgressSnapshot(10, 100, 50, null, null, "Running", 2, ProgressLine.AutoencoderFigures(prior)), 1);
+        Assert.Contains("| prior: top 3.947 bottom 0.900 bits/code |", line);
+        Assert.DoesNotContain("D -", line);
+    }
 }

@@ -12,7 +12,7 @@ namespace GenCluster.Trainer.Tests.Support;
 /// <summary>Runs one session per rank on in-process collectives.</summary>
 public static class SessionHarness
 {
-    public static JobSpec TinySpec(int batch, int checkpointEvery = 0, int sampleEvery = 0, GanOptions? model = null) => new()
+    public static JobSpec TinySpec(int batch, int checkpointEvery = 0, int sampleEvery = 0, ModelOptions? model = null) => new()
     {
         PerWorkerBatch = batch,
         Seed = 7,

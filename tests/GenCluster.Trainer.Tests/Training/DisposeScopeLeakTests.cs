@@ -18,28 +18,50 @@ public class DisposeScopeLeakTests
     {
         torch.set_num_threads(1);
         using var group = new InProcessGroup(1);
-        var options = ((GanOptions)ModelCatalog.Defaults(kind)) with { LatentDim = 12, Width = 8, EmaDecay = 0.9, HistoricalAveraging = kind == "gan" ? 0.1 : 0 };
+        var options = TinyOptions(kind);
         var labels = Enumerable.Range(0, 64).Select(i => i % 10).ToArray();
         var data = new ImageDataset(SyntheticIdx.Images(64, 28, 28), 64, 28, 28, 1, labels, 10);
         using var recipe = RecipeRegistry.Create(options, new RecipeSetup { Seed = 1, Classes = 10, BucketBytes = 8192 });
         using var noise = new NoiseStreams(5);
         var sampler = new DistributedSampler(64, 1, 0, 4, seed: 1);
         long step = 0;
-        void Run()
+        // Multi-stage kinds step in every stage.
+        var stages = options.Stages(30);
+        void Run(int i)
         {
             using var scope = torch.NewDisposeScope();
-            recipe.Step(new StepContext(group.For(0), data, sampler, noise, 4, 2, torch.CPU, step++, default));
+            recipe.Step(new StepContext(group.For(0), data, sampler, noise, 4, 2, torch.CPU, step++, default, stages[i % stages.Count]));
         }
 
-        for (var i = 0; i < 3; i++) Run();
+        for (var i = 0; i < 4; i++) Run(i);
         var before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
-        for (var i = 0; i < 12; i++) Run();
-        using (var batch = recipe.Sample(new SampleRequest(4, Ema: true, Seed: 3))) Assert.Equal(4, batch.Images.shape[0]);
+        for (var i = 0; i < 12; i++) Run(i);
+        if (recipe.CanSample)
+        {
+            using var batch = recipe.Sample(new SampleRequest(4, Ema: true, Seed: 3));
+            Assert.Equal(4, batch.Images.shape[0]);
+        }
+        if (recipe is IReconstructingRecipe autoencoder)
+        {
+            using var images = data.Batch([0, 1, 2]);
+            using var reconstructed = autoencoder.Reconstruct(images);
+            foreach (var (_, _, codes) in autoencoder.Codes(images)) codes.Dispose();
+        }
         var after = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
 
         Assert.True(before > 0, "the statistics should see the models' tensors created on this thread");
         Assert.True(after == before, $"{kind}: live tensors grew from {before} to {after} over 12 steps and a sample");
     }
+
+    /// <summary>Every kind at a small size (VQ-VAE-2 with a prior stage).</summary>
+    private static ModelOptions TinyOptions(string kind) => ModelCatalog.Defaults(kind) switch
+    {
+        GanOptions gan => gan with { LatentDim = 12, Width = 8, EmaDecay = 0.9, HistoricalAveraging = kind == "gan" ? 0.1 : 0 },
+        VaeOptions vae => vae with { Width = 4, LatentDim = 4 },
+        VqVaeOptions vq => vq with { Width = 8, ResidualWidth = 4, CodebookSize = 8, CodeDim = 4 },
+        VqVae2Options vq2 => vq2 with { Width = 8, ResidualWidth = 4, CodebookSize = 8, CodeDim = 4, PriorSteps = 15, PriorWidth = 4, PriorLayers = 2, PriorKernel = 3 },
+        var other => throw new ArgumentException($"no tiny options for kind {other.Kind}"),
+    };
 
     /// <summary>Cross-replica BatchNorm on two ranks (threads): the all-reduce autograd nodes and wire copies leave nothing behind.</summary>
     [Fact]

@@ -202,7 +202,8 @@ public sealed class VqVaeRecipe : ITrainingRecipe, IReconstructingRecipe
         using var scope = NewDisposeScope();
         using var random = new torch.Generator((ulong)request.Seed);
         var shapes = _autoencoder.CodeShapes;
-        var temperature = ((VqVae2Options)_options).PriorTemperature;
+        var temperature = request.Temperature ?? ((VqVae2Options)_options).PriorTemperature;
+        if (!(temperature > 0)) throw new ArgumentException($"temperature must be > 0, got {temperature}", nameof(request));
         _prior.eval();
         _autoencoder.eval();
         try
@@ -230,9 +231,10 @@ public sealed class VqVaeRecipe : ITrainingRecipe, IReconstructingRecipe
     /// <inheritdoc />
     public IReadOnlyList<(string Level, int CodebookSize, Tensor Codes)> Codes(Tensor images)
     {
+        using var scope = NewDisposeScope();
         using var noGrad = torch.no_grad();
         var pass = _autoencoder.Forward(images.to(Device));
-        return [.. pass.Levels.Zip(_autoencoder.Quantizers).Select(x => (x.First.Name, x.Second.Quantizer.CodebookSize, x.First.Quantized.Codes.cpu()))];
+        return [.. pass.Levels.Zip(_autoencoder.Quantizers).Select(x => (x.First.Name, x.Second.Quantizer.CodebookSize, x.First.Quantized.Codes.cpu().MoveToOuterDisposeScope()))];
     }
 
     private Device Device => _autoencoder.parameters().First().device;

@@ -1,0 +1,53 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace GenCluster.Trainer.Evaluation;
+
+/// <summary>How much of one codebook real images use.</summary>
+/// <param name="Level">Level name (<c>top</c>, <c>bottom</c>, <c>codes</c>).</param>
+/// <param name="CodebookSize">Codes in the codebook (K).</param>
+/// <param name="Used">Codes assigned to at least one position of the images.</param>
+/// <param name="Perplexity">exp of the entropy of the codes' frequencies (K when all are used equally).</param>
+public sealed record CodebookUsage(string Level, int CodebookSize, int Used, double Perplexity)
+{
+    /// <summary>Used / K.</summary>
+    public double Share => (double)Used / CodebookSize;
+}
+
+/// <summary>An autoencoder measured on held-out images: the reconstruction error and the use of each codebook.</summary>
+/// <param name="Images">Images reconstructed.</param>
+/// <param name="Mse">Mean squared error per pixel, pixels in [0, 1].</param>
+/// <param name="Codebooks">Per level (top first); empty for continuous latents.</param>
+public sealed record ReconstructionReport(int Images, double Mse, IReadOnlyList<CodebookUsage> Codebooks)
+{
+    /// <summary>File written into the run directory by the end-of-job evaluation.</summary>
+    public const string FileName = "reconstruction.json";
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+    };
+
+    /// <summary>The report as JSON (snake_case).</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    /// <summary>A few readable lines.</summary>
+    public string ToText()
+    {
+        var text = new StringBuilder();
+        text.AppendLine(CultureInfo.InvariantCulture, $"reconstruction MSE {Mse:F5} per pixel (pixels in [0, 1]) over {Images} test images");
+        foreach (var c in Codebooks)
+            text.AppendLine(CultureInfo.InvariantCulture, $"codebook {c.Level,-7} {c.Used}/{c.CodebookSize} codes used ({c.Share:P1}), perplexity {c.Perplexity:F1}");
+        return text.ToString();
+    }
+
+    /// <summary>The figures for the job status and metrics.</summary>
+    public IReadOnlyDictionary<string, double> Figures()
+    {
+        var figures = new Dictionary<string, double> { ["reconstruction_mse"] = Mse };
+        foreach (var c in Codebooks) figures[$"codebook_usage_{c.Level}"] = c.Share;
+        return figures;
+    }
+}

@@ -1,0 +1,170 @@
+using GenCluster.Contracts.Models;
+using GenCluster.Contracts.Workers;
+using GenCluster.Trainer.Checkpoints;
+using GenCluster.Trainer.Recipes;
+using GenCluster.Trainer.Recipes.Autoencoder;
+using GenCluster.Trainer.Tests.Support;
+using GenCluster.Trainer.Training;
+using TorchSharp;
+
+namespace GenCluster.Trainer.Tests.Recipes.Autoencoder;
+
+/// <summary>
+/// VQ-VAE-2's two stages in one job: the autoencoder, then the prior on its frozen codes; a checkpoint at the stage's
+/// end; a resume lands in the stage of its checkpoint, and the prior stage never changes the stage-1 model.
+/// </summary>
+public class VqVae2StageTests
+{
+    private const int Size = 16;
+    private const long Steps = 8;
+
+    internal static readonly VqVae2Options Options = new()
+    {
+        Width = 8, ResidualWidth = 4, ResidualBlocks = 1, CodebookSize = 8, CodeDim = 4, LearningRate = 1e-3,
+        PriorSteps = 4, PriorWidth = 8, PriorLayers = 2, PriorKernel = 3, PriorLearningRate = 1e-3,
+    };
+
+    private static TrainingSession[] Sessions(string directory, InProcessGroup group, CheckpointRef? resume = null, int world = 2)
+    {
+        var spec = SessionHarness.TinySpec(3, checkpointEvery: 3, model: Options) with { Steps = Steps };
+        return SessionHarness.CreateWith(world, spec, directory, AutoencoderDataParallelTests.Data(Size),
+            rank => AutoencoderDataParallelTests.Recipe(Options, 5 + rank, world, Size), group, resume);
+    }
+
+    private static float[] AutoencoderState(ITrainingRecipe recipe) =>
+        SessionHarness.State(new OnlyAutoencoder(((VqVaeRecipe)recipe)));
+
+    [Fact]
+    public void StagesSplitTheJobsSteps()
+    {
+        var stages = Options.Stages(Steps);
+        Assert.Equal([("autoencoder", 0L, 4L), ("prior", 4L, 8L)], stages.Select(s => (s.Name, s.FirstStep, s.EndStep)));
+        Assert.Equal("prior", TrainingStage.At(stages, 4).Name);
+        Assert.Equal("autoencoder", TrainingStage.At(stages, 3).Name);
+        Assert.Single((Options with { PriorSteps = 0 }).Stages(Steps));
+        Assert.Contains(Options.ValidateSteps(4), e => e.Field == "model.priorSteps" && e.Message.Contains("< steps (4)"));
+    }
+
+    [Fact]
+    public async Task StageEndIsCheckpointedAndEachStageTrainsItsOwnNetworks()
+    {
+        using var temp = RepoPaths.NewTemp();
+        using var group = new InProcessGroup(2);
+        var sessions = Sessions(temp.Path, group);
+        var metrics = new Dictionary<long, StepProgress>();
+        sessions[0].StepCompleted += p => metrics[p.Step] = p;
+        float[]? afterStage1 = null;
+        sessions[0].StepCompleted += p =>
+        {
+            if (p.Step == 4) afterStage1 = AutoencoderState(sessions[0].Recipe);
+        };
+        try
+        {
+            Assert.False(sessions[0].Recipe.CanSample);
+            var ex = Assert.Throws<InvalidOperationException>(() => sessions[0].Recipe.Sample(new SampleRequest(2)));
+            Assert.Contains("not been trained", ex.Message);
+            await SessionHarness.RunAll(sessions, Steps);
+            Assert.Equal(afterStage1, AutoencoderState(sessions[0].Recipe));
+            Assert.True(sessions[0].Recipe.CanSample);
+        }
+        finally
+        {
+            SessionHarness.DisposeAll(sessions);
+        }
+
+        // Stage 1 reports reconstruction, stage 2 the prior's likelihood.
+        Assert.True(double.IsFinite(metrics[4].Metric(VqVaeRecipe.Mse)) && double.IsNaN(metrics[4].Metric(VqVaeRecipe.NllTop)));
+        Assert.True(double.IsNaN(metrics[5].Metric(VqVaeRecipe.Mse)) && metrics[5].Metric(VqVaeRecipe.NllTop) > 0 && metrics[5].Metric(VqVaeRecipe.NllBottom) > 0);
+        // Checkpoints at 3 and 6 by the cadence, at 4 because the autoencoder stage ended there.
+        var checkpoints = Directory.GetDirectories(Path.Combine(temp.Path, "checkpoints")).Select(Path.GetFileName).Order().ToList();
+        Assert.Contains("step-000004", checkpoints);
+        Assert.Equal("autoencoder", CheckpointStore.Load(Path.Combine(temp.Path, "checkpoints", "step-000003")).Manifest.Stage);
+        Assert.Equal("prior", CheckpointStore.Load(Path.Combine(temp.Path, "checkpoints", "step-000004")).Manifest.Stage);
+        Assert.True(File.Exists(Path.Combine(temp.Path, "reconstructions", "step-000004.png")));
+        // The stage's final model is kept beside the pruned step checkpoints.
+        var preserved = CheckpointStore.Load(Path.Combine(temp.Path, "checkpoints", "autoencoder-final"));
+        Assert.Equal(4, preserved.Manifest.Step);
+    }
+
+    [Fact]
+    public async Task ResumeInThePriorStageLandsThereKeepsStageOneAndMatchesTheUninterruptedRun()
+    {
+        float[] uninterrupted;
+        using (var temp = RepoPaths.NewTemp())
+        using (var group = new InProcessGroup(2))
+        {
+            var sessions = Sessions(temp.Path, group);
+            try
+            {
+                await SessionHarness.RunAll(sessions, Steps);
+                uninterrupted = SessionHarness.State(sessions[0].Recipe);
+            }
+            finally
+            {
+                SessionHarness.DisposeAll(sessions);
+            }
+        }
+
+        using var run = RepoPaths.NewTemp();
+        CheckpointRef at6;
+        using (var group = new InProcessGroup(2))
+        {
+            var sessions = Sessions(run.Path, group);
+            try
+            {
+                var results = await SessionHarness.RunAll(sessions, 6);
+                at6 = results[0].LastCheckpoint!;
+            }
+            finally
+            {
+                SessionHarness.DisposeAll(sessions);
+            }
+        }
+        // Stage 1's model as its stage ended.
+        float[] stage1;
+        using (var fresh = AutoencoderDataParallelTests.Recipe(Options, 99, 1, Size))
+        {
+            RecipeCheckpoint.Load(fresh, CheckpointStore.Load(Path.Combine(run.Path, "checkpoints", "step-000004")), networksOnly: true);
+            stage1 = AutoencoderState(fresh);
+        }
+
+        using (var group = new InProcessGroup(2))
+        {
+            var sessions = Sessions(run.Path, group, at6);
+            string? firstStage = null;
+            sessions[0].StepCompleted += p => firstStage ??= sessions[0].Stage.Name;
+            try
+            {
+                await SessionHarness.RunAll(sessions, Steps);
+                Assert.Equal("prior", firstStage);
+                Assert.Equal(stage1, AutoencoderState(sessions[0].Recipe));
+                Assert.Equal(uninterrupted, SessionHarness.State(sessions[0].Recipe));
+            }
+            finally
+            {
+                SessionHarness.DisposeAll(sessions);
+            }
+        }
+    }
+
+    /// <summary>A recipe view with only the autoencoder network, for its state.</summary>
+    private sealed class OnlyAutoencoder(VqVaeRecipe recipe) : ITrainingRecipe
+    {
+        public string Kind => recipe.Kind;
+        public IReadOnlyList<RecipeNetwork> Networks => recipe.Networks.Where(n => n.Name == "autoencoder").ToList();
+        public IReadOnlyList<RecipeOptimizer> Optimizers => [];
+        public IReadOnlyList<string> MetricNames => [];
+        public int Classes => 0;
+        public bool HasEma => false;
+        public long GradientBytesPerStep => 0;
+        public void RecomputeBuffers()
+        {
+        }
+
+        public void Step(StepContext context) => throw new NotSupportedException();
+        public SampleBatch Sample(SampleRequest request) => throw new NotSupportedException();
+        public void Dispose()
+        {
+        }
+    }
+}
