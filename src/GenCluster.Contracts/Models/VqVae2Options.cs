@@ -27,10 +27,10 @@ public sealed record VqVae2Options : VectorQuantizedOptions
     /// <summary>Steps of the prior stage, the last of the job's steps; 0 = autoencoder only.</summary>
     [Id(0)] public long PriorSteps { get; init; }
 
-    /// <summary>Channels of the gated PixelCNN priors.</summary>
+    /// <summary>Channels of the gated PixelCNN prior over the top codes (and over the bottom codes unless <see cref="BottomPriorWidth"/> is set).</summary>
     [Id(1)] public int PriorWidth { get; init; } = 128;
 
-    /// <summary>Gated masked layers in each prior.</summary>
+    /// <summary>Gated masked layers of the top prior (and of the bottom prior unless <see cref="BottomPriorLayers"/> is set).</summary>
     [Id(2)] public int PriorLayers { get; init; } = 15;
 
     /// <summary>Kernel size of the priors' masked convolutions (odd).</summary>
@@ -41,6 +41,12 @@ public sealed record VqVae2Options : VectorQuantizedOptions
 
     /// <summary>Sampling temperature of the priors' softmax (1 = the model's distribution).</summary>
     [Id(5)] public double PriorTemperature { get; init; } = 1.0;
+
+    /// <summary>Channels of the bottom prior; 0 = <see cref="PriorWidth"/>. The bottom codes, conditioned on the top, carry little uncertainty and cost four times as many positions.</summary>
+    [Id(6)] public int BottomPriorWidth { get; init; }
+
+    /// <summary>Gated masked layers of the bottom prior; 0 = <see cref="PriorLayers"/>.</summary>
+    [Id(7)] public int BottomPriorLayers { get; init; }
 
     /// <inheritdoc />
     public override IReadOnlyList<TrainingStage> Stages(long steps) => PriorSteps <= 0
@@ -58,6 +64,8 @@ public sealed record VqVae2Options : VectorQuantizedOptions
         errors.AddRange(AtLeast(prefix, "priorSteps", PriorSteps, 0));
         errors.AddRange(AtLeast(prefix, "priorWidth", PriorWidth, 2));
         errors.AddRange(AtLeast(prefix, "priorLayers", PriorLayers, 1));
+        if (BottomPriorWidth is not 0) errors.AddRange(AtLeast(prefix, "bottomPriorWidth", BottomPriorWidth, 2));
+        errors.AddRange(AtLeast(prefix, "bottomPriorLayers", BottomPriorLayers, 0));
         if (PriorKernel < 3 || PriorKernel % 2 == 0) errors.Add(new OptionError($"{prefix}.priorKernel", $"must be an odd number >= 3, got {PriorKernel}"));
         errors.AddRange(Positive(prefix, "priorLearningRate", PriorLearningRate));
         errors.AddRange(Positive(prefix, "priorTemperature", PriorTemperature));

@@ -34,10 +34,12 @@ public sealed class VectorQuantizer : nn.Module
     private readonly Tensor embedding;
     private readonly Tensor cluster_size;
     private readonly Tensor embed_sum;
-    private readonly Tensor _pendingCounts;
-    private readonly Tensor _pendingSums;
-    private readonly Tensor _candidates;
+    // This step's statistics, kept outside any dispose scope between micro-batches; in a holder, not in Tensor
+    // fields, so that module registration never takes them for buffers of the state dict.
+    private readonly Pending _step;
     private bool _pending;
+
+    private sealed record Pending(Tensor Counts, Tensor Sums, Tensor Candidates);
 
     /// <summary>A codebook of <paramref name="codes"/> vectors of <paramref name="dim"/>, drawn from <paramref name="generator"/>.</summary>
     public VectorQuantizer(string name, int codes, int dim, double decay, double epsilon, double deadCodeThreshold, Generator? generator = null)
@@ -56,10 +58,7 @@ public sealed class VectorQuantizer : nn.Module
         register_buffer(nameof(embedding), embedding);
         register_buffer(nameof(cluster_size), cluster_size);
         register_buffer(nameof(embed_sum), embed_sum);
-        // This step's statistics, kept outside any dispose scope between micro-batches.
-        _pendingCounts = torch.zeros(codes);
-        _pendingSums = torch.zeros(codes, dim);
-        _candidates = torch.zeros(CandidatesPerRank, dim);
+        _step = new Pending(torch.zeros(codes), torch.zeros(codes, dim), torch.zeros(CandidatesPerRank, dim));
     }
 
     /// <summary>K.</summary>
@@ -127,13 +126,13 @@ public sealed class VectorQuantizer : nn.Module
             // Candidates for restarts: rows spread evenly over the first micro-batch.
             var rows = flat.shape[0];
             var picks = torch.tensor(Enumerable.Range(0, CandidatesPerRank).Select(i => (long)(i * rows / CandidatesPerRank)).ToArray());
-            _candidates.copy_(flat.index_select(0, picks));
-            _pendingCounts.zero_();
-            _pendingSums.zero_();
+            _step.Candidates.copy_(flat.index_select(0, picks));
+            _step.Counts.zero_();
+            _step.Sums.zero_();
             _pending = true;
         }
-        _pendingCounts.add_(counts);
-        _pendingSums.add_(sums);
+        _step.Counts.add_(counts);
+        _step.Sums.add_(sums);
     }
 
     /// <summary>Length of the statistics vector for a round of <paramref name="worldSize"/> ranks.</summary>
@@ -148,8 +147,8 @@ public sealed class VectorQuantizer : nn.Module
     {
         if (!_pending) throw new InvalidOperationException($"{GetName()}: no statistics accumulated this step");
         var candidates = torch.zeros([worldSize, CandidatesPerRank, CodeDim]);
-        candidates[rank].copy_(_candidates);
-        var packed = torch.cat([_pendingCounts, _pendingSums.reshape(-1), candidates.reshape(-1)]).contiguous();
+        candidates[rank].copy_(_step.Candidates);
+        var packed = torch.cat([_step.Counts, _step.Sums.reshape(-1), candidates.reshape(-1)]).contiguous();
         _pending = false;
         return packed;
     }
@@ -202,9 +201,9 @@ public sealed class VectorQuantizer : nn.Module
     {
         if (disposing)
         {
-            _pendingCounts.Dispose();
-            _pendingSums.Dispose();
-            _candidates.Dispose();
+            _step.Counts.Dispose();
+            _step.Sums.Dispose();
+            _step.Candidates.Dispose();
         }
         base.Dispose(disposing);
     }

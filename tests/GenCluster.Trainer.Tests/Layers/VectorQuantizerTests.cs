@@ -36,6 +36,16 @@ public class VectorQuantizerTests
         return Enumerable.Range(0, values.Length / cols).Select(i => values.Skip(i * cols).Take(cols).ToArray()).ToArray();
     }
 
+    /// <summary>Only the codebook and its moving averages are state (checkpointed, fingerprinted, broadcast), also inside a parent that registers its components; the step's pending statistics are not.</summary>
+    [Fact]
+    public void StateIsTheCodebookAndItsAveragesOnly()
+    {
+        using var parent = new GenCluster.Trainer.Recipes.Autoencoder.VqVae2Network(
+            new GenCluster.Contracts.Models.VqVae2Options { Width = 8, ResidualWidth = 4, CodebookSize = 8, CodeDim = 4 }, 1, 28, new Generator(1));
+        var keys = parent.state_dict().Keys.Where(k => k.StartsWith("quantize_top.", StringComparison.Ordinal)).Order(StringComparer.Ordinal);
+        Assert.Equal(["quantize_top.cluster_size", "quantize_top.embed_sum", "quantize_top.embedding"], keys);
+    }
+
     [Fact]
     public void QuantizePicksTheNearestCode()
     {

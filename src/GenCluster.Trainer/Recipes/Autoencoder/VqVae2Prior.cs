@@ -26,10 +26,12 @@ public sealed class VqVae2Prior : nn.Module
     {
         torch.manual_seed(seed + 2);
         top = new GatedPixelCnn("top", o.CodebookSize, o.PriorWidth, o.PriorLayers, o.PriorKernel);
-        bottom = new GatedPixelCnn("bottom", o.CodebookSize, o.PriorWidth, o.PriorLayers, o.PriorKernel, conditionChannels: o.PriorWidth);
-        condition_embed = Embedding(o.CodebookSize, o.PriorWidth);
-        condition_conv1 = Conv2d(o.PriorWidth, o.PriorWidth, 3, padding: 1);
-        condition_conv2 = Conv2d(o.PriorWidth, o.PriorWidth, 3, padding: 1);
+        var bottomWidth = o.BottomPriorWidth > 0 ? o.BottomPriorWidth : o.PriorWidth;
+        var bottomLayers = o.BottomPriorLayers > 0 ? o.BottomPriorLayers : o.PriorLayers;
+        bottom = new GatedPixelCnn("bottom", o.CodebookSize, bottomWidth, bottomLayers, o.PriorKernel, conditionChannels: bottomWidth);
+        condition_embed = Embedding(o.CodebookSize, bottomWidth);
+        condition_conv1 = Conv2d(bottomWidth, bottomWidth, 3, padding: 1);
+        condition_conv2 = Conv2d(bottomWidth, bottomWidth, 3, padding: 1);
         trained_steps = torch.zeros(1, ScalarType.Float64);
         RegisterComponents();
     }
