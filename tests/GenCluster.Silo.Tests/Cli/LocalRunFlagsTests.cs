@@ -17,7 +17,7 @@ public class LocalRunFlagsTests
     {
         var (code, output) = GenClusterCliTests.RunCli("local", "--model", "vit");
         Assert.Equal(2, code);
-        Assert.Contains("--model must be one of gan, cgan, dcgan, wgan, wgan-gp, sngan, sagan, biggan (got 'vit')", output);
+        Assert.Contains("--model must be one of gan, cgan, dcgan, wgan, wgan-gp, sngan, sagan, biggan, vae, vqvae, vqvae2 (got 'vit')", output);
 
         (code, output) = GenClusterCliTests.RunCli("local", "--model", "wgan-gp", "--set", "gradientPenalty=-1", "--set", "dSteps=0");
         Assert.Equal(2, code);
