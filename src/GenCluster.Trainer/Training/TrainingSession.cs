@@ -251,7 +251,7 @@ public sealed class TrainingSession : IDisposable
 
             var done = Step >= targetStep;
             // A stage's last step always samples and checkpoints: the next stage starts from that checkpoint.
-            var stageEnd = !done && _stages.Any(s => s.EndStep == Step);
+            var stageEnd = !done && _stages.Take(_stages.Count - 1).Any(s => s.EndStep == Step);
             if (stageEnd) TrainingLog.StageFinished(_setup.Logger, context.Stage.Name, Step);
             if (Due(spec.SampleEvery, done) || stageEnd) WriteSample(cancellationToken);
             if (Due(spec.CheckpointEvery, done) || stop || stageEnd)
