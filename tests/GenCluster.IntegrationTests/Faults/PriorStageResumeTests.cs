@@ -40,7 +40,14 @@ public sealed class PriorStageResumeTests : IDisposable
         var after = done.Rounds.Single(r => r.Number == before.Number + 1);
         Assert.NotNull(after.ResumeFrom);
         Assert.True(after.ResumeFrom!.Step >= 25, $"the round after the kill should resume from a prior-stage checkpoint (≥ 25), got step {after.ResumeFrom.Step}");
-        Assert.Contains("Resuming in stage prior", _cluster.Logs(), StringComparison.Ordinal);
+        // Every step the resumed round ran was a prior step: no reconstruction figures, the prior's bits per code.
+        var journal = File.ReadAllLines(Path.Combine(done.RunDirectory, "steps.csv"));
+        var columns = journal[0].Split(',');
+        var (round, mse, nll) = (Array.IndexOf(columns, "round"), Array.IndexOf(columns, "mse"), Array.IndexOf(columns, "nll_top_bits"));
+        var resumed = journal.Skip(1).Select(l => l.Split(',')).Where(f => f[round] == after.Number.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.NotEmpty(resumed);
+        Assert.All(resumed, f => Assert.True(f[mse] == "NaN" && double.Parse(f[nll], System.Globalization.CultureInfo.InvariantCulture) > 0,
+            $"a step of the resumed round was not a prior step: {string.Join(',', f)}"));
 
         var checkpoints = Path.Combine(done.RunDirectory, "checkpoints");
         var stageOne = File.ReadAllBytes(Path.Combine(checkpoints, "autoencoder-final", "autoencoder.bin"));
