@@ -121,27 +121,23 @@ public static class EvaluateCommand
                 if (checkpoint.Manifest.Spec is { ValueKind: System.Text.Json.JsonValueKind.Object } &&
                     EvaluationScope.SkipReason(checkpoint.Manifest.ReadSpec(directory).Dataset) is { } reason)
                     return Fail(error, $"{directory}: {reason}");
-                bool canSample;
-                using (var recipe = CheckpointSampler.LoadRecipe(checkpoint))
+                using var recipe = CheckpointSampler.LoadRecipe(checkpoint);
+                if (recipe is IReconstructingRecipe)
                 {
-                    canSample = recipe.CanSample;
-                    if (recipe is IReconstructingRecipe autoencoder)
+                    // Autoencoders: the test split's reconstructions first, whether or not the model also samples.
+                    evaluator = await SampleEvaluator.CreateAsync(evaluatorOptions, error, cancellationToken);
+                    var test = evaluator.Data.TestImages;
+                    var reconstructing = new ProgressBar(error, "reconstructing", test.Count, interactive: !Console.IsErrorRedirected);
+                    reconstruction = ReconstructionEvaluator.EvaluateIfAutoencoder(recipe, test, reconstructing.Report)!;
+                    if (!recipe.CanSample)
                     {
-                        // Autoencoders: the test split's reconstructions first, whether or not the model also samples.
-                        evaluator = await SampleEvaluator.CreateAsync(evaluatorOptions, error, cancellationToken);
-                        var test = evaluator.Data.TestImages;
-                        var reconstructing = new ProgressBar(error, "reconstructing", test.Count, interactive: !Console.IsErrorRedirected);
-                        reconstruction = ReconstructionEvaluator.Evaluate(autoencoder, test, progress: reconstructing.Report);
+                        output.Write(request.Json ? reconstruction.ToJson() + Environment.NewLine : reconstruction.ToText());
+                        evaluator.Dispose();
+                        return 0;
                     }
                 }
-                if (!canSample && reconstruction is not null)
-                {
-                    output.Write(request.Json ? reconstruction.ToJson() + Environment.NewLine : reconstruction.ToText());
-                    evaluator?.Dispose();
-                    return 0;
-                }
                 var bar = new ProgressBar(error, "sampling", request.Count, interactive: !Console.IsErrorRedirected);
-                var sampled = CheckpointSampler.Sample(checkpoint, new SamplingRequest(request.Count, Ema: request.Ema, Seed: request.Seed, Temperature: request.Temperature), bar.Report);
+                var sampled = CheckpointSampler.Sample(recipe, checkpoint, new SamplingRequest(request.Count, Ema: request.Ema, Seed: request.Seed, Temperature: request.Temperature), bar.Report);
                 if (sampled.Images.Channels != 1 || sampled.Images.Height != 28 || sampled.Images.Width != 28)
                     return Fail(error, $"{directory}: the model draws {sampled.Images.ShapeText} images; the MNIST measure needs (N, 1, 28, 28)");
                 (images, labels) = (sampled.Images, sampled.Labels);

@@ -33,23 +33,17 @@ public static class FinalEvaluation
             return null;
         }
         using var evaluator = await SampleEvaluator.CreateAsync(options, log, cancellationToken);
-        ReconstructionReport? reconstruction = null;
-        bool canSample;
-        using (var recipe = CheckpointSampler.LoadRecipe(checkpoint))
+        using var recipe = CheckpointSampler.LoadRecipe(checkpoint);
+        var reconstruction = ReconstructionEvaluator.EvaluateIfAutoencoder(recipe, evaluator.Data.TestImages);
+        if (reconstruction is not null)
         {
-            canSample = recipe.CanSample;
-            if (recipe is IReconstructingRecipe autoencoder)
-            {
-                reconstruction = ReconstructionEvaluator.Evaluate(autoencoder, evaluator.Data.TestImages);
-                log.Write(reconstruction.ToText());
-                await WriteAtomically(Path.Combine(runDirectory, ReconstructionReport.FileName), reconstruction.ToJson(), cancellationToken);
-            }
+            log.Write(reconstruction.ToText());
+            await WriteAtomically(Path.Combine(runDirectory, ReconstructionReport.FileName), reconstruction.ToJson(), cancellationToken);
         }
         EvaluationReport? report = null;
-        if (canSample)
+        if (recipe.CanSample)
         {
-            var hasEma = checkpoint.Manifest.Layouts.ContainsKey("generator_ema");
-            var sampled = CheckpointSampler.Sample(checkpoint, new SamplingRequest(SampleCount, Ema: hasEma, Seed: spec.Seed));
+            var sampled = CheckpointSampler.Sample(recipe, checkpoint, new SamplingRequest(SampleCount, Ema: recipe.HasEma, Seed: spec.Seed));
             report = evaluator.Evaluate(sampled.Images, sampled.Labels);
             await WriteAtomically(Path.Combine(runDirectory, FileName), report.ToJson(), cancellationToken);
         }

@@ -8,11 +8,15 @@ namespace GenCluster.Trainer.Evaluation;
 /// <summary>Reconstructs held-out images with an autoencoder and measures the error and the codebooks' use.</summary>
 public static class ReconstructionEvaluator
 {
+    /// <summary>The reconstruction report of <paramref name="recipe"/> on <paramref name="images"/> when it is an autoencoder; null otherwise.</summary>
+    public static ReconstructionReport? EvaluateIfAutoencoder(ITrainingRecipe recipe, ImageArray images, Action<int>? progress = null) =>
+        recipe is IReconstructingRecipe autoencoder ? Evaluate(autoencoder, images, progress: progress) : null;
+
     /// <summary>Runs <paramref name="recipe"/> over <paramref name="images"/> in batches; <paramref name="progress"/> gets images done.</summary>
     public static ReconstructionReport Evaluate(IReconstructingRecipe recipe, ImageArray images, int batchSize = 500, Action<int>? progress = null)
     {
         double squared = 0;
-        Dictionary<string, (int Size, long[] Counts)> counts = [];
+        Dictionary<string, long[]> counts = [];
         var order = new List<string>();
         for (var start = 0; start < images.Count; start += batchSize)
         {
@@ -24,26 +28,20 @@ public static class ReconstructionEvaluator
             squared += (reconstruction - batch).square().sum().item<float>() / 4;
             foreach (var (level, size, codes) in recipe.Codes(batch))
             {
-                if (!counts.TryGetValue(level, out var entry))
+                if (!counts.TryGetValue(level, out var total))
                 {
-                    entry = (size, new long[size]);
-                    counts[level] = entry;
+                    total = new long[size];
+                    counts[level] = total;
                     order.Add(level);
                 }
                 var histogram = codes.reshape(-1).bincount(null, size).data<long>().ToArray();
-                for (var k = 0; k < size; k++) entry.Counts[k] += histogram[k];
+                for (var k = 0; k < size; k++) total[k] += histogram[k];
                 codes.Dispose();
             }
             progress?.Invoke(start + count);
         }
         var mse = squared / ((double)images.Count * images.ImageBytes);
-        var codebooks = order.Select(level =>
-        {
-            var (size, c) = counts[level];
-            var total = (double)c.Sum();
-            var entropy = -c.Where(n => n > 0).Sum(n => n / total * Math.Log(n / total));
-            return new CodebookUsage(level, size, c.Count(n => n > 0), Math.Exp(entropy));
-        }).ToList();
+        var codebooks = order.Select(level => CodebookUsage.From(level, counts[level].Select(n => (double)n).ToList())).ToList();
         return new ReconstructionReport(images.Count, mse, codebooks);
     }
 }

@@ -13,6 +13,14 @@ public sealed record CodebookUsage(string Level, int CodebookSize, int Used, dou
 {
     /// <summary>Used / K.</summary>
     public double Share => (double)Used / CodebookSize;
+
+    /// <summary>The use of a codebook from how often each of its codes was assigned.</summary>
+    public static CodebookUsage From(string level, IReadOnlyList<double> counts)
+    {
+        var total = counts.Sum();
+        var entropy = total > 0 ? -counts.Where(n => n > 0).Sum(n => n / total * Math.Log(n / total)) : 0;
+        return new CodebookUsage(level, counts.Count, counts.Count(n => n > 0), Math.Exp(entropy));
+    }
 }
 
 /// <summary>An autoencoder measured on held-out images: the reconstruction error and the use of each codebook.</summary>

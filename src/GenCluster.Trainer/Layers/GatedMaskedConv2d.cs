@@ -65,7 +65,7 @@ public sealed class GatedMaskedConv2d : nn.Module
     {
         var preVertical = VerticalPreactivation(inputVertical);
         var (conditionV, conditionH) = Conditions(condition);
-        var outVertical = Gate(conditionV is null ? preVertical : preVertical + conditionV);
+        var outVertical = VerticalOutput(preVertical, conditionV);
         var outHorizontal = Horizontal(inputHorizontal, VerticalToHorizontal(preVertical), conditionH);
         return (outVertical, outHorizontal);
     }

@@ -61,9 +61,16 @@ public static class CheckpointSampler
     public static SampledImages Sample(LoadedCheckpoint checkpoint, SamplingRequest request, Action<int>? progress = null)
     {
         if (request.Count < 1) throw new ArgumentException($"--count must be >= 1, got {request.Count}", nameof(request));
+        using var recipe = LoadRecipe(checkpoint);
+        return Sample(recipe, checkpoint, request, progress);
+    }
+
+    /// <summary>Draws <paramref name="request"/> from <paramref name="recipe"/>, already loaded from <paramref name="checkpoint"/> (<see cref="LoadRecipe"/>).</summary>
+    public static SampledImages Sample(ITrainingRecipe recipe, LoadedCheckpoint checkpoint, SamplingRequest request, Action<int>? progress = null)
+    {
+        if (request.Count < 1) throw new ArgumentException($"--count must be >= 1, got {request.Count}", nameof(request));
         var directory = checkpoint.Directory;
         var shape = checkpoint.Manifest.Data ?? new ImageShape(1, 28, 28, 10);
-        using var recipe = LoadRecipe(checkpoint);
         if (!recipe.CanSample)
             throw new ArgumentException($"{directory}: the {recipe.Kind} model cannot draw samples: " +
                 (recipe is IReconstructingRecipe ? "it has no trained prior (it reconstructs; see sample --reconstruct)" : "no sampler"), nameof(request));

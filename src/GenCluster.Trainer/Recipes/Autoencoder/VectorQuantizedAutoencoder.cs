@@ -28,8 +28,18 @@ public abstract class VectorQuantizedAutoencoder : nn.Module
     /// <summary>Code map size (h, w) of each level, top first.</summary>
     public abstract IReadOnlyList<(int Height, int Width)> CodeShapes { get; }
 
+    /// <summary>Encodes and quantises images [N, C, H, W] in [−1, 1]: every level, top first, without decoding.</summary>
+    public abstract IReadOnlyList<QuantizedLevel> Encode(Tensor images);
+
+    /// <summary>The decoder on the levels' straight-through outputs.</summary>
+    protected abstract Tensor DecodeLevels(IReadOnlyList<QuantizedLevel> levels);
+
     /// <summary>Encodes, quantises and decodes images [N, C, H, W] in [−1, 1].</summary>
-    public abstract AutoencoderPass Forward(Tensor images);
+    public AutoencoderPass Forward(Tensor images)
+    {
+        var levels = Encode(images);
+        return new AutoencoderPass(levels, DecodeLevels(levels));
+    }
 
     /// <summary>Decodes code maps (top first) to images.</summary>
     public abstract Tensor Decode(IReadOnlyList<Tensor> codes);
@@ -76,12 +86,14 @@ public sealed class VqVaeNetwork : VectorQuantizedAutoencoder
     public override IReadOnlyList<(int Height, int Width)> CodeShapes => [(_side, _side)];
 
     /// <inheritdoc />
-    public override AutoencoderPass Forward(Tensor images)
+    public override IReadOnlyList<QuantizedLevel> Encode(Tensor images)
     {
         var z = quantize_conv.forward(encoder.forward(images));
-        var q = quantize.Quantize(z);
-        return new AutoencoderPass([new QuantizedLevel("codes", z, q)], decoder.forward(q.StraightThrough));
+        return [new QuantizedLevel("codes", z, quantize.Quantize(z))];
     }
+
+    /// <inheritdoc />
+    protected override Tensor DecodeLevels(IReadOnlyList<QuantizedLevel> levels) => decoder.forward(levels[0].Quantized.StraightThrough);
 
     /// <inheritdoc />
     public override Tensor Decode(IReadOnlyList<Tensor> codes) => decoder.forward(quantize.Lookup(codes[0]));
@@ -131,17 +143,19 @@ public sealed class VqVae2Network : VectorQuantizedAutoencoder
     public override IReadOnlyList<(int Height, int Width)> CodeShapes => [(_bottomSide / 2, _bottomSide / 2), (_bottomSide, _bottomSide)];
 
     /// <inheritdoc />
-    public override AutoencoderPass Forward(Tensor images)
+    public override IReadOnlyList<QuantizedLevel> Encode(Tensor images)
     {
         var bottomFeatures = encoder_bottom.forward(images);
         var zTop = quantize_conv_top.forward(encoder_top.forward(bottomFeatures));
         var top = quantize_top.Quantize(zTop);
         var decodedTop = decoder_top.forward(top.StraightThrough);
         var zBottom = quantize_conv_bottom.forward(torch.cat([decodedTop, bottomFeatures], 1));
-        var bottom = quantize_bottom.Quantize(zBottom);
-        var reconstruction = DecodeQuantized(top.StraightThrough, bottom.StraightThrough);
-        return new AutoencoderPass([new QuantizedLevel("top", zTop, top), new QuantizedLevel("bottom", zBottom, bottom)], reconstruction);
+        return [new QuantizedLevel("top", zTop, top), new QuantizedLevel("bottom", zBottom, quantize_bottom.Quantize(zBottom))];
     }
+
+    /// <inheritdoc />
+    protected override Tensor DecodeLevels(IReadOnlyList<QuantizedLevel> levels) =>
+        DecodeQuantized(levels[0].Quantized.StraightThrough, levels[1].Quantized.StraightThrough);
 
     /// <inheritdoc />
     public override Tensor Decode(IReadOnlyList<Tensor> codes) =>

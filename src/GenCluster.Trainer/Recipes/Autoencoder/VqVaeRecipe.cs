@@ -1,4 +1,5 @@
 using GenCluster.Contracts.Models;
+using GenCluster.Trainer.Evaluation;
 using GenCluster.Trainer.Training;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -143,9 +144,9 @@ public sealed class VqVaeRecipe : ITrainingRecipe, IReconstructingRecipe
             context.AllReduceSum(statistics);
             var counts = quantizer.ApplyUpdate(statistics, context.WorldSize, RestartSeed(context.Step, index++));
             restarts += quantizer.LastRestarts;
-            var (perplexity, usage) = Usage(counts);
-            context.Report($"perplexity_{level}", perplexity);
-            context.Report($"usage_{level}", usage);
+            var usage = CodebookUsage.From(level, [.. counts.cpu().to(float64).data<double>()]);
+            context.Report($"perplexity_{level}", usage.Perplexity);
+            context.Report($"usage_{level}", usage.Share);
         }
         context.Report(Restarts, restarts);
     }
@@ -177,17 +178,7 @@ public sealed class VqVaeRecipe : ITrainingRecipe, IReconstructingRecipe
     private Tensor[] CodesOf(Tensor images)
     {
         using var noGrad = torch.no_grad();
-        return [.. _autoencoder.Forward(images).Levels.Select(l => l.Quantized.Codes)];
-    }
-
-    /// <summary>Perplexity exp(−Σ p log p) of the step's code distribution, and the share of codes used at least once.</summary>
-    public static (double Perplexity, double Usage) Usage(Tensor counts)
-    {
-        using var scope = NewDisposeScope();
-        var total = counts.sum();
-        var p = counts / total.clamp_min(1);
-        var entropy = -(p * (p + 1e-10).log()).sum();
-        return (entropy.exp().item<float>(), counts.gt(0).to(float32).mean().item<float>());
+        return [.. _autoencoder.Encode(images).Select(l => l.Quantized.Codes)];
     }
 
     private static long RestartSeed(long step, int level) => step * 16 + level + 1;
@@ -233,8 +224,8 @@ public sealed class VqVaeRecipe : ITrainingRecipe, IReconstructingRecipe
     {
         using var scope = NewDisposeScope();
         using var noGrad = torch.no_grad();
-        var pass = _autoencoder.Forward(images.to(Device));
-        return [.. pass.Levels.Zip(_autoencoder.Quantizers).Select(x => (x.First.Name, x.Second.Quantizer.CodebookSize, x.First.Quantized.Codes.cpu().MoveToOuterDisposeScope()))];
+        var levels = _autoencoder.Encode(images.to(Device));
+        return [.. levels.Zip(_autoencoder.Quantizers).Select(x => (x.First.Name, x.Second.Quantizer.CodebookSize, x.First.Quantized.Codes.cpu().MoveToOuterDisposeScope()))];
     }
 
     private Device Device => _autoencoder.parameters().First().device;
