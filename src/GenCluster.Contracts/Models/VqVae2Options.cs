@@ -48,6 +48,18 @@ public sealed record VqVae2Options : VectorQuantizedOptions
     /// <summary>Gated masked layers of the bottom prior; 0 = <see cref="PriorLayers"/>.</summary>
     [Id(7)] public int BottomPriorLayers { get; init; }
 
+    /// <summary>
+    /// Learning-rate schedule of the priors over the prior stage: <c>cosine</c> (half a cosine from
+    /// <see cref="PriorLearningRate"/> to 0 at the stage's end) or <c>constant</c>.
+    /// </summary>
+    [Id(8)] public string PriorSchedule { get; init; } = "cosine";
+
+    /// <summary>
+    /// Decay of the exponential moving average of the priors' weights (Polyak averaging, as PixelCNN++ keeps), which
+    /// samples and evaluation use; 0 = none. The effective decay ramps up as min(decay, (1 + t)/(10 + t)) over prior steps t.
+    /// </summary>
+    [Id(9)] public double PriorEmaDecay { get; init; } = 0.999;
+
     /// <inheritdoc />
     public override IReadOnlyList<TrainingStage> Stages(long steps) => PriorSteps <= 0
         ? [new TrainingStage(AutoencoderStage, 0, steps)]
@@ -69,6 +81,9 @@ public sealed record VqVae2Options : VectorQuantizedOptions
         if (PriorKernel < 3 || PriorKernel % 2 == 0) errors.Add(new OptionError($"{prefix}.priorKernel", $"must be an odd number >= 3, got {PriorKernel}"));
         errors.AddRange(Positive(prefix, "priorLearningRate", PriorLearningRate));
         errors.AddRange(Positive(prefix, "priorTemperature", PriorTemperature));
+        errors.AddRange(OneOf(prefix, "priorSchedule", PriorSchedule, ["cosine", "constant"]));
+        if (!(PriorEmaDecay >= 0 && PriorEmaDecay < 1))
+            errors.Add(new OptionError($"{prefix}.priorEmaDecay", $"must be in [0, 1) (0 = no average), got {PriorEmaDecay}"));
         return errors;
     }
 }

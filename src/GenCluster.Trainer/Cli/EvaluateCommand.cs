@@ -128,7 +128,7 @@ public static class EvaluateCommand
                     evaluator = await SampleEvaluator.CreateAsync(evaluatorOptions, error, cancellationToken);
                     var test = evaluator.Data.TestImages;
                     var reconstructing = new ProgressBar(error, "reconstructing", test.Count, interactive: !Console.IsErrorRedirected);
-                    reconstruction = ReconstructionEvaluator.EvaluateIfAutoencoder(recipe, test, reconstructing.Report)!;
+                    reconstruction = ReconstructionEvaluator.EvaluateIfAutoencoder(recipe, test, evaluator, reconstructing.Report)!;
                     if (!recipe.CanSample)
                     {
                         output.Write(request.Json ? reconstruction.ToJson() + Environment.NewLine : reconstruction.ToText());

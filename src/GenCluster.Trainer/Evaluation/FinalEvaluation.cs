@@ -34,7 +34,7 @@ public static class FinalEvaluation
         }
         using var evaluator = await SampleEvaluator.CreateAsync(options, log, cancellationToken);
         using var recipe = CheckpointSampler.LoadRecipe(checkpoint);
-        var reconstruction = ReconstructionEvaluator.EvaluateIfAutoencoder(recipe, evaluator.Data.TestImages);
+        var reconstruction = ReconstructionEvaluator.EvaluateIfAutoencoder(recipe, evaluator.Data.TestImages, evaluator);
         if (reconstruction is not null)
         {
             log.Write(reconstruction.ToText());

@@ -8,14 +8,22 @@ namespace GenCluster.Trainer.Evaluation;
 /// <summary>Reconstructs held-out images with an autoencoder and measures the error and the codebooks' use.</summary>
 public static class ReconstructionEvaluator
 {
-    /// <summary>The reconstruction report of <paramref name="recipe"/> on <paramref name="images"/> when it is an autoencoder; null otherwise.</summary>
-    public static ReconstructionReport? EvaluateIfAutoencoder(ITrainingRecipe recipe, ImageArray images, Action<int>? progress = null) =>
-        recipe is IReconstructingRecipe autoencoder ? Evaluate(autoencoder, images, progress: progress) : null;
+    /// <summary>
+    /// The reconstruction report of <paramref name="recipe"/> on <paramref name="images"/> when it is an autoencoder; null
+    /// otherwise. With <paramref name="evaluator"/>, it includes the FID of the reconstructions.
+    /// </summary>
+    public static ReconstructionReport? EvaluateIfAutoencoder(ITrainingRecipe recipe, ImageArray images, SampleEvaluator? evaluator = null, Action<int>? progress = null) =>
+        recipe is IReconstructingRecipe autoencoder ? Evaluate(autoencoder, images, evaluator is null ? null : r => evaluator.Evaluate(r).Fid, progress: progress) : null;
 
-    /// <summary>Runs <paramref name="recipe"/> over <paramref name="images"/> in batches; <paramref name="progress"/> gets images done.</summary>
-    public static ReconstructionReport Evaluate(IReconstructingRecipe recipe, ImageArray images, int batchSize = 500, Action<int>? progress = null)
+    /// <summary>
+    /// Runs <paramref name="recipe"/> over <paramref name="images"/> in batches; <paramref name="progress"/> gets images done.
+    /// <paramref name="distance"/>, when given, measures the reconstructions as a set (<see cref="ReconstructionReport.Fid"/>):
+    /// a prior whose samples decode through the same decoder can come no closer to the data than that.
+    /// </summary>
+    public static ReconstructionReport Evaluate(IReconstructingRecipe recipe, ImageArray images, Func<ImageArray, double>? distance = null, int batchSize = 500, Action<int>? progress = null)
     {
         double squared = 0;
+        var reconstructed = distance is null ? null : new byte[images.Pixels.Length];
         Dictionary<string, long[]> counts = [];
         var order = new List<string>();
         for (var start = 0; start < images.Count; start += batchSize)
@@ -26,6 +34,8 @@ public static class ReconstructionEvaluator
             var reconstruction = recipe.Reconstruct(batch);
             // [−1, 1] → [0, 1]: a quarter of the squared difference.
             squared += (reconstruction - batch).square().sum().item<float>() / 4;
+            if (reconstructed is not null)
+                ImageArray.FromTensor(reconstruction).Pixels.CopyTo(reconstructed.AsSpan(start * images.ImageBytes));
             foreach (var (level, size, codes) in recipe.Codes(batch))
             {
                 if (!counts.TryGetValue(level, out var total))
@@ -42,6 +52,7 @@ public static class ReconstructionEvaluator
         }
         var mse = squared / ((double)images.Count * images.ImageBytes);
         var codebooks = order.Select(level => CodebookUsage.From(level, counts[level].Select(n => (double)n).ToList())).ToList();
-        return new ReconstructionReport(images.Count, mse, codebooks);
+        var fid = reconstructed is null ? (double?)null : distance!(images with { Pixels = reconstructed });
+        return new ReconstructionReport(images.Count, mse, codebooks, fid);
     }
 }

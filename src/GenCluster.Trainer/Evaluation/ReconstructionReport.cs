@@ -27,7 +27,11 @@ public sealed record CodebookUsage(string Level, int CodebookSize, int Used, dou
 /// <param name="Images">Images reconstructed.</param>
 /// <param name="Mse">Mean squared error per pixel, pixels in [0, 1].</param>
 /// <param name="Codebooks">Per level (top first); empty for continuous latents.</param>
-public sealed record ReconstructionReport(int Images, double Mse, IReadOnlyList<CodebookUsage> Codebooks)
+/// <param name="Fid">
+/// Fréchet distance of the reconstructions to the test split, when measured: samples decoded by the same decoder are
+/// unlikely to come closer, so it bounds what a prior over the codes can reach.
+/// </param>
+public sealed record ReconstructionReport(int Images, double Mse, IReadOnlyList<CodebookUsage> Codebooks, double? Fid = null)
 {
     /// <summary>File written into the run directory by the end-of-job evaluation.</summary>
     public const string FileName = "reconstruction.json";
@@ -48,6 +52,8 @@ public sealed record ReconstructionReport(int Images, double Mse, IReadOnlyList<
         text.AppendLine(CultureInfo.InvariantCulture, $"reconstruction MSE {Mse:F5} per pixel (pixels in [0, 1]) over {Images} test images");
         foreach (var c in Codebooks)
             text.AppendLine(CultureInfo.InvariantCulture, $"codebook {c.Level,-7} {c.Used}/{c.CodebookSize} codes used ({c.Share:P1}), perplexity {c.Perplexity:F1}");
+        if (Fid is { } fid)
+            text.AppendLine(CultureInfo.InvariantCulture, $"reconstructions' FID {fid:F3} (the decoder's own distance from the data)");
         return text.ToString();
     }
 
@@ -56,6 +62,7 @@ public sealed record ReconstructionReport(int Images, double Mse, IReadOnlyList<
     {
         var figures = new Dictionary<string, double> { ["reconstruction_mse"] = Mse };
         foreach (var c in Codebooks) figures[$"codebook_usage_{c.Level}"] = c.Share;
+        if (Fid is { } fid) figures["reconstruction_fid"] = fid;
         return figures;
     }
 }

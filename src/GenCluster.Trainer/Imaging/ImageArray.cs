@@ -17,6 +17,15 @@ public sealed record ImageArray(byte[] Pixels, int Count, int Channels, int Heig
     /// <summary>The shape as NumPy prints it, e.g. <c>(10000, 1, 28, 28)</c>.</summary>
     public string ShapeText => $"({Count}, {Channels}, {Height}, {Width})";
 
+    /// <summary>Float images [N, C, H, W] in [-1, 1] as 8-bit images (rounded, clamped to 0..255).</summary>
+    public static ImageArray FromTensor(Tensor images)
+    {
+        if (images.dim() != 4) throw new ArgumentException($"images must be [N, C, H, W], got [{string.Join(", ", images.shape)}]", nameof(images));
+        using var scope = torch.NewDisposeScope();
+        var bytes = images.cpu().add(1).mul_(127.5).round_().clamp_(0, 255).to_type(ScalarType.Byte).contiguous().bytes.ToArray();
+        return new ImageArray(bytes, (int)images.shape[0], (int)images.shape[1], (int)images.shape[2], (int)images.shape[3]);
+    }
+
     /// <summary>
     /// Images <paramref name="start"/> .. <paramref name="start"/> + <paramref name="count"/> − 1 as a float tensor
     /// [count, C, H, W] in [-1, 1] (pixel / 127.5 − 1, the trainers' convention).

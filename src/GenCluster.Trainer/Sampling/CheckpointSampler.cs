@@ -96,10 +96,9 @@ public static class CheckpointSampler
                 ? Enumerable.Range(start, count).Select(i => (long)(request.ClassLabel ?? (int)((long)i * recipe.Classes / request.Count))).ToArray()
                 : null;
             using var batch = recipe.Sample(new SampleRequest(count, request.ClassLabel, request.Ema, request.Seed * 1_000_003 + start, request.Truncation, batchLabels, request.Temperature));
-            var bytes = batch.Images.add(1).mul_(127.5).round_().clamp_(0, 255).to_type(ScalarType.Byte).contiguous();
-            var span = bytes.bytes;
-            span.CopyTo(pixels.AsSpan(offset));
-            offset += span.Length;
+            var bytes = ImageArray.FromTensor(batch.Images).Pixels;
+            bytes.CopyTo(pixels.AsSpan(offset));
+            offset += bytes.Length;
             if (labels is not null && batch.Labels is not null)
                 batch.Labels.data<long>().ToArray().CopyTo(labels, start);
             progress?.Invoke(start + count);

@@ -49,7 +49,9 @@ public class AutoencoderEvaluationTests(SmallEvaluationFixture fixture)
         Assert.Contains("reconstruction MSE", output.ToString());
         Assert.Contains("over 10000 test images", output.ToString());
         Assert.Matches(@"codebook codes\s+\d+/16 codes used", output.ToString());
-        Assert.DoesNotContain("FID", output.ToString());
+        // The reconstructions are measured as a set too, but there are no samples to measure.
+        Assert.Matches(@"reconstructions' FID \d+\.\d{3}", output.ToString());
+        Assert.DoesNotContain("KID", output.ToString());
 
         var ex = Assert.Throws<ArgumentException>(() => CheckpointSampler.Sample(checkpoint, new SamplingRequest(4)));
         Assert.Contains("no trained prior", ex.Message);
@@ -88,6 +90,16 @@ public class AutoencoderEvaluationTests(SmallEvaluationFixture fixture)
         // Codes 0 and 3 equally often: perplexity 2.
         Assert.Equal(2.0, usage.Perplexity, 6);
         Assert.Equal(0.25, usage.Share, 6);
+        Assert.Null(report.Fid);
+
+        // With a distance, the reconstructions go to it as 8-bit images: +0.2 is +25.5 grey levels (rounded either way
+        // in float32), clamped at 255.
+        ImageArray? measured = null;
+        var withFid = ReconstructionEvaluator.Evaluate(new Offset(), images, r => { measured = r; return 1.5; }, batchSize: 2);
+        Assert.Equal(1.5, withFid.Fid);
+        Assert.Equal(images with { Pixels = measured!.Pixels }, measured);
+        Assert.All(images.Pixels.Zip(measured.Pixels), x => Assert.InRange(x.Second - Math.Min(255, x.First + 25.5), -0.5, 0.5));
+        Assert.Equal(1.5, withFid.Figures()["reconstruction_fid"]);
     }
 
     private sealed class Offset : IReconstructingRecipe

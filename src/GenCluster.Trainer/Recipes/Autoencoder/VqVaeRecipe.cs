@@ -1,5 +1,6 @@
 using GenCluster.Contracts.Models;
 using GenCluster.Trainer.Evaluation;
+using GenCluster.Trainer.Layers;
 using GenCluster.Trainer.Training;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -28,6 +29,7 @@ public sealed class VqVaeRecipe : ITrainingRecipe, IReconstructingRecipe
     private readonly VectorQuantizedOptions _options;
     private readonly VectorQuantizedAutoencoder _autoencoder;
     private readonly VqVae2Prior? _prior;
+    private readonly VqVae2Prior? _priorEma;
     private readonly OptimizerHelper _optimizer;
     private readonly OptimizerHelper? _priorOptimizer;
     private readonly GradientBuckets _buckets;
@@ -61,6 +63,15 @@ public sealed class VqVaeRecipe : ITrainingRecipe, IReconstructingRecipe
             networks.Add(new("prior", _prior, BufferPolicy.IdenticalByConstruction));
             _priorOptimizer = optim.Adam(_prior.parameters(), two.PriorLearningRate, options.Beta1, options.Beta2);
             optimizers.Add(new("prior", _priorOptimizer));
+            if (two.PriorEmaDecay > 0)
+            {
+                _priorEma = new VqVae2Prior(two, setup.Seed);
+                _priorEma.to(setup.Device);
+                foreach (var p in _priorEma.parameters()) p.requires_grad_(false);
+                ExponentialMovingAverage.CopyFrom(_priorEma, _prior);
+                // A function of the synchronised prior after every step, so identical on every rank.
+                networks.Add(new("prior_ema", _priorEma, BufferPolicy.IdenticalByConstruction));
+            }
             _priorBuckets = new GradientBuckets(_prior.parameters(), setup.BucketBytes, setup.WorldSize);
             metrics.AddRange([NllTop, NllBottom]);
         }
@@ -85,7 +96,7 @@ public sealed class VqVaeRecipe : ITrainingRecipe, IReconstructingRecipe
     public int Classes => 0;
 
     /// <inheritdoc />
-    public bool HasEma => false;
+    public bool HasEma => _priorEma is not null;
 
     /// <inheritdoc />
     public long GradientBytesPerStep => _buckets.TotalBytes;
@@ -98,6 +109,9 @@ public sealed class VqVaeRecipe : ITrainingRecipe, IReconstructingRecipe
 
     /// <summary>VQ-VAE-2's prior, or null.</summary>
     public VqVae2Prior? Prior => _prior;
+
+    /// <summary>The exponential moving average of <see cref="Prior"/>'s weights (what samples use), or null.</summary>
+    public VqVae2Prior? PriorEma => _priorEma;
 
     /// <inheritdoc />
     public void RecomputeBuffers()
@@ -154,7 +168,12 @@ public sealed class VqVaeRecipe : ITrainingRecipe, IReconstructingRecipe
     private void PriorStep(StepContext context)
     {
         if (_prior is null) throw new InvalidOperationException($"model kind {_options.Kind} has no prior stage");
-        _priorOptimizer!.zero_grad();
+        var two = (VqVae2Options)_options;
+        var rate = two.PriorSchedule == "cosine"
+            ? CosineAnnealing.Rate(two.PriorLearningRate, Math.Clamp(context.Step - context.Stage.FirstStep, 0, context.Stage.Steps), context.Stage.Steps)
+            : two.PriorLearningRate;
+        foreach (var group in _priorOptimizer!.ParamGroups) group.LearningRate = rate;
+        _priorOptimizer.zero_grad();
         double loss = 0, top = 0, bottom = 0;
         for (var m = 0; m < context.Accumulation; m++)
         {
@@ -172,6 +191,12 @@ public sealed class VqVaeRecipe : ITrainingRecipe, IReconstructingRecipe
         if (!context.AverageGradients(_priorBuckets!, "prior", loss)) return;
         _priorOptimizer.step();
         _prior.CountStep();
+        if (_priorEma is not null)
+        {
+            // TensorFlow's ExponentialMovingAverage ramp: early steps weigh the newest weights more.
+            var t = _prior.TrainedSteps;
+            ExponentialMovingAverage.Update(_priorEma, _prior, Math.Min(two.PriorEmaDecay, (1.0 + t) / (10.0 + t)));
+        }
     }
 
     /// <summary>The frozen stage-1 model's codes of <paramref name="images"/>, top level first.</summary>
@@ -195,18 +220,19 @@ public sealed class VqVaeRecipe : ITrainingRecipe, IReconstructingRecipe
         var shapes = _autoencoder.CodeShapes;
         var temperature = request.Temperature ?? ((VqVae2Options)_options).PriorTemperature;
         if (!(temperature > 0)) throw new ArgumentException($"temperature must be > 0, got {temperature}", nameof(request));
-        _prior.eval();
+        var prior = request.Ema && _priorEma is not null ? _priorEma : _prior;
+        prior.eval();
         _autoencoder.eval();
         try
         {
             using var noGrad = torch.no_grad();
-            var (top, bottom) = _prior.Sample(request.Count, shapes[0], shapes[1], temperature, random);
+            var (top, bottom) = prior.Sample(request.Count, shapes[0], shapes[1], temperature, random);
             var images = _autoencoder.Decode([top, bottom]).clamp(-1, 1).cpu();
             return new SampleBatch(images.MoveToOuterDisposeScope(), null);
         }
         finally
         {
-            _prior.train();
+            prior.train();
             _autoencoder.train();
         }
     }
@@ -239,5 +265,6 @@ public sealed class VqVaeRecipe : ITrainingRecipe, IReconstructingRecipe
         _priorOptimizer?.Dispose();
         _autoencoder.Dispose();
         _prior?.Dispose();
+        _priorEma?.Dispose();
     }
 }

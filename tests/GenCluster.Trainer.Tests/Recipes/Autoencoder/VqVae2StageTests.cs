@@ -147,6 +147,57 @@ public class VqVae2StageTests
         }
     }
 
+    [Fact]
+    public async Task PriorStepsFollowTheCosineScheduleAndSamplesUseTheFormulasEma()
+    {
+        using var temp = RepoPaths.NewTemp();
+        using var group = new InProcessGroup(2);
+        var sessions = Sessions(temp.Path, group);
+        var recipe = (VqVaeRecipe)sessions[0].Recipe;
+        var priorAfter = new Dictionary<long, double[]>();
+        var rates = new Dictionary<long, double>();
+        sessions[0].StepCompleted += p =>
+        {
+            priorAfter[p.Step] = Flatten(recipe.Prior!);
+            rates[p.Step] = recipe.Optimizers.Single(o => o.Name == "prior").Optimizer.ParamGroups.Single().LearningRate;
+        };
+        try
+        {
+            await SessionHarness.RunAll(sessions, Steps);
+            // Prior steps 5..8 are steps 0..3 of a 4-step stage: η·½(1 + cos(π·t/4)).
+            for (var t = 0; t < 4; t++)
+                Assert.Equal(Options.PriorLearningRate * 0.5 * (1 + Math.Cos(Math.PI * t / 4)), rates[5 + t], 12);
+
+            // θ_ema starts as the untrained prior (as it stands after stage 1) and follows the ramped decay.
+            var expected = priorAfter[4];
+            for (long t = 1; t <= 4; t++)
+            {
+                var decay = Math.Min(Options.PriorEmaDecay, (1.0 + t) / (10.0 + t));
+                expected = [.. expected.Zip(priorAfter[4 + t], (e, p) => decay * e + (1 - decay) * p)];
+            }
+            var ema = Flatten(recipe.PriorEma!);
+            Assert.Equal(expected.Length, ema.Length);
+            Assert.All(expected.Zip(ema), x => Assert.Equal(x.First, x.Second, 1e-5));
+            Assert.NotEqual(priorAfter[8], ema);
+
+            // Samples (and the end-of-job evaluation) ask for the EMA.
+            using var fromEma = recipe.Sample(new SampleRequest(4, Ema: true, Seed: 3));
+            Assert.True(recipe.HasEma);
+            Assert.Equal([4L, 1, Size, Size], fromEma.Images.shape);
+        }
+        finally
+        {
+            SessionHarness.DisposeAll(sessions);
+        }
+
+        Assert.Empty(Options.Validate());
+        Assert.Contains((Options with { PriorSchedule = "linear" }).Validate(), e => e.Field == "model.priorSchedule" && e.Message.Contains("linear"));
+        Assert.Contains((Options with { PriorEmaDecay = 1 }).Validate(), e => e.Field == "model.priorEmaDecay" && e.Message.Contains("got 1"));
+    }
+
+    private static double[] Flatten(torch.nn.Module module) =>
+        [.. module.parameters().SelectMany(p => p.detach().cpu().to_type(torch.ScalarType.Float64).data<double>().ToArray())];
+
     /// <summary>A recipe view with only the autoencoder network, for its state.</summary>
     private sealed class OnlyAutoencoder(VqVaeRecipe recipe) : ITrainingRecipe
     {
