@@ -23,6 +23,12 @@ public sealed class ControlPlaneOptions
     /// </summary>
     public double PreemptionDrainSeconds { get; set; } = 30;
 
+    /// <summary>
+    /// A rank whose compute time per step exceeds this multiple of the other ranks' median is named as a straggler (an
+    /// event in the job's history, and its score as a metric). Default 1.5.
+    /// </summary>
+    public double StragglerFactor { get; set; } = Jobs.StragglerDetector.DefaultFactor;
+
     /// <summary>Directory under which each job's run directory goes when its spec names none.</summary>
     public string RunsDirectory { get; set; } = "runs";
 }
@@ -40,6 +46,8 @@ public sealed class ControlPlaneOptionsValidator : IValidateOptions<ControlPlane
             errors.Add($"{ControlPlaneOptions.Section}:LeaseCheckSeconds must be in (0, LeaseSeconds={options.LeaseSeconds}], got {options.LeaseCheckSeconds}");
         if (!double.IsFinite(options.PreemptionDrainSeconds) || options.PreemptionDrainSeconds < 0 || options.PreemptionDrainSeconds > 3600)
             errors.Add($"{ControlPlaneOptions.Section}:PreemptionDrainSeconds must be in [0, 3600], got {options.PreemptionDrainSeconds}");
+        if (!double.IsFinite(options.StragglerFactor) || options.StragglerFactor <= 1)
+            errors.Add($"{ControlPlaneOptions.Section}:StragglerFactor must be a number above 1, got {options.StragglerFactor}");
         if (string.IsNullOrWhiteSpace(options.RunsDirectory))
             errors.Add($"{ControlPlaneOptions.Section}:RunsDirectory must not be empty");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -54,9 +54,13 @@ public sealed class ControlPlaneCluster : IAsyncLifetime
 
     public static WorkerInfo Worker(string id) => new(id, $"host-{id}", $"http://{id}.local:7000", $"http://{id}.local:9000", "cpu");
 
-    public Task<HeartbeatReply> Beat(string workerId, long round = 0, string? jobId = null, long step = 0) =>
-        Registry.Heartbeat(new Heartbeat(workerId, jobId is null ? WorkerActivity.Idle : WorkerActivity.Training, jobId, round,
-            jobId is null ? null : new TrainingProgress(step, 0, 10, new Dictionary<string, double> { ["loss_d"] = 0.7 })));
+    public Task<HeartbeatReply> Beat(string workerId, long round = 0, string? jobId = null, long step = 0, double? computeSeconds = null)
+    {
+        var metrics = new Dictionary<string, double> { ["loss_d"] = 0.7 };
+        if (computeSeconds is { } seconds) metrics[RankTiming.ComputeSecondsMetric] = seconds;
+        return Registry.Heartbeat(new Heartbeat(workerId, jobId is null ? WorkerActivity.Idle : WorkerActivity.Training, jobId, round,
+            jobId is null ? null : new TrainingProgress(step, 0, 10, metrics)));
+    }
 
     /// <summary>Polls the job until <paramref name="condition"/> holds (one-way notifications settle asynchronously).</summary>
     public async Task<JobStatus> WaitForJob(string id, Func<JobStatus, bool> condition, string what)

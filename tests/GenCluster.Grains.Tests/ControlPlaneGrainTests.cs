@@ -58,6 +58,35 @@ public class ControlPlaneGrainTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ASlowRankIsNamedOnceAsAStragglerWithItsScore()
+    {
+        await _c.Registry.Register(ControlPlaneCluster.Worker("a"));
+        await _c.Registry.Register(ControlPlaneCluster.Worker("b"));
+        var job = await _c.Scheduler.Submit(new JobSpec { Name = "slow", MinWorkers = 2, MaxWorkers = 2, PerWorkerBatch = 32, Steps = 100 });
+        await _c.Beat("a");
+        await _c.Beat("b");
+
+        // Until every rank reported, there is no score; 0.1 s against 0.13 s is within the factor.
+        await _c.Beat("a", 1, job.Id, step: 5, computeSeconds: 0.10);
+        Assert.All(await _c.Job(job.Id).GetRankTimings(), t => Assert.True(double.IsNaN(t.StragglerScore)));
+        await _c.Beat("b", 1, job.Id, step: 5, computeSeconds: 0.13);
+        var timings = await _c.Job(job.Id).GetRankTimings();
+        Assert.Equal(0.10 / 0.13, timings.Single(t => t.Rank == 0).StragglerScore, 9);
+        Assert.Equal(1.3, timings.Single(t => t.Rank == 1).StragglerScore, 9);
+        Assert.DoesNotContain((await _c.Job(job.Id).GetStatus())!.History, h => h.Kind == "rank-straggling");
+
+        // b slows to 0.25 s: 2.5× a's — named once, with rank, worker, host and score, however many beats follow.
+        for (var i = 0; i < 3; i++) await _c.Beat("b", 1, job.Id, step: 6 + i, computeSeconds: 0.25);
+        var status = (await _c.Job(job.Id).GetStatus())!;
+        var events = status.History.Where(h => h.Kind == "rank-straggling").ToList();
+        var only = Assert.Single(events);
+        Assert.Contains("rank 1 (b on host-b)", only.Message);
+        Assert.Contains("2.50×", only.Message);
+        var b = (await _c.Job(job.Id).GetRankTimings()).Single(t => t.Rank == 1);
+        Assert.Equal((0.25, 2.5), (b.ComputeSeconds, Math.Round(b.StragglerScore, 9)));
+    }
+
+    [Fact]
     public async Task HigherPriorityJobPreemptsAfterTheLowerOneCheckpointsAndTheLowerOneResumesLater()
     {
         await _c.Registry.Register(ControlPlaneCluster.Worker("w1"));

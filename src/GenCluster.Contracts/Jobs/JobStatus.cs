@@ -45,6 +45,7 @@ public sealed record RoundMember(
 /// <param name="EndReason">Why it ended, or null while current.</param>
 /// <param name="ReachedStep">Rank 0's last reported step in this round when it ended (null: none reported).</param>
 /// <param name="PerWorkerBatch">Images per worker per micro-batch in this round (0 in rounds recorded before it was kept).</param>
+/// <param name="StepSeconds">Rank 0's wall seconds of this round's steps when it ended (null: not reported).</param>
 [GenerateSerializer, Immutable]
 public sealed record JobRound(
     [property: Id(0)] long Number,
@@ -55,7 +56,8 @@ public sealed record JobRound(
     [property: Id(5)] DateTimeOffset? EndedAt = null,
     [property: Id(6)] string? EndReason = null,
     [property: Id(7)] long? ReachedStep = null,
-    [property: Id(8)] int PerWorkerBatch = 0)
+    [property: Id(8)] int PerWorkerBatch = 0,
+    [property: Id(9)] double? StepSeconds = null)
 {
     /// <summary>Images per optimiser step over the round: workers × per-worker batch × accumulation (what the optimiser sees).</summary>
     public long GlobalBatch => (long)Members.Count * PerWorkerBatch * GradientAccumulation;
@@ -145,6 +147,9 @@ public sealed record JobStatus
 
     /// <summary>Sample-quality figures of the final model when the spec asked for an evaluation (empty until then).</summary>
     [Id(16)] public IReadOnlyDictionary<string, double> Evaluation { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>Share of the job's wall time spent on steps that count (<see cref="JobGoodput"/>), or null before any timed step.</summary>
+    public double? Goodput => JobGoodput.Of(this);
 
     /// <summary>Steps trained again after rounds ended early (sum of <see cref="JobRecovery.LostSteps"/>).</summary>
     public long LostSteps => Recoveries.Sum(r => r.LostSteps);

@@ -4,6 +4,7 @@ using GenCluster.Contracts.Workers;
 using GenCluster.Grains.Scheduling;
 using GenCluster.Grains.Telemetry;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace GenCluster.Grains.Jobs;
 
@@ -23,12 +24,24 @@ public sealed partial class JobGrain(
     [PersistentState("job", ControlPlaneOptions.StorageName)] IPersistentState<JobGrainState> state,
     TimeProvider time,
     SiloInstruments instruments,
+    IOptions<ControlPlaneOptions> options,
     ILogger<JobGrain> logger) : Grain, IJobControlGrain
 {
+    // Per-rank compute times of the current round: in memory only, refreshed by every heartbeat.
+    private long _timedRound;
+    private readonly Dictionary<int, double> _computeSeconds = [];
+    private readonly HashSet<int> _namedStragglers = [];
+
     private string Id => this.GetPrimaryKeyString();
 
     /// <inheritdoc />
     public Task<JobStatus?> GetStatus() => Task.FromResult(state.State.Status);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<RankTiming>> GetRankTimings() =>
+        Task.FromResult(state.State.Status is { HasActiveRound: true } status && _timedRound == status.CurrentRound
+            ? StragglerDetector.Score(status.Rounds[^1].Members, _computeSeconds)
+            : (IReadOnlyList<RankTiming>)[]);
 
     /// <inheritdoc />
     public async Task<JobStatus> Initialize(JobSpec spec, string runDirectory)
@@ -80,6 +93,7 @@ public sealed partial class JobGrain(
     {
         if (state.State.Status is not { } status) return;
         var next = JobStateMachine.RecordHeartbeat(status, workerId, round, activity, progress, time.GetUtcNow());
+        next = RecordTiming(next, workerId, round, progress);
         if (ReferenceEquals(next, status)) return;
         await Save(next);
         if (next.Recoveries.Count > status.Recoveries.Count && next.Recoveries[^1] is { } recovery)
@@ -87,6 +101,29 @@ public sealed partial class JobGrain(
             instruments.Recovered(recovery.Seconds, recovery.LostSteps);
             LogRecovered(Id, next.CurrentRound, recovery.Seconds, recovery.LostSteps);
         }
+    }
+
+    /// <summary>Keeps the member's compute time and names a rank the first time in a round it becomes a straggler.</summary>
+    private JobStatus RecordTiming(JobStatus status, string workerId, long round, TrainingProgress? progress)
+    {
+        if (!status.HasActiveRound || round != status.CurrentRound) return status;
+        if (_timedRound != round)
+        {
+            _timedRound = round;
+            _computeSeconds.Clear();
+            _namedStragglers.Clear();
+        }
+        var member = status.Rounds[^1].Members.FirstOrDefault(m => m.WorkerId == workerId);
+        if (member is null || progress is null || !progress.Metrics.TryGetValue(RankTiming.ComputeSecondsMetric, out var seconds) || !(seconds > 0)) return status;
+        _computeSeconds[member.Rank] = seconds;
+        var factor = options.Value.StragglerFactor;
+        foreach (var straggler in StragglerDetector.Stragglers(StragglerDetector.Score(status.Rounds[^1].Members, _computeSeconds), factor))
+        {
+            if (!_namedStragglers.Add(straggler.Rank)) continue;
+            status = JobStateMachine.RecordStraggler(status, round, straggler, factor, time.GetUtcNow());
+            LogStraggler(Id, round, straggler.Rank, straggler.Host, straggler.StragglerScore);
+        }
+        return status;
     }
 
     /// <inheritdoc />
@@ -174,6 +211,9 @@ public sealed partial class JobGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} round {Round} running: recovered in {Seconds:F1} s, {LostSteps} steps to train again")]
     private partial void LogRecovered(string jobId, long round, double seconds, long lostSteps);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} round {Round}: rank {Rank} on {Host} is straggling, {Score:F2}x the other ranks' compute time")]
+    private partial void LogStraggler(string jobId, long round, int rank, string host, double score);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} succeeded at step {Step}")]
     private partial void LogSucceeded(string jobId, long step);

@@ -118,6 +118,18 @@ public static class JobStateMachine
         return next;
     }
 
+    /// <summary>A rank of the current round computes <paramref name="timing"/>'s score times slower than the others: an event names it and its host.</summary>
+    public static JobStatus RecordStraggler(JobStatus status, long round, RankTiming timing, double factor, DateTimeOffset now)
+    {
+        if (!status.HasActiveRound || round != status.CurrentRound) return status;
+        return status with
+        {
+            History = Append(status.History, new JobEvent(now, "rank-straggling", round,
+                $"rank {timing.Rank} ({timing.WorkerId} on {timing.Host}) computes {timing.ComputeSeconds * 1000:F0} ms per step, " +
+                $"{timing.StragglerScore:F2}× the other ranks' median (threshold {factor:F2}×)")),
+        };
+    }
+
     /// <summary>
     /// Rank 0 wrote a durable checkpoint; a newer one becomes the resume point. A report that arrives after its round
     /// ended (a SIGTERM'd rank's leave or the completion overtook it, or the silo was away) still counts: the checkpoint is on disk.
@@ -240,8 +252,9 @@ public static class JobStateMachine
     private static JobStatus CloseRound(JobStatus status, string reason, DateTimeOffset now)
     {
         var rounds = status.Rounds.ToArray();
-        var reached = status.Progress is { } p && status.ProgressAt > rounds[^1].FormedAt ? p.Step : (long?)null;
-        rounds[^1] = rounds[^1] with { EndedAt = now, EndReason = reason, ReachedStep = reached };
+        var current = status.Progress is { } p && status.ProgressAt > rounds[^1].FormedAt ? p : null;
+        var seconds = current is not null && current.Metrics.TryGetValue(JobGoodput.RoundStepSecondsMetric, out var s) ? s : (double?)null;
+        rounds[^1] = rounds[^1] with { EndedAt = now, EndReason = reason, ReachedStep = current?.Step, StepSeconds = seconds };
         return status with { Rounds = rounds };
     }
 

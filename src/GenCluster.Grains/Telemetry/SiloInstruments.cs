@@ -25,6 +25,7 @@ public sealed class SiloInstruments : IDisposable
     private readonly Counter<long> _lostSteps;
     private readonly Histogram<double> _recoverySeconds;
     private volatile ClusterSummary _summary = new(new Dictionary<JobState, int>(), 0);
+    private volatile IReadOnlyList<JobFigures> _jobs = [];
 
     /// <summary>Creates the instruments on a meter from <paramref name="meterFactory"/>.</summary>
     public SiloInstruments(IMeterFactory meterFactory)
@@ -46,6 +47,17 @@ public sealed class SiloInstruments : IDisposable
         _lostSteps.Add(0);
         _meter.CreateObservableGauge("gencluster.jobs", ObserveJobs, description: "Jobs by state.");
         _meter.CreateObservableGauge("gencluster.workers_alive", () => _summary.WorkersAlive, description: "Workers whose lease holds.");
+        JobGauge("gencluster.job_step", j => j.Step, "Rank 0's latest step, per job.");
+        JobGauge("gencluster.job_target_steps", j => j.TargetSteps, "Steps the job trains to.");
+        JobGauge("gencluster.job_running", j => j.Running ? 1 : 0, "1 while the job's state is Running, else 0.");
+        JobGauge("gencluster.job_goodput_ratio", j => j.Goodput,
+            "Share of the job's wall time spent on steps that count: not re-run after a failure, not waiting for a round, not checkpointing.");
+        JobGauge("gencluster.job_restarts", j => j.Restarts, "Restarts after failures so far, per job.");
+        JobGauge("gencluster.job_restart_budget", j => j.RestartBudget, "Restarts the job may use before it fails.");
+        JobGauge("gencluster.job_steps_since_checkpoint", j => j.StepsSinceCheckpoint, "Steps since the job's latest durable checkpoint.");
+        JobGauge("gencluster.job_checkpoint_every_steps", j => j.CheckpointEvery, "The job's checkpoint cadence in steps (0 = only at the end).");
+        RankGauge("gencluster.rank_compute_seconds", r => r.ComputeSeconds, "A rank's own work per step before its collectives (mean of its recent steps).");
+        RankGauge("gencluster.rank_straggler_score", r => r.StragglerScore, "A rank's compute time over the median of the other ranks' (1 = typical).");
     }
 
     /// <summary>A round was formed.</summary>
@@ -69,6 +81,23 @@ public sealed class SiloInstruments : IDisposable
 
     /// <summary>Replaces the snapshot the gauges report.</summary>
     public void Publish(ClusterSummary summary) => _summary = summary;
+
+    /// <summary>Replaces the per-job figures the job and rank gauges report.</summary>
+    public void Publish(IReadOnlyList<JobFigures> jobs) => _jobs = jobs;
+
+    private void JobGauge(string name, Func<JobFigures, double> value, string description) =>
+        _meter.CreateObservableGauge(name, () => _jobs
+            .Where(j => double.IsFinite(value(j)))
+            .Select(j => new Measurement<double>(value(j), new KeyValuePair<string, object?>("job_id", j.JobId))), description: description);
+
+    private void RankGauge(string name, Func<RankTiming, double> value, string description) =>
+        _meter.CreateObservableGauge(name, () => _jobs
+            .SelectMany(j => j.Ranks.Select(r => (j.JobId, Rank: r)))
+            .Where(x => double.IsFinite(value(x.Rank)))
+            .Select(x => new Measurement<double>(value(x.Rank),
+                new KeyValuePair<string, object?>("job_id", x.JobId),
+                new KeyValuePair<string, object?>("rank", x.Rank.Rank.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                new KeyValuePair<string, object?>("host", x.Rank.Host))), description: description);
 
     private IEnumerable<Measurement<int>> ObserveJobs()
     {

@@ -61,8 +61,12 @@ public sealed record SessionSetup
 /// <param name="StepSeconds">Wall time of the step.</param>
 /// <param name="Skipped">The step's update was skipped for NaN/Inf.</param>
 /// <param name="SkippedTotal">Skipped steps so far in this run (including before a resume).</param>
-public sealed record StepProgress(long Step, int Epoch, IReadOnlyList<KeyValuePair<string, double>> Metrics, double ImagesPerSecond, double StepSeconds, bool Skipped, long SkippedTotal)
+/// <param name="ComputeSeconds">This rank's own work per step (wall time less collectives), mean of the last <see cref="TrainingSession.ComputeWindow"/> steps.</param>
+/// <param name="RoundStepSeconds">Wall time of this round's steps so far (not counting checkpoints and sample grids).</param>
+public sealed record StepProgress(long Step, int Epoch, IReadOnlyList<KeyValuePair<string, double>> Metrics, double ImagesPerSecond, double StepSeconds, bool Skipped, long SkippedTotal,
+    double ComputeSeconds = double.NaN, double RoundStepSeconds = double.NaN)
 {
+
     /// <summary>A metric by name, or NaN.</summary>
     public double Metric(string name) => Metrics.FirstOrDefault(m => m.Key == name) is { Key: not null } m ? m.Value : double.NaN;
 
@@ -72,6 +76,8 @@ public sealed record StepProgress(long Step, int Epoch, IReadOnlyList<KeyValuePa
         var metrics = Metrics.ToDictionary(m => m.Key, m => m.Value);
         metrics["step_seconds"] = StepSeconds;
         metrics["skipped_steps"] = SkippedTotal;
+        if (double.IsFinite(ComputeSeconds)) metrics[RankTiming.ComputeSecondsMetric] = ComputeSeconds;
+        if (double.IsFinite(RoundStepSeconds)) metrics[JobGoodput.RoundStepSecondsMetric] = RoundStepSeconds;
         return new TrainingProgress(Step, Epoch, ImagesPerSecond, metrics);
     }
 }
@@ -119,6 +125,11 @@ public sealed class TrainingSession : IDisposable
     private int _stopRequested;
     private long _skipped;
     private int _consecutiveSkips;
+    private readonly Queue<double> _recentCompute = new();
+    private double _roundStepSeconds;
+
+    /// <summary>Steps the reported compute time is averaged over.</summary>
+    public const int ComputeWindow = 20;
     private LoadedCheckpoint? _resume;
     private readonly IReadOnlyList<TrainingStage> _stages;
 
@@ -225,10 +236,15 @@ public sealed class TrainingSession : IDisposable
             {
                 Recipe.Step(context);
             }
+            var agreeing = _setup.Time.GetTimestamp();
             var (metrics, stop) = Agree(context, Volatile.Read(ref _stopRequested) != 0, cancellationToken);
             Step++;
             var seconds = _setup.Time.GetElapsedTime(started).TotalSeconds;
-            if (context.AllReduceBytes > 0) _setup.Instruments?.AllReduced(context.AllReduceSeconds, context.AllReduceBytes);
+            var compute = Math.Max(0, seconds - _setup.Time.GetElapsedTime(agreeing).TotalSeconds - context.AllReduceSeconds - context.SyncBatchNormSeconds);
+            _roundStepSeconds += seconds;
+            if (_recentCompute.Count == ComputeWindow) _recentCompute.Dequeue();
+            _recentCompute.Enqueue(compute);
+            if (context.AllReduceBytes > 0) _setup.Instruments?.AllReduced(context.AllReduceSeconds, context.AllReduceBytes, _collectives.WorldSize);
             if (context.SyncBatchNormBytes > 0) _setup.Instruments?.BatchNormSynchronised(context.SyncBatchNormSeconds, context.SyncBatchNormBytes);
             var skipped = context.SkipReason is not null;
             if (skipped)
@@ -246,8 +262,8 @@ public sealed class TrainingSession : IDisposable
                 _consecutiveSkips = 0;
             }
             var imagesPerSecond = seconds > 0 ? globalImages / seconds : 0;
-            _setup.Instruments?.StepCompleted(seconds, imagesPerSecond, metrics);
-            StepCompleted?.Invoke(new StepProgress(Step, Epoch, metrics, imagesPerSecond, seconds, skipped, _skipped));
+            _setup.Instruments?.StepCompleted(seconds, compute, imagesPerSecond, metrics);
+            StepCompleted?.Invoke(new StepProgress(Step, Epoch, metrics, imagesPerSecond, seconds, skipped, _skipped, _recentCompute.Average(), _roundStepSeconds));
 
             var done = Step >= targetStep;
             // A stage's last step always samples and checkpoints: the next stage starts from that checkpoint.

@@ -42,6 +42,7 @@ public sealed partial class TrainingRoundRunner(
             var dataset = await datasets.GetAsync(assignment.Spec, cancellationToken);
             await using var collectives = ring.Create(assignment, RingSettingsOf(assignment.Spec));
             var resume = ResolveResume(assignment);
+            instruments.BeginRound(assignment.JobId, assignment.Round, assignment.Rank, System.Net.Dns.GetHostName());
             using var session = new TrainingSession(new SessionSetup
             {
                 Spec = assignment.Spec,

@@ -164,7 +164,11 @@ public class TrainingSessionTests
             Assert.Equal(7, result.LastCheckpoint!.Step);
             Assert.Equal(7, stepSeconds.Count);
             Assert.Equal(new Dictionary<string, long> { ["global"] = 4, ["per_worker"] = 4, ["accumulation"] = 1 }, batch);
-            Assert.Equal(4.0, progress[^1].ToTrainingProgress().Metrics.Count);
+            // The recipe's two losses, step time, skipped steps, this rank's compute time and the round's step time so far.
+            var reported = progress[^1].ToTrainingProgress().Metrics;
+            Assert.Equal(6, reported.Count);
+            Assert.InRange(reported["compute_seconds"], 1e-6, reported["round_step_seconds"]);
+            Assert.Equal(progress.Sum(p => p.StepSeconds), reported["round_step_seconds"], 9);
         }
     }
 }
