@@ -36,9 +36,11 @@ public sealed class TrainerInstruments : IDisposable
             new("job_id", jobId), new("round", round.ToString(System.Globalization.CultureInfo.InvariantCulture)),
             new("rank", rank.ToString(System.Globalization.CultureInfo.InvariantCulture)), new("host", host),
         ];
+        // A meter per round, told apart by its version: a stream of the same name and version would be merged by the
+        // metrics SDK with the retiring one and dropped with it.
         var previous = _current;
-        _current = new Instruments(new Meter(MeterName), labels, owned: true);
         previous.Retire();
+        _current = new Instruments(new Meter(MeterName, $"round-{jobId}-{round}"), labels, owned: true);
     }
 
     /// <inheritdoc />

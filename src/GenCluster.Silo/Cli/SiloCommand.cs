@@ -20,10 +20,12 @@ public static class SiloCommand
         var lease = new Option<double>("--lease-seconds") { Description = "Worker lease; a trainer missing heartbeats this long is lost", DefaultValueFactory = _ => 10 };
         var drain = new Option<double>("--preemption-drain-seconds") { Description = "Time a job preempted by the scheduler gets to checkpoint (0 = none)", DefaultValueFactory = _ => 30 };
         var runsDir = new Option<string>("--runs-dir") { Description = "Default directory for job runs (default <data-dir>/runs)" };
+        var prometheusTargets = new Option<string>("--prometheus-targets")
+            { Description = "Directory to keep Prometheus file-based service discovery in (this silo and the live trainers; see deploy/prometheus)", DefaultValueFactory = _ => "" };
 
         var command = new Command("silo", "Run the control plane: Orleans silo, HTTP API, /metrics, /health and /dashboard.")
         {
-            httpPort, siloPort, gatewayPort, dataDir, clustering, redis, advertise, lease, drain, runsDir,
+            httpPort, siloPort, gatewayPort, dataDir, clustering, redis, advertise, lease, drain, runsDir, prometheusTargets,
         };
         command.SetAction(async (result, ct) =>
         {
@@ -36,6 +38,7 @@ public static class SiloCommand
                 [$"{SiloHostOptions.Section}:{nameof(SiloHostOptions.Clustering)}"] = result.GetValue(clustering).ToString(),
                 [$"{SiloHostOptions.Section}:{nameof(SiloHostOptions.Redis)}"] = result.GetValue(redis),
                 [$"{SiloHostOptions.Section}:{nameof(SiloHostOptions.AdvertisedAddress)}"] = result.GetValue(advertise),
+                [$"{SiloHostOptions.Section}:{nameof(SiloHostOptions.PrometheusTargets)}"] = result.GetValue(prometheusTargets),
                 [$"{ControlPlaneOptions.Section}:{nameof(ControlPlaneOptions.LeaseSeconds)}"] =
                     result.GetValue(lease).ToString(System.Globalization.CultureInfo.InvariantCulture),
                 [$"{ControlPlaneOptions.Section}:{nameof(ControlPlaneOptions.PreemptionDrainSeconds)}"] =

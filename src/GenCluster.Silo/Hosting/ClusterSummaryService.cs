@@ -20,8 +20,13 @@ public sealed partial class ClusterSummaryService(
             try
             {
                 var scheduler = grains.GetGrain<ISchedulerGrain>(ISchedulerGrain.Key);
-                instruments.Publish(await scheduler.GetSummary());
-                instruments.Publish(await JobFiguresAsync(await scheduler.ListJobs()));
+                var statuses = new List<JobStatus>();
+                foreach (var id in await scheduler.ListJobs())
+                    if (await grains.GetGrain<IJobGrain>(id).GetStatus() is { } status) statuses.Add(status);
+                // Jobs by state from the jobs themselves: the scheduler's copy learns of round ends, not of Forming → Running.
+                var summary = await scheduler.GetSummary();
+                instruments.Publish(summary with { JobsByState = statuses.GroupBy(s => s.State).ToDictionary(g => g.Key, g => g.Count()) });
+                instruments.Publish(await JobFiguresAsync(statuses));
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -31,16 +36,12 @@ public sealed partial class ClusterSummaryService(
     }
 
     /// <summary>The figures of the jobs still exported (<see cref="JobFigures.Exported"/>).</summary>
-    private async Task<IReadOnlyList<JobFigures>> JobFiguresAsync(IReadOnlyList<string> ids)
+    private async Task<IReadOnlyList<JobFigures>> JobFiguresAsync(IReadOnlyList<JobStatus> statuses)
     {
         var now = time.GetUtcNow();
         var figures = new List<JobFigures>();
-        foreach (var id in ids)
-        {
-            var job = grains.GetGrain<IJobGrain>(id);
-            if (await job.GetStatus() is not { } status || !JobFigures.Exported(status, now)) continue;
-            figures.Add(JobFigures.From(status, await job.GetRankTimings()));
-        }
+        foreach (var status in statuses.Where(s => JobFigures.Exported(s, now)))
+            figures.Add(JobFigures.From(status, await grains.GetGrain<IJobGrain>(status.Id).GetRankTimings()));
         return figures;
     }
 

@@ -44,6 +44,12 @@ public sealed class SiloHostOptions
     /// <summary>Orleans service id; grain state is keyed by it.</summary>
     public string ServiceId { get; set; } = "gencluster";
 
+    /// <summary>
+    /// Directory where the silo keeps Prometheus file-based service discovery current (its own /metrics and every live
+    /// trainer's, see <c>deploy/prometheus/prometheus.yml</c>); empty = none.
+    /// </summary>
+    public string PrometheusTargets { get; set; } = "";
+
     /// <summary>Directory that holds file-mode grain state.</summary>
     public string StateDirectory => Path.Combine(Path.GetFullPath(DataDirectory), "state");
 }

@@ -81,6 +81,7 @@ public static class SiloHostingExtensions
 
         // After UseOrleans, so the silo is started before the first refresh.
         services.AddHostedService<ClusterSummaryService>();
+        services.AddHostedService<PrometheusTargetsService>();
         services.AddSingleton<OrleansMetricsBridge>();
         services.AddHostedService(sp => sp.GetRequiredService<OrleansMetricsBridge>());
         services.AddOpenTelemetry().WithMetrics(m => m

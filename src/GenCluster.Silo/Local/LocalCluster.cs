@@ -52,6 +52,7 @@ public sealed class LocalCluster : IAsyncDisposable
             "silo", "--http-port", $"{ports[0]}", "--silo-port", $"{ports[1]}", "--gateway-port", $"{ports[2]}",
             "--data-dir", Path.Combine(stateDirectory, "silo"), "--runs-dir", runsDirectory,
             "--lease-seconds", leaseSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--prometheus-targets", LocalPrometheus.TargetsDirectory(PrometheusDirectory(stateDirectory)),
         ];
         var silo = ChildProcess.Start("silo", siloAssembly, arguments, Path.Combine(logs, "silo.log"));
         var cluster = new LocalCluster(silo, siloAssembly, arguments, new Uri($"http://127.0.0.1:{ports[0]}"), logs) { GatewayPort = ports[2] };
@@ -66,6 +67,9 @@ public sealed class LocalCluster : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>Where a local cluster keeps its Prometheus config and the silo its service-discovery targets.</summary>
+    public static string PrometheusDirectory(string stateDirectory) => Path.Combine(stateDirectory, "prometheus");
 
     /// <summary>Gateway port trainers connect to.</summary>
     public int GatewayPort { get; private init; }

@@ -30,6 +30,7 @@ public sealed class LocalRun(LocalRunOptions options, TextWriter output, TimePro
         output.WriteLine($"api       {cluster.ApiAddress}api/jobs/{job.Id}   dashboard {cluster.ApiAddress}dashboard");
         output.WriteLine($"metrics   {cluster.ApiAddress}metrics   trainers: {string.Join("  ", cluster.TrainerMetrics)}");
         output.WriteLine($"logs      {cluster.LogDirectory}");
+        output.WriteLine($"prometheus --config.file={LocalPrometheus.Write(LocalCluster.PrometheusDirectory(state))}   (scrapes the silo and every trainer)");
 
         var final = await WatchAsync(cluster, job.Id, interactive, cancellationToken);
         if (final is null || !final.IsTerminal)

@@ -20,9 +20,14 @@ public sealed class FaultCluster : IDisposable
     public FaultCluster(double leaseSeconds = 3, double drainSeconds = 10)
     {
         Runs = Path.Combine(_root, "runs");
+        PrometheusDirectory = Path.Combine(_root, "prometheus");
         Silo = new SiloProcess(Path.Combine(_root, "silo"), "--lease-seconds", leaseSeconds.ToString(CultureInfo.InvariantCulture),
-            "--runs-dir", Runs, "--preemption-drain-seconds", drainSeconds.ToString(CultureInfo.InvariantCulture));
+            "--runs-dir", Runs, "--preemption-drain-seconds", drainSeconds.ToString(CultureInfo.InvariantCulture),
+            "--prometheus-targets", LocalPrometheus.TargetsDirectory(PrometheusDirectory));
     }
+
+    /// <summary>Where the silo keeps Prometheus' service-discovery targets (<c>targets/</c>), as <c>gencluster local</c> does.</summary>
+    public string PrometheusDirectory { get; }
 
     public SiloProcess Silo { get; }
     public string Runs { get; }
