@@ -61,14 +61,7 @@ public partial class ManifestArgumentsTests
         }
     }
 
-    private static string K8sDirectory()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "GenCluster.sln"))) return Path.Combine(dir.FullName, "k8s");
-        }
-        throw new DirectoryNotFoundException($"no GenCluster.sln above {AppContext.BaseDirectory}");
-    }
+    private static string K8sDirectory() => RepoPaths.Of("k8s");
 
     [GeneratedRegex("""command: \["dotnet", "/app/([a-z-]+\.dll)"\]""")]
     private static partial Regex CommandLine();
