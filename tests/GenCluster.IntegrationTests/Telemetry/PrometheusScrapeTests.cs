@@ -60,7 +60,7 @@ public sealed class PrometheusScrapeTests : IDisposable
             r => r.Count == 2 && r.All(s => s.Labels["round"] == newRound), Patience);
 
         // Every dashboard panel's query returns data for this job.
-        using var dashboard = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(RepoRoot(), "deploy", "grafana", "gencluster.json")));
+        using var dashboard = JsonDocument.Parse(await File.ReadAllTextAsync(RepoPaths.Of("deploy", "grafana", "gencluster.json")));
         var queries = Panels(dashboard.RootElement).SelectMany(p => p.GetProperty("targets").EnumerateArray()
             .Select(t => (Title: p.GetProperty("title").GetString()!, Expr: t.GetProperty("expr").GetString()!))).ToList();
         Assert.NotEmpty(queries);
@@ -88,11 +88,4 @@ public sealed class PrometheusScrapeTests : IDisposable
         dashboard.GetProperty("panels").EnumerateArray().SelectMany(p =>
             p.TryGetProperty("panels", out var nested) ? nested.EnumerateArray().Prepend(p) : [p])
             .Where(p => p.TryGetProperty("targets", out _));
-
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "GenCluster.sln"))) return dir.FullName;
-        throw new DirectoryNotFoundException($"no GenCluster.sln above {AppContext.BaseDirectory}");
-    }
 }
