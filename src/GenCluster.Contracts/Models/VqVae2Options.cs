@@ -49,6 +49,12 @@ public sealed record VqVae2Options : VectorQuantizedOptions
     [Id(7)] public int BottomPriorLayers { get; init; }
 
     /// <summary>
+    /// Sampling temperature of the bottom prior; 0 = <see cref="PriorTemperature"/>. Below 1 it sharpens the local
+    /// detail the bottom codes carry (strokes), given the top codes that decide the digit's shape.
+    /// </summary>
+    [Id(10)] public double BottomPriorTemperature { get; init; }
+
+    /// <summary>
     /// Learning-rate schedule of the priors over the prior stage: <c>cosine</c> (half a cosine from
     /// <see cref="PriorLearningRate"/> to 0 at the stage's end) or <c>constant</c>.
     /// </summary>
@@ -81,6 +87,7 @@ public sealed record VqVae2Options : VectorQuantizedOptions
         if (PriorKernel < 3 || PriorKernel % 2 == 0) errors.Add(new OptionError($"{prefix}.priorKernel", $"must be an odd number >= 3, got {PriorKernel}"));
         errors.AddRange(Positive(prefix, "priorLearningRate", PriorLearningRate));
         errors.AddRange(Positive(prefix, "priorTemperature", PriorTemperature));
+        if (BottomPriorTemperature is not 0) errors.AddRange(Positive(prefix, "bottomPriorTemperature", BottomPriorTemperature));
         errors.AddRange(OneOf(prefix, "priorSchedule", PriorSchedule, ["cosine", "constant"]));
         if (!(PriorEmaDecay >= 0 && PriorEmaDecay < 1))
             errors.Add(new OptionError($"{prefix}.priorEmaDecay", $"must be in [0, 1) (0 = no average), got {PriorEmaDecay}"));

@@ -33,16 +33,17 @@ public static class EvaluateCommand
         var ema = new Option<bool>("--ema") { Description = "With --checkpoint: sample the EMA generator" };
         var seed = new Option<long>("--seed") { Description = "With --checkpoint: seed of the latents", DefaultValueFactory = _ => 1 };
         var temperature = new Option<double?>("--temperature") { Description = "With --checkpoint of an autoregressive prior (vqvae2): softmax temperature (default: the model's priorTemperature)" };
+        var bottomTemperature = new Option<double?>("--bottom-temperature") { Description = "With --checkpoint of vqvae2: the bottom prior's temperature (default: --temperature, else the model's bottomPriorTemperature)" };
         var command = new Command("evaluate", "Measure images against the MNIST test split: classifier-feature FID and KID with their real-data floors, class histogram, label accuracy")
         {
-            samples, labels, realSplit, count, dataset, json, dataDir, threads, checkpoint, ema, seed, temperature,
+            samples, labels, realSplit, count, dataset, json, dataDir, threads, checkpoint, ema, seed, temperature, bottomTemperature,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var request = new EvaluateRequest(
                 parse.GetValue(samples), parse.GetValue(labels), parse.GetValue(realSplit), parse.GetValue(count),
                 parse.GetValue(dataset)!, parse.GetValue(json), parse.GetValue(dataDir)!, parse.GetValue(threads),
-                parse.GetValue(checkpoint), parse.GetValue(ema), parse.GetValue(seed), parse.GetValue(temperature));
+                parse.GetValue(checkpoint), parse.GetValue(ema), parse.GetValue(seed), parse.GetValue(temperature), parse.GetValue(bottomTemperature));
             var options = new SampleEvaluatorOptions { DataDirectory = request.DataDirectory };
             return await RunAsync(request, options, Console.Out, Console.Error, cancellationToken);
         });
@@ -62,9 +63,10 @@ public static class EvaluateCommand
     /// <param name="Ema">Sample the checkpoint's EMA generator.</param>
     /// <param name="Seed">Seed of the checkpoint's latents.</param>
     /// <param name="Temperature">Softmax temperature of an autoregressive prior (null = the model's own).</param>
+    /// <param name="BottomTemperature">VQ-VAE-2's bottom prior temperature (null = <paramref name="Temperature"/>, else the model's own).</param>
     public sealed record EvaluateRequest(
         string? Samples, string? Labels, string? RealSplit, int Count, string Dataset, bool Json, string DataDirectory, int Threads,
-        string? Checkpoint = null, bool Ema = false, long Seed = 1, double? Temperature = null);
+        string? Checkpoint = null, bool Ema = false, long Seed = 1, double? Temperature = null, double? BottomTemperature = null);
 
     /// <summary>
     /// Runs the verb with <paramref name="evaluatorOptions"/> (the command passes the defaults with <c>--data-dir</c>):
@@ -137,7 +139,7 @@ public static class EvaluateCommand
                     }
                 }
                 var bar = new ProgressBar(error, "sampling", request.Count, interactive: !Console.IsErrorRedirected);
-                var sampled = CheckpointSampler.Sample(recipe, checkpoint, new SamplingRequest(request.Count, Ema: request.Ema, Seed: request.Seed, Temperature: request.Temperature), bar.Report);
+                var sampled = CheckpointSampler.Sample(recipe, checkpoint, new SamplingRequest(request.Count, Ema: request.Ema, Seed: request.Seed, Temperature: request.Temperature, BottomTemperature: request.BottomTemperature), bar.Report);
                 if (sampled.Images.Channels != 1 || sampled.Images.Height != 28 || sampled.Images.Width != 28)
                     return Fail(error, $"{directory}: the model draws {sampled.Images.ShapeText} images; the MNIST measure needs (N, 1, 28, 28)");
                 (images, labels) = (sampled.Images, sampled.Labels);

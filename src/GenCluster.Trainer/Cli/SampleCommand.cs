@@ -30,11 +30,12 @@ public static class SampleCommand
         var truncation = new Option<double>("--truncation") { Description = "Truncation trick: resample latent values above this magnitude (0 = none)", DefaultValueFactory = _ => 0 };
         var threads = new Option<int>("--threads") { Description = "TorchSharp intra-op threads (0 = libtorch default)", DefaultValueFactory = _ => 2 };
         var temperature = new Option<double?>("--temperature") { Description = "Autoregressive priors (vqvae2): softmax temperature (default: the model's priorTemperature)" };
+        var bottomTemperature = new Option<double?>("--bottom-temperature") { Description = "vqvae2: the bottom prior's temperature (default: --temperature, else the model's bottomPriorTemperature)" };
         var reconstruct = new Option<bool>("--reconstruct") { Description = "Autoencoders: reconstruct the first --count MNIST test images instead; --out names a PNG with inputs and reconstructions in alternate rows" };
         var dataDir = new Option<string>("--data-dir") { Description = "With --reconstruct: data directory (MNIST under <dir>/mnist)", DefaultValueFactory = _ => "data" };
         var command = new Command("sample", "Draw N images from a checkpoint into a .npy file (and labels and a PNG grid beside it), or reconstruct test images with an autoencoder")
         {
-            checkpoint, count, output, classLabel, ema, seed, truncation, threads, temperature, reconstruct, dataDir,
+            checkpoint, count, output, classLabel, ema, seed, truncation, threads, temperature, bottomTemperature, reconstruct, dataDir,
         };
         command.SetAction(async (parse, cancellationToken) => parse.GetValue(reconstruct)
             ? await ReconstructAsync(parse.GetValue(checkpoint)!, parse.GetValue(output)!, parse.GetValue(count), parse.GetValue(dataDir)!,
@@ -42,7 +43,7 @@ public static class SampleCommand
             : Run(
                 parse.GetValue(checkpoint)!, parse.GetValue(output)!,
                 new SamplingRequest(parse.GetValue(count), parse.GetValue(classLabel), parse.GetValue(ema), parse.GetValue(seed), parse.GetValue(truncation),
-                    Temperature: parse.GetValue(temperature)),
+                    Temperature: parse.GetValue(temperature), BottomTemperature: parse.GetValue(bottomTemperature)),
                 parse.GetValue(threads), Console.Out, Console.Error));
         return command;
     }

@@ -39,7 +39,9 @@ public sealed record RecipeOptimizer(string Name, OptimizerHelper Optimizer);
 /// <param name="Truncation">Truncation threshold for the latents (0 = none): |z| above it is resampled.</param>
 /// <param name="Labels">Conditional models: the class of each image (overrides <paramref name="ClassLabel"/>).</param>
 /// <param name="Temperature">Autoregressive priors: softmax temperature (null = the model's own option).</param>
-public sealed record SampleRequest(int Count, int? ClassLabel = null, bool Ema = false, long Seed = 0, double Truncation = 0, long[]? Labels = null, double? Temperature = null);
+/// <param name="BottomTemperature">VQ-VAE-2: the bottom prior's temperature (null = <paramref name="Temperature"/> when given, else the model's own option).</param>
+public sealed record SampleRequest(int Count, int? ClassLabel = null, bool Ema = false, long Seed = 0, double Truncation = 0, long[]? Labels = null,
+    double? Temperature = null, double? BottomTemperature = null);
 
 /// <summary>Generated images in [−1, 1], [N, C, H, W] on the CPU, and their class labels [N] (int64) for conditional models.</summary>
 public sealed record SampleBatch(Tensor Images, Tensor? Labels) : IDisposable

@@ -15,7 +15,9 @@ namespace GenCluster.Trainer.Sampling;
 /// <param name="Truncation">Truncation threshold (0 = none).</param>
 /// <param name="BatchSize">Images generated per forward pass.</param>
 /// <param name="Temperature">Autoregressive priors: softmax temperature (null = the model's own option).</param>
-public sealed record SamplingRequest(int Count, int? ClassLabel = null, bool Ema = false, long Seed = 1, double Truncation = 0, int BatchSize = 500, double? Temperature = null);
+/// <param name="BottomTemperature">VQ-VAE-2: the bottom prior's temperature (null = <paramref name="Temperature"/> when given, else the model's own option).</param>
+public sealed record SamplingRequest(int Count, int? ClassLabel = null, bool Ema = false, long Seed = 1, double Truncation = 0, int BatchSize = 500,
+    double? Temperature = null, double? BottomTemperature = null);
 
 /// <summary>Images drawn from a checkpoint as 8-bit pixels, with their class labels for conditional models.</summary>
 /// <param name="Images">N × C × H × W bytes.</param>
@@ -95,7 +97,7 @@ public static class CheckpointSampler
             var batchLabels = recipe.Classes > 0
                 ? Enumerable.Range(start, count).Select(i => (long)(request.ClassLabel ?? (int)((long)i * recipe.Classes / request.Count))).ToArray()
                 : null;
-            using var batch = recipe.Sample(new SampleRequest(count, request.ClassLabel, request.Ema, request.Seed * 1_000_003 + start, request.Truncation, batchLabels, request.Temperature));
+            using var batch = recipe.Sample(new SampleRequest(count, request.ClassLabel, request.Ema, request.Seed * 1_000_003 + start, request.Truncation, batchLabels, request.Temperature, request.BottomTemperature));
             var bytes = ImageArray.FromTensor(batch.Images).Pixels;
             bytes.CopyTo(pixels.AsSpan(offset));
             offset += bytes.Length;

@@ -50,13 +50,17 @@ public sealed class VqVae2Prior : nn.Module
     public (Tensor Top, Tensor Bottom) NegativeLogLikelihood(Tensor topCodes, Tensor bottomCodes) =>
         (top.NegativeLogLikelihood(topCodes), bottom.NegativeLogLikelihood(bottomCodes, Condition(topCodes, bottomCodes.shape[1], bottomCodes.shape[2])));
 
-    /// <summary>Draws top codes of <paramref name="topShape"/>, then bottom codes of <paramref name="bottomShape"/> given them.</summary>
-    public (Tensor Top, Tensor Bottom) Sample(int count, (int Height, int Width) topShape, (int Height, int Width) bottomShape, double temperature, Generator generator)
+    /// <summary>
+    /// Draws top codes of <paramref name="topShape"/> at <paramref name="temperature"/>, then bottom codes of
+    /// <paramref name="bottomShape"/> given them at <paramref name="bottomTemperature"/>.
+    /// </summary>
+    public (Tensor Top, Tensor Bottom) Sample(int count, (int Height, int Width) topShape, (int Height, int Width) bottomShape, double temperature,
+        double bottomTemperature, Generator generator)
     {
         using var noGrad = torch.no_grad();
         var topCodes = top.Sample(count, topShape.Height, topShape.Width, null, temperature, generator);
         var condition = Condition(topCodes, bottomShape.Height, bottomShape.Width);
-        var bottomCodes = bottom.Sample(count, bottomShape.Height, bottomShape.Width, condition, temperature, generator);
+        var bottomCodes = bottom.Sample(count, bottomShape.Height, bottomShape.Width, condition, bottomTemperature, generator);
         return (topCodes, bottomCodes);
     }
 

@@ -218,15 +218,18 @@ public sealed class VqVaeRecipe : ITrainingRecipe, IReconstructingRecipe
         using var scope = NewDisposeScope();
         using var random = new torch.Generator((ulong)request.Seed);
         var shapes = _autoencoder.CodeShapes;
-        var temperature = request.Temperature ?? ((VqVae2Options)_options).PriorTemperature;
+        var two = (VqVae2Options)_options;
+        var temperature = request.Temperature ?? two.PriorTemperature;
+        var bottomTemperature = request.BottomTemperature ?? request.Temperature ?? (two.BottomPriorTemperature > 0 ? two.BottomPriorTemperature : two.PriorTemperature);
         if (!(temperature > 0)) throw new ArgumentException($"temperature must be > 0, got {temperature}", nameof(request));
+        if (!(bottomTemperature > 0)) throw new ArgumentException($"bottom temperature must be > 0, got {bottomTemperature}", nameof(request));
         var prior = request.Ema && _priorEma is not null ? _priorEma : _prior;
         prior.eval();
         _autoencoder.eval();
         try
         {
             using var noGrad = torch.no_grad();
-            var (top, bottom) = prior.Sample(request.Count, shapes[0], shapes[1], temperature, random);
+            var (top, bottom) = prior.Sample(request.Count, shapes[0], shapes[1], temperature, bottomTemperature, random);
             var images = _autoencoder.Decode([top, bottom]).clamp(-1, 1).cpu();
             return new SampleBatch(images.MoveToOuterDisposeScope(), null);
         }

@@ -184,6 +184,16 @@ public class VqVae2StageTests
             using var fromEma = recipe.Sample(new SampleRequest(4, Ema: true, Seed: 3));
             Assert.True(recipe.HasEma);
             Assert.Equal([4L, 1, Size, Size], fromEma.Images.shape);
+
+            // The bottom prior has its own temperature: near 0 both levels are greedy and seeds agree; with the top
+            // still greedy but the bottom at 1, seeds draw different bottom codes (so different images).
+            float[] Draw(long seed, double bottom)
+            {
+                using var batch = recipe.Sample(new SampleRequest(16, Ema: true, Seed: seed, Temperature: 1e-6, BottomTemperature: bottom));
+                return batch.Images.data<float>().ToArray();
+            }
+            Assert.Equal(Draw(1, 1e-6), Draw(2, 1e-6));
+            Assert.NotEqual(Draw(1, 1.0), Draw(2, 1.0));
         }
         finally
         {
@@ -193,6 +203,7 @@ public class VqVae2StageTests
         Assert.Empty(Options.Validate());
         Assert.Contains((Options with { PriorSchedule = "linear" }).Validate(), e => e.Field == "model.priorSchedule" && e.Message.Contains("linear"));
         Assert.Contains((Options with { PriorEmaDecay = 1 }).Validate(), e => e.Field == "model.priorEmaDecay" && e.Message.Contains("got 1"));
+        Assert.Contains((Options with { BottomPriorTemperature = -0.5 }).Validate(), e => e.Field == "model.bottomPriorTemperature");
     }
 
     private static double[] Flatten(torch.nn.Module module) =>
