@@ -56,16 +56,19 @@ public sealed partial class TrainingRoundRunner(
                 Time = time,
             });
             using var journal = assignment.Rank == 0 ? new StepJournal(assignment.RunDirectory, assignment.Round, session.Recipe.MetricNames) : null;
+            var tensorBoard = assignment.Rank == 0 ? new TensorBoardLog(assignment.RunDirectory) : null;
             session.StepCompleted += progress =>
             {
                 step = progress.Step;
                 journal?.Append(progress);
+                tensorBoard?.Step(progress);
                 control.Progress = progress.ToTrainingProgress();
             };
             session.CheckpointWritten += checkpoint => ReportCheckpoint(key, checkpoint);
             session.SampleWritten += path =>
             {
                 LogSample(path);
+                if (tensorBoard?.Sample(path, session.Step) == false) LogTensorBoardImageSkipped(path);
                 var (width, height, pixels) = LossChart.Render(StepJournal.ReadMetrics(assignment.RunDirectory));
                 PngWriter.WriteRgb(Path.Combine(Path.GetDirectoryName(path)!, LossChartFile), width, height, pixels);
             };
@@ -220,6 +223,9 @@ public sealed partial class TrainingRoundRunner(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Resuming with options that differ from the checkpoint's: {Differences}")]
     private partial void LogOptionsDiffer(string differences);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "TensorBoard: could not decode {Path}; the grid is not in the event file")]
+    private partial void LogTensorBoardImageSkipped(string path);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Step {Step} skipped on every rank: {Reason}")]
     private partial void LogStepSkipped(long step, string reason);

@@ -38,6 +38,11 @@ public sealed class LocalTrainingTests : IDisposable
         Assert.True(File.Exists(Path.Combine(run, "samples", "losses.png")), "loss curve beside the samples");
         var samplePath = Path.Combine(run, "samples", "step-000020.png");
         Assert.True(File.Exists(samplePath), "sample grid of step 20");
+        // Rank 0's TensorBoard event file holds the scalars of every step and the sample grids.
+        var events = Assert.Single(Directory.GetFiles(Path.Combine(run, "tensorboard"), "events.out.tfevents.*"));
+        var eventText = System.Text.Encoding.Latin1.GetString(await File.ReadAllBytesAsync(events));
+        Assert.Contains("metrics/loss_d", eventText);
+        Assert.Contains("samples", eventText);
 
         var checkpoint = CheckpointStore.Load(Path.Combine(run, "checkpoints", CheckpointStore.DirectoryName(20)));
         Assert.Equal(20, checkpoint.Manifest.Step);
