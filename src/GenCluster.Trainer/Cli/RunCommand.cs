@@ -28,6 +28,8 @@ public static class RunCommand
         const string S = TrainerOptions.Section;
         Add("--worker-id", $"{S}:{nameof(TrainerOptions.WorkerId)}", trainer.WorkerId, "Stable worker id (default: host-pid).");
         Add("--advertise-host", $"{S}:{nameof(TrainerOptions.AdvertiseHost)}", trainer.AdvertiseHost, "Address peers use to reach this trainer.");
+        Add("--ring-bind", $"{S}:{nameof(TrainerOptions.RingBind)}", trainer.RingBind,
+            "IP address the ring port listens on (default: --advertise-host, which must then be an IP address; 0.0.0.0 = every interface).");
         Add("--ring-port", $"{S}:{nameof(TrainerOptions.RingPort)}", trainer.RingPort, "HTTP/2 port of the ring service.");
         Add("--metrics-port", $"{S}:{nameof(TrainerOptions.MetricsPort)}", trainer.MetricsPort, "HTTP/1 port for /metrics and /health.");
         Add("--gateway-port", $"{S}:{nameof(TrainerOptions.GatewayPort)}", trainer.GatewayPort, "Silo gateway port (localhost clustering).");

@@ -21,7 +21,6 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
     internal const string JobHeader = "gencluster-job";
     internal const string RoundHeader = "gencluster-round";
     internal const string RankHeader = "gencluster-rank";
-    internal const string SecretHeader = "gencluster-secret";
     private static readonly string StreamMethod = $"/{RingService.Descriptor.FullName}/Stream";
 
     private readonly IReadOnlyList<string> _peers;
@@ -50,7 +49,7 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
     /// <param name="round">Round number; frames from other rounds are rejected.</param>
     /// <param name="rank">This process's rank, 0..peers.Count-1.</param>
     /// <param name="peers">Ring endpoints indexed by rank, e.g. <c>http://10.0.0.5:7201</c>.</param>
-    /// <param name="jobSecret">Secret every peer presents on its stream.</param>
+    /// <param name="jobSecret">Secret every peer proves it holds in the handshake that opens each ring connection (<see cref="RingHandshake"/>).</param>
     /// <param name="options">Deadline, frame size, windows.</param>
     /// <param name="instruments">Metrics.</param>
     /// <param name="logger">Logger.</param>
@@ -85,6 +84,7 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
         Rank = rank;
         _peers = peers;
         JobSecret = jobSecret;
+        KeyId = RingHandshake.KeyIdOf(jobId);
         _options = options;
         _instruments = instruments;
         _logger = logger;
@@ -115,6 +115,9 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
     public long Sequence => Interlocked.Read(ref _sequence);
 
     internal string JobSecret { get; }
+
+    /// <summary>The job's handshake key id (<see cref="RingHandshake.KeyIdOf"/>).</summary>
+    internal byte[] KeyId { get; }
 
     private int Successor => (Rank + 1) % WorldSize;
 
@@ -696,15 +699,20 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
             new(JobHeader, JobId),
             new(RoundHeader, Round.ToString(System.Globalization.CultureInfo.InvariantCulture)),
             new(RankHeader, Rank.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-            new(SecretHeader, JobSecret),
         ];
-        _outbound = GrpcStreamClient.Start(_peers[Successor], StreamMethod, headers, _options.CollectiveTimeout, _lifetime.Token);
+        var successor = _peers[Successor];
+        var handshake = new RingHandshake.Client(JobId, Round, Rank, JobSecret);
+        // The successor answers the handshake only once it hosts this round's session, which may take the join timeout:
+        // the collective's own deadline reports a successor that never does; this one only bounds the attempt.
+        _outbound = GrpcStreamClient.Start(
+            successor, StreamMethod, headers, _options.DeadlineOf(0) + StopGrace, _lifetime.Token,
+            (socket, ct) => RingHandshakeSocket.ConnectAsync(socket, handshake, successor, ct));
         _ = WatchOutboundAsync(_outbound);
         return _outbound;
     }
 
     /// <summary>
-    /// The successor answers only when it refuses or drops the stream (bad secret, stale round, crash). Small writes
+    /// The successor answers only when it refuses or drops the stream (a refused handshake, a stale round, a crash). Small writes
     /// still succeed into the HTTP/2 window then, so the refusal is watched for here and fails the collective at once.
     /// </summary>
     private async Task WatchOutboundAsync(GrpcStreamClient call)

@@ -15,7 +15,7 @@ public static class RingHosting
 {
     /// <summary>
     /// Adds the ring server, session registry, options (section <c>Ring</c> when <paramref name="configuration"/> is
-    /// given) and instruments. <see cref="ListenRing"/> adds the port.
+    /// given) and instruments. <see cref="ListenRing(IServiceCollection, IPAddress, int)"/> adds the port.
     /// </summary>
     public static IServiceCollection AddGenClusterRing(this IServiceCollection services, IConfiguration? configuration = null, Action<RingOptions>? configure = null)
     {
@@ -47,9 +47,16 @@ public static class RingHosting
     /// free one, see <see cref="RingListener.Endpoint"/>). The listener starts with the host, before hosted services
     /// registered after this call, and stops after them.
     /// </summary>
-    public static IServiceCollection ListenRing(this IServiceCollection services, IPAddress address, int port)
+    public static IServiceCollection ListenRing(this IServiceCollection services, IPAddress address, int port) =>
+        services.ListenRing(_ => new IPEndPoint(address, port));
+
+    /// <summary>
+    /// Serves the ring on the endpoint <paramref name="endpoint"/> computes when the host starts (after options
+    /// validation, so a bad configured address fails with the validator's message).
+    /// </summary>
+    public static IServiceCollection ListenRing(this IServiceCollection services, Func<IServiceProvider, IPEndPoint> endpoint)
     {
-        services.AddSingleton(new RingListenerBinding(new IPEndPoint(address, port)));
+        services.AddSingleton(sp => new RingListenerBinding(endpoint(sp)));
         services.TryAddSingleton<RingListener>();
         services.AddHostedService(sp => sp.GetRequiredService<RingListener>());
         return services;
@@ -59,7 +66,10 @@ public static class RingHosting
 /// <summary>Where the ring listener binds.</summary>
 public sealed record RingListenerBinding(IPEndPoint EndPoint);
 
-/// <summary>The ring port: a <see cref="GrpcStreamServer"/> that hands every predecessor stream to <see cref="RingServer"/>.</summary>
+/// <summary>
+/// The ring port: a <see cref="GrpcStreamServer"/> whose connections pass <see cref="RingServer.AdmitAsync"/> (the
+/// handshake) before HTTP/2, and which hands every predecessor stream to <see cref="RingServer"/>.
+/// </summary>
 public sealed class RingListener(
     RingListenerBinding binding, RingServer server, RingFramePool pool, IOptions<RingOptions> options, ILogger<RingListener> logger) : IHostedService
 {
@@ -76,6 +86,9 @@ public sealed class RingListener(
         }
     }
 
+    /// <summary>Connections that passed the ring handshake and reached HTTP/2 since the listener started.</summary>
+    internal long Http2Connections => _server?.Http2Connections ?? 0;
+
     /// <inheritdoc />
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -86,7 +99,7 @@ public sealed class RingListener(
             MaxMessageBytes: RingOptions.MaxFrameBytes + GrpcStreamClient.MaxHeadBytes + 16,
             BufferedMessages: 2,
             Pool: pool.Pool);
-        _server = new GrpcStreamServer(binding.EndPoint, RingServer.Method, server.Stream, limits, logger);
+        _server = new GrpcStreamServer(binding.EndPoint, RingServer.Method, server.Stream, limits, logger, server.AdmitAsync);
         _server.Start();
         return Task.CompletedTask;
     }
@@ -130,6 +143,7 @@ public sealed class RingCollectivesFactory(
     {
         CollectiveTimeout = source.CollectiveTimeout,
         JoinTimeout = source.JoinTimeout,
+        HandshakeTimeout = source.HandshakeTimeout,
         FrameBytes = source.FrameBytes,
         InboxFrames = source.InboxFrames,
         Http2WindowBytes = source.Http2WindowBytes,

@@ -19,7 +19,7 @@ public sealed class RingInstruments
         SentBytes = Meter.CreateCounter<long>(
             "gencluster_ring_sent_bytes_total", unit: "By", description: "Payload bytes sent to the ring successor.");
         RejectedFrames = Meter.CreateCounter<long>(
-            "gencluster_ring_rejected_frames_total", description: "Ring streams or frames refused (wrong job, stale round, bad secret).");
+            "gencluster_ring_rejected_frames_total", description: "Ring connections, streams or frames refused (failed handshake, wrong job, stale round).");
     }
 
     /// <summary>The meter owning the instruments.</summary>
@@ -31,6 +31,6 @@ public sealed class RingInstruments
     /// <summary>Payload bytes sent.</summary>
     public Counter<long> SentBytes { get; }
 
-    /// <summary>Rejected streams and frames, tagged with <c>reason</c>.</summary>
+    /// <summary>Rejected connections (handshake), streams and frames, tagged with <c>reason</c>.</summary>
     public Counter<long> RejectedFrames { get; }
 }

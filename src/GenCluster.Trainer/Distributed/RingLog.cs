@@ -15,4 +15,8 @@ internal static partial class RingLog
     [LoggerMessage(EventId = 3003, Level = LogLevel.Information,
         Message = "Ring session registered: job {Job} round {Round} rank {Rank} of {WorldSize}")]
     public static partial void Registered(ILogger logger, string job, long round, int rank, int worldSize);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Warning,
+        Message = "Ring refused a connection from {Remote} in the handshake ({Reason}): {Detail}")]
+    public static partial void HandshakeRefused(ILogger logger, string remote, string reason, string detail);
 }

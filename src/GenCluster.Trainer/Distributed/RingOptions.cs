@@ -21,6 +21,12 @@ public sealed class RingOptions
     /// </summary>
     public TimeSpan JoinTimeout { get; set; } = TimeSpan.Zero;
 
+    /// <summary>
+    /// Longest a connecting peer may take to send its fixed-size handshake (<see cref="RingHandshake"/>) after the
+    /// ring port accepts it; a silent or slow peer is dropped then. Default 5 s.
+    /// </summary>
+    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>The deadline of collective number <paramref name="sequence"/> (0 = the round's first).</summary>
     public TimeSpan DeadlineOf(long sequence) => sequence == 0 && JoinTimeout > CollectiveTimeout ? JoinTimeout : CollectiveTimeout;
 
@@ -61,6 +67,11 @@ public sealed class RingOptionsValidator : IValidateOptions<RingOptions>
         if (options.JoinTimeout < TimeSpan.Zero)
         {
             errors.Add($"{RingOptions.Section}:{nameof(RingOptions.JoinTimeout)} must not be negative, got {options.JoinTimeout}.");
+        }
+
+        if (options.HandshakeTimeout <= TimeSpan.Zero)
+        {
+            errors.Add($"{RingOptions.Section}:{nameof(RingOptions.HandshakeTimeout)} must be positive, got {options.HandshakeTimeout}.");
         }
 
         if (options.FrameBytes < 1024 || options.FrameBytes > RingOptions.MaxFrameBytes || options.FrameBytes % 8 != 0)

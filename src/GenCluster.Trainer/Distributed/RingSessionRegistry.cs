@@ -56,10 +56,12 @@ public sealed class RingSessionRegistry(ILogger<RingSessionRegistry> logger)
     }
 
     /// <summary>
-    /// Waits until the job has a session whose round is at least <paramref name="round"/> (a peer may open its stream
-    /// before this trainer has learned of the round), up to <paramref name="wait"/>. Returns null when none came.
+    /// Waits until the job whose handshake key id is <paramref name="keyId"/> (<see cref="RingHandshake.KeyIdOf"/>)
+    /// has a session whose round is at least <paramref name="round"/> (a peer may connect before this trainer has
+    /// learned of the round), up to <paramref name="wait"/>. Returns the job's session by then (possibly of an older
+    /// round), or null when it has none.
     /// </summary>
-    internal async Task<RingCollectives?> WaitForSessionAsync(string jobId, long round, TimeSpan wait, TimeProvider time, CancellationToken cancellationToken)
+    internal async Task<RingCollectives?> WaitForSessionAsync(byte[] keyId, long round, TimeSpan wait, TimeProvider time, CancellationToken cancellationToken)
     {
         using var timeout = new CancellationTokenSource(wait, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
@@ -68,7 +70,7 @@ public sealed class RingSessionRegistry(ILogger<RingSessionRegistry> logger)
             Task changed;
             lock (_gate)
             {
-                if (_sessions.TryGetValue(jobId, out var session) && session.Round >= round)
+                if (WithKey(keyId) is { } session && session.Round >= round)
                 {
                     return session;
                 }
@@ -84,9 +86,23 @@ public sealed class RingSessionRegistry(ILogger<RingSessionRegistry> logger)
             {
                 lock (_gate)
                 {
-                    return _sessions.GetValueOrDefault(jobId);
+                    return WithKey(keyId);
                 }
             }
         }
+    }
+
+    /// <summary>The session of the job with this key id; call under the lock. A trainer hosts a session or two, so a scan is cheap.</summary>
+    private RingCollectives? WithKey(byte[] keyId)
+    {
+        foreach (var session in _sessions.Values)
+        {
+            if (session.KeyId.AsSpan().SequenceEqual(keyId))
+            {
+                return session;
+            }
+        }
+
+        return null;
     }
 }

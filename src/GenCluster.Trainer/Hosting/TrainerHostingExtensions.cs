@@ -25,8 +25,13 @@ public static class TrainerHostingExtensions
         var options = new TrainerOptions();
         builder.Configuration.GetSection(TrainerOptions.Section).Bind(options);
 
-        // The ring has its own port and server (Distributed/Http2); Kestrel serves only /metrics and /health.
-        builder.Services.ListenRing(IPAddress.Any, options.RingPort);
+        // The ring has its own port and server (Distributed/Http2); Kestrel serves only /metrics and /health. The ring
+        // listens on one address (by default the advertised one), resolved when the host starts, after validation.
+        builder.Services.ListenRing(sp =>
+        {
+            var trainer = sp.GetRequiredService<IOptions<TrainerOptions>>().Value;
+            return new IPEndPoint(trainer.RingBindAddress ?? throw new InvalidOperationException("Trainer:RingBind was not validated."), trainer.RingPort);
+        });
         builder.WebHost.ConfigureKestrel(kestrel =>
             kestrel.Listen(IPAddress.Any, options.MetricsPort, listen => listen.Protocols = HttpProtocols.Http1));
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning);

@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using Microsoft.Extensions.Options;
 
 namespace GenCluster.Trainer.Hosting;
@@ -13,6 +15,15 @@ public sealed class TrainerOptions
 
     /// <summary>Address peers and the silo use to reach this process (host name or IP).</summary>
     public string AdvertiseHost { get; set; } = "127.0.0.1";
+
+    /// <summary>
+    /// IP address the ring port listens on; empty = <see cref="AdvertiseHost"/>, which must then be an IP address.
+    /// Only ring peers need to reach it: name <c>0.0.0.0</c> or <c>::</c> (every interface) only on purpose.
+    /// </summary>
+    public string RingBind { get; set; } = "";
+
+    /// <summary>The address the ring port listens on (<see cref="RingBind"/>, else <see cref="AdvertiseHost"/>); null when it is not an IP address.</summary>
+    public IPAddress? RingBindAddress => ParseAddress(string.IsNullOrEmpty(RingBind) ? AdvertiseHost : RingBind);
 
     /// <summary>TCP port of the HTTP/2-only ring service (gradients between trainers).</summary>
     public int RingPort { get; set; } = 7201;
@@ -37,6 +48,16 @@ public sealed class TrainerOptions
 
     /// <summary>Seconds a SIGTERM'd trainer may take to finish its step, checkpoint and leave.</summary>
     public double GraceSeconds { get; set; } = 30;
+
+    /// <summary>
+    /// An IPv4 address in dotted-quad form or an IPv6 address; null otherwise, including the short forms
+    /// <see cref="IPAddress.TryParse(string?, out IPAddress?)"/> would take (<c>1</c> would be 0.0.0.1).
+    /// </summary>
+    internal static IPAddress? ParseAddress(string? text) =>
+        IPAddress.TryParse(text, out var address)
+        && (address.AddressFamily == AddressFamily.InterNetworkV6 || text!.Count(c => c == '.') == 3)
+            ? address
+            : null;
 }
 
 /// <summary>Rejects trainer settings that cannot work, naming the configuration key.</summary>
@@ -55,6 +76,10 @@ public sealed class TrainerOptionsValidator : IValidateOptions<TrainerOptions>
         if (options.HeartbeatSeconds is <= 0 or > 60) errors.Add($"Trainer:HeartbeatSeconds must be in (0, 60] (got {options.HeartbeatSeconds})");
         if (options.GraceSeconds <= 0) errors.Add($"Trainer:GraceSeconds must be > 0 (got {options.GraceSeconds})");
         if (string.IsNullOrWhiteSpace(options.AdvertiseHost)) errors.Add("Trainer:AdvertiseHost must not be empty");
+        else if (options.RingBindAddress is null)
+            errors.Add(string.IsNullOrEmpty(options.RingBind)
+                ? $"Trainer:RingBind (--ring-bind) must be set when Trainer:AdvertiseHost is not an IP address (got '{options.AdvertiseHost}'): name the IP address the ring port listens on"
+                : $"Trainer:RingBind (--ring-bind) must be an IP address such as 127.0.0.1, 10.0.0.5 or :: (got '{options.RingBind}')");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

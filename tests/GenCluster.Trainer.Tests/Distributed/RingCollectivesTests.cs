@@ -1,6 +1,9 @@
 using System.Diagnostics;
+using System.Globalization;
 using GenCluster.Contracts.Ring;
 using GenCluster.Trainer.Distributed;
+using GenCluster.Trainer.Distributed.Http2;
+using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -188,7 +191,7 @@ public class RingCollectivesTests(ITestOutputHelper output)
     public async Task FrozenPeerTimesOutNamingItsRankWithinTheDeadline()
     {
         await using var live = await RingNode.StartAsync(o => o.CollectiveTimeout = ShortDeadline);
-        await using var frozen = await RingNode.StartFrozenAsync();
+        await using var frozen = new FrozenRingPeer();
         await using var rank0 = live.Factory.Create(RingCluster.Job, 1, 0, [live.Endpoint, frozen.Endpoint], RingCluster.Secret);
 
         var watch = Stopwatch.StartNew();
@@ -212,7 +215,7 @@ public class RingCollectivesTests(ITestOutputHelper output)
             o.CollectiveTimeout = ShortDeadline;
             o.JoinTimeout = join;
         });
-        await using var frozen = await RingNode.StartFrozenAsync();
+        await using var frozen = new FrozenRingPeer();
         await using var rank0 = live.Factory.Create(RingCluster.Job, 1, 0, [live.Endpoint, frozen.Endpoint], RingCluster.Secret);
 
         var watch = Stopwatch.StartNew();
@@ -250,10 +253,10 @@ public class RingCollectivesTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task WrongOrMissingSecretIsRefusedBeforeAnyData()
+    public async Task AWrongSecretOrNoHandshakeIsRefusedBeforeAnyData()
     {
-        // Node a hosts no session for the job (the impostor is not registered), so it holds rank 1's stream open waiting
-        // for one; its wait outlasts rank 1's deadline, which must therefore fail on its own clock.
+        // Node a hosts no session for the job (the impostor is not registered), so it holds rank 1's handshake open
+        // waiting for one; its wait outlasts rank 1's deadline, which must therefore fail on its own clock.
         await using var a = await RingNode.StartAsync(o => (o.CollectiveTimeout, o.JoinTimeout) = (ShortDeadline, TimeSpan.FromSeconds(10)));
         await using var b = await RingNode.StartAsync(o => o.CollectiveTimeout = ShortDeadline);
         string[] peers = [a.Endpoint, b.Endpoint];
@@ -266,11 +269,14 @@ public class RingCollectivesTests(ITestOutputHelper output)
         output.WriteLine(refused.Message);
         Assert.Equal(1, refused.PeerRank);
         Assert.Equal(StatusCode.Unauthenticated, Assert.IsType<RpcException>(refused.InnerException).StatusCode);
-        Assert.Equal(1, b.Rejected);
+        Assert.Contains("refused the ring handshake", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(["bad-secret"], b.RejectedReasons);
 
-        var missing = await Assert.ThrowsAsync<RpcException>(() => SendRawAsync(b.Endpoint, secret: null, headerRound: 1, frameRound: 1));
-        Assert.Equal(StatusCode.Unauthenticated, missing.StatusCode);
-        Assert.Equal(2, b.Rejected);
+        // A stock gRPC client speaks HTTP/2 at once: its preface is not a handshake.
+        var stock = await Assert.ThrowsAsync<RpcException>(() => SendStockAsync(b.Endpoint));
+        Assert.Equal(StatusCode.Unavailable, stock.StatusCode);
+        Assert.Equal(["bad-secret", "bad-handshake"], b.RejectedReasons);
+        Assert.Equal(0, b.Http2Connections);
 
         // Nothing the impostor sent reached rank 1: its next collective still waits for a real predecessor and times out.
         var timeout = await Assert.ThrowsAsync<CollectiveTimeoutException>(() => rank1.AllReduceAsync(new float[1000], ReduceOp.Sum));
@@ -322,32 +328,55 @@ public class RingCollectivesTests(ITestOutputHelper output)
         Assert.All(inputs, b => Assert.Equal(inputs[0], b));
     }
 
-    private static async Task SendRawAsync(string endpoint, string? secret, long headerRound, long frameRound, string frameJob = RingCluster.Job)
+    /// <summary>
+    /// Opens a ring stream that passes the handshake with <paramref name="secret"/> (claiming <paramref name="headerRound"/>,
+    /// rank 0) and sends one frame; the headers and the frame say what the test wants.
+    /// </summary>
+    private static async Task SendRawAsync(string endpoint, string secret, long headerRound, long frameRound, string frameJob = RingCluster.Job)
     {
-        using var channel = GrpcChannel.ForAddress(endpoint);
-        var client = new RingService.RingServiceClient(channel);
-        var headers = new Metadata { { "gencluster-job", RingCluster.Job }, { "gencluster-round", headerRound.ToString() }, { "gencluster-rank", "0" } };
-        if (secret is not null)
+        KeyValuePair<string, string>[] headers =
+        [
+            new("gencluster-job", RingCluster.Job), new("gencluster-round", headerRound.ToString(CultureInfo.InvariantCulture)), new("gencluster-rank", "0"),
+        ];
+        var handshake = new RingHandshake.Client(RingCluster.Job, headerRound, 0, secret);
+        await using var call = GrpcStreamClient.Start(
+            endpoint, RingServer.Method, headers, TimeSpan.FromSeconds(10), CancellationToken.None,
+            (socket, ct) => RingHandshakeSocket.ConnectAsync(socket, handshake, endpoint, ct));
+        var frame = new RingFrame
         {
-            headers.Add("gencluster-secret", secret);
-        }
-
-        using var call = client.Stream(headers, deadline: DateTime.UtcNow.AddSeconds(10));
+            JobId = frameJob,
+            Round = frameRound,
+            Sequence = 0,
+            SenderRank = 0,
+            Payload = Google.Protobuf.ByteString.CopyFrom(new byte[12]),
+        };
         try
         {
-            await call.RequestStream.WriteAsync(new RingFrame
-            {
-                JobId = frameJob,
-                Round = frameRound,
-                Sequence = 0,
-                SenderRank = 0,
-                Payload = Google.Protobuf.ByteString.CopyFrom(new byte[12]),
-            });
-            await call.RequestStream.CompleteAsync();
+            await call.WriteAsync(ReadOnlyMemory<byte>.Empty, frame.ToByteArray(), CancellationToken.None);
+            await call.CompleteAsync(CancellationToken.None);
         }
         catch (RpcException)
         {
             // The server may refuse before the write lands; the response carries the status either way.
+        }
+
+        await call.ResponseAsync.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    /// <summary>A ring stream from a stock gRPC client (HTTP/2 from the first byte, no handshake).</summary>
+    private static async Task SendStockAsync(string endpoint)
+    {
+        using var channel = GrpcChannel.ForAddress(endpoint);
+        var client = new RingService.RingServiceClient(channel);
+        var headers = new Metadata { { "gencluster-job", RingCluster.Job }, { "gencluster-round", "1" }, { "gencluster-rank", "0" } };
+        using var call = client.Stream(headers, deadline: DateTime.UtcNow.AddSeconds(10));
+        try
+        {
+            await call.RequestStream.WriteAsync(new RingFrame { JobId = RingCluster.Job, Round = 1 });
+        }
+        catch (RpcException)
+        {
+            // The server may close the connection before the write lands; the response carries the status either way.
         }
 
         await call.ResponseAsync;

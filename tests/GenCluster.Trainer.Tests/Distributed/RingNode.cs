@@ -1,13 +1,7 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Net;
-using GenCluster.Contracts.Ring;
 using GenCluster.Trainer.Distributed;
-using Grpc.Core;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -18,14 +12,17 @@ namespace GenCluster.Trainer.Tests.Distributed;
 internal sealed class RingNode : IAsyncDisposable
 {
     private readonly IHost _app;
+    private readonly RingListener _ring;
     private readonly MeterListener _listener = new();
-    private long _rejected;
+    private readonly ConcurrentQueue<string> _reasons = new();
     private bool _stopped;
 
-    private RingNode(IHost app, string endpoint)
+    private RingNode(IHost app)
     {
         _app = app;
-        Endpoint = endpoint;
+        _ring = app.Services.GetRequiredService<RingListener>();
+        Endpoint = _ring.Endpoint;
+        Port = new Uri(Endpoint).Port;
         Instruments = app.Services.GetRequiredService<RingInstruments>();
         Factory = app.Services.GetRequiredService<RingCollectivesFactory>();
         _listener.InstrumentPublished = (instrument, listener) =>
@@ -35,23 +32,49 @@ internal sealed class RingNode : IAsyncDisposable
                 listener.EnableMeasurementEvents(instrument);
             }
         };
-        _listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref _rejected, value));
+        _listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "reason")
+                {
+                    for (var i = 0; i < value; i++)
+                    {
+                        _reasons.Enqueue((string)tag.Value!);
+                    }
+                }
+            }
+        });
         _listener.Start();
     }
 
     public string Endpoint { get; }
 
+    public int Port { get; }
+
     public RingInstruments Instruments { get; }
 
     public RingCollectivesFactory Factory { get; }
 
-    /// <summary>Streams or frames this node refused so far.</summary>
-    public long Rejected => Interlocked.Read(ref _rejected);
+    /// <summary>Connections, streams or frames this node refused so far.</summary>
+    public long Rejected => _reasons.Count;
 
-    public static Task<RingNode> StartAsync(Action<RingOptions>? configure = null) => StartCoreAsync(configure, frozen: false);
+    /// <summary>Why this node refused what it refused, in order.</summary>
+    public IReadOnlyList<string> RejectedReasons => [.. _reasons];
 
-    /// <summary>A peer that accepts ring streams and then never reads or answers.</summary>
-    public static Task<RingNode> StartFrozenAsync() => StartCoreAsync(null, frozen: true);
+    /// <summary>Connections that passed the handshake and reached this node's HTTP/2 layer.</summary>
+    public long Http2Connections => _ring.Http2Connections;
+
+    public static async Task<RingNode> StartAsync(Action<RingOptions>? configure = null)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddGenClusterRing(configure: configure);
+        builder.Services.ListenRing(IPAddress.Loopback, 0);
+        var app = builder.Build();
+        await app.StartAsync();
+        return new RingNode(app);
+    }
 
     public static async Task<List<RingNode>> StartManyAsync(int count, Action<RingOptions>? configure = null)
     {
@@ -62,31 +85,6 @@ internal sealed class RingNode : IAsyncDisposable
         }
 
         return nodes;
-    }
-
-    private static async Task<RingNode> StartCoreAsync(Action<RingOptions>? configure, bool frozen)
-    {
-        if (frozen)
-        {
-            // A stock Kestrel + Grpc.AspNetCore server, so the ring's client is also tested against one.
-            var web = WebApplication.CreateSlimBuilder();
-            web.Logging.ClearProviders();
-            web.Services.AddGenClusterRing(configure: configure);
-            web.Services.AddGrpc();
-            web.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2));
-            var frozenApp = web.Build();
-            frozenApp.MapGrpcService<FrozenRingService>();
-            await frozenApp.StartAsync();
-            return new RingNode(frozenApp, frozenApp.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
-        }
-
-        var builder = Host.CreateApplicationBuilder();
-        builder.Logging.ClearProviders();
-        builder.Services.AddGenClusterRing(configure: configure);
-        builder.Services.ListenRing(IPAddress.Loopback, 0);
-        var app = builder.Build();
-        await app.StartAsync();
-        return new RingNode(app, app.Services.GetRequiredService<RingListener>().Endpoint);
     }
 
     /// <summary>Stops the server, cutting every stream it holds, as a crashed trainer would.</summary>
@@ -107,15 +105,6 @@ internal sealed class RingNode : IAsyncDisposable
     {
         _listener.Dispose();
         await StopAsync();
-    }
-
-    private sealed class FrozenRingService : RingService.RingServiceBase
-    {
-        public override async Task<RingAck> Stream(IAsyncStreamReader<RingFrame> requestStream, ServerCallContext context)
-        {
-            await Task.Delay(Timeout.Infinite, context.CancellationToken);
-            return new RingAck();
-        }
     }
 }
 

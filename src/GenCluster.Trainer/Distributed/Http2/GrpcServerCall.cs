@@ -15,10 +15,12 @@ internal sealed class GrpcServerCall
 {
     private readonly Channel<RentedMessage> _messages;
     private volatile Exception? _failure;
-    internal GrpcServerCall(IReadOnlyDictionary<string, string> headers, string peer, ArrayPool<byte> pool, int bufferedMessages, CancellationToken cancellationToken)
+    internal GrpcServerCall(
+        IReadOnlyDictionary<string, string> headers, string peer, object? identity, ArrayPool<byte> pool, int bufferedMessages, CancellationToken cancellationToken)
     {
         Headers = headers;
         Peer = peer;
+        Identity = identity;
         Pool = pool;
         CancellationToken = cancellationToken;
         _messages = Channel.CreateBounded<RentedMessage>(new BoundedChannelOptions(bufferedMessages)
@@ -34,6 +36,12 @@ internal sealed class GrpcServerCall
 
     /// <summary>The client's address, as gRPC writes it (<c>ipv4:127.0.0.1:50432</c>).</summary>
     public string Peer { get; }
+
+    /// <summary>
+    /// What the server's connection gate established about the client before the connection's first HTTP/2 byte was
+    /// read (see <see cref="GrpcStreamServer"/>); null when the server has no gate.
+    /// </summary>
+    public object? Identity { get; }
 
     /// <summary>The pool every message buffer is rented from (return them there).</summary>
     public ArrayPool<byte> Pool { get; }

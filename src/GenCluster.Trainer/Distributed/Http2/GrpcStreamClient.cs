@@ -63,11 +63,21 @@ internal sealed class GrpcStreamClient : IAsyncDisposable
     public Task ResponseAsync => _response.Task;
 
     /// <summary>
-    /// Starts the call: connects to <paramref name="endpoint"/> (<c>http://host:port</c>) in the background and sends
-    /// the request headers. Writes wait until the connection is ready.
+    /// Starts the call: connects to <paramref name="endpoint"/> (<c>http://host:port</c>) in the background, runs
+    /// <paramref name="handshake"/> if given, and sends the request headers. Writes wait until the connection is ready.
     /// </summary>
+    /// <param name="endpoint">The server, <c>http://host:port</c>.</param>
+    /// <param name="method">The method's path.</param>
+    /// <param name="metadata">Request headers.</param>
+    /// <param name="connectTimeout">Longest the connection, the handshake and the server's SETTINGS may take together.</param>
+    /// <param name="lifetime">Cancels the call.</param>
+    /// <param name="handshake">
+    /// Optional: runs on the connected socket before the HTTP/2 preface (the server must expect it); an
+    /// <see cref="RpcException"/> it throws keeps its status.
+    /// </param>
     public static GrpcStreamClient Start(
-        string endpoint, string method, IEnumerable<KeyValuePair<string, string>> metadata, TimeSpan connectTimeout, CancellationToken lifetime)
+        string endpoint, string method, IEnumerable<KeyValuePair<string, string>> metadata, TimeSpan connectTimeout, CancellationToken lifetime,
+        Func<Socket, CancellationToken, Task>? handshake = null)
     {
         if (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp)
         {
@@ -75,9 +85,15 @@ internal sealed class GrpcStreamClient : IAsyncDisposable
         }
 
         var client = new GrpcStreamClient(endpoint);
-        client.Ready = client.ConnectAsync(uri, method, metadata.ToList(), connectTimeout, lifetime);
+        client.Ready = client.ConnectAsync(uri, method, metadata.ToList(), connectTimeout, handshake, lifetime);
         client.Ready.ContinueWith(
-            t => client.Fail(StatusCode.Unavailable, $"cannot open the stream to {endpoint}: {t.Exception!.GetBaseException().Message}"),
+            t =>
+            {
+                var error = t.Exception!.GetBaseException();
+                var code = error is RpcException rpc ? rpc.StatusCode : StatusCode.Unavailable;
+                var detail = error is RpcException refused ? refused.Status.Detail : error.Message;
+                client.Fail(code, $"cannot open the stream to {endpoint}: {detail}");
+            },
             CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         return client;
     }
@@ -206,20 +222,30 @@ internal sealed class GrpcStreamClient : IAsyncDisposable
         _closing.Dispose();
     }
 
-    private async Task ConnectAsync(Uri uri, string method, List<KeyValuePair<string, string>> metadata, TimeSpan timeout, CancellationToken lifetime)
+    private async Task ConnectAsync(
+        Uri uri, string method, List<KeyValuePair<string, string>> metadata, TimeSpan timeout, Func<Socket, CancellationToken, Task>? handshake,
+        CancellationToken lifetime)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(lifetime, _closing.Token);
         deadline.CancelAfter(timeout);
         EndPoint target = IPAddress.TryParse(uri.Host.Trim('[', ']'), out var address)
             ? new IPEndPoint(address, uri.Port)
             : new DnsEndPoint(uri.Host, uri.Port);
+        var connected = false;
         try
         {
             await _socket.ConnectAsync(target, deadline.Token).ConfigureAwait(false);
+            connected = true;
+            if (handshake is not null)
+            {
+                await handshake(_socket, deadline.Token).ConfigureAwait(false);
+            }
         }
         catch (OperationCanceledException) when (!lifetime.IsCancellationRequested && !_closing.IsCancellationRequested)
         {
-            throw new TimeoutException($"no connection to {_endpoint} within {timeout.TotalSeconds:0.###} s");
+            throw new TimeoutException(connected
+                ? $"{_endpoint} did not complete the connection handshake within {timeout.TotalSeconds:0.###} s"
+                : $"no connection to {_endpoint} within {timeout.TotalSeconds:0.###} s");
         }
 
         var opening = new List<byte>(512);

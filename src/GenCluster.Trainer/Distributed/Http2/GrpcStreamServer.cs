@@ -15,7 +15,8 @@ namespace GenCluster.Trainer.Distributed.Http2;
 /// copy, no user-space copy), where Kestrel copies each byte twice more on its way to a gRPC handler. One call per
 /// connection. Flow-control credit goes back as frames come in; a slow handler pushes back through TCP instead: once
 /// the call's few queued messages are full the connection stops reading. Any gRPC client can call it (the tests use
-/// Grpc.Net.Client and the ring's own client).
+/// Grpc.Net.Client and the ring's own client) unless a connection gate is set: then every accepted connection first
+/// passes the gate, which owns the socket until it returns, and only a connection it admits reaches HTTP/2.
 /// </summary>
 internal sealed class GrpcStreamServer : IAsyncDisposable
 {
@@ -23,10 +24,13 @@ internal sealed class GrpcStreamServer : IAsyncDisposable
     private readonly string _method;
     private readonly Func<GrpcServerCall, Task<byte[]>> _handler;
     private readonly GrpcStreamServerLimits _limits;
+    private readonly Func<Socket, CancellationToken, Task<object?>>? _gate;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
-    private readonly ConcurrentDictionary<Http2ServerConnection, Task> _connections = new();
+    private readonly ConcurrentDictionary<Socket, Task> _accepted = new();
+    private readonly ConcurrentDictionary<Http2ServerConnection, byte> _connections = new();
     private Task _accepting = Task.CompletedTask;
+    private long _http2Connections;
 
     /// <summary>Binds <paramref name="endpoint"/> (port 0 picks a free one); <see cref="Start"/> begins accepting.</summary>
     /// <param name="endpoint">Address and port to listen on.</param>
@@ -34,11 +38,19 @@ internal sealed class GrpcStreamServer : IAsyncDisposable
     /// <param name="handler">Runs each call; returns the serialized response message or throws <see cref="RpcException"/>.</param>
     /// <param name="limits">Windows, frame and message sizes, buffer pool.</param>
     /// <param name="logger">Logger.</param>
-    public GrpcStreamServer(IPEndPoint endpoint, string method, Func<GrpcServerCall, Task<byte[]>> handler, GrpcStreamServerLimits limits, ILogger logger)
+    /// <param name="gate">
+    /// Optional: runs on each accepted connection (on its own task, not the accept loop) before any HTTP/2 byte is read;
+    /// returns what it established about the client (<see cref="GrpcServerCall.Identity"/>), or null to have the
+    /// connection closed. Its token fires when the server stops.
+    /// </param>
+    public GrpcStreamServer(
+        IPEndPoint endpoint, string method, Func<GrpcServerCall, Task<byte[]>> handler, GrpcStreamServerLimits limits, ILogger logger,
+        Func<Socket, CancellationToken, Task<object?>>? gate = null)
     {
         _method = method;
         _handler = handler;
         _limits = limits;
+        _gate = gate;
         _logger = logger;
         _listener = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
@@ -63,6 +75,9 @@ internal sealed class GrpcStreamServer : IAsyncDisposable
     /// <summary>The address and port actually bound.</summary>
     public IPEndPoint LocalEndPoint { get; }
 
+    /// <summary>Connections that reached HTTP/2 (passed the gate, when there is one) since the server started.</summary>
+    public long Http2Connections => Interlocked.Read(ref _http2Connections);
+
     /// <summary>Starts accepting connections.</summary>
     public void Start() => _accepting = AcceptLoopAsync();
 
@@ -76,7 +91,12 @@ internal sealed class GrpcStreamServer : IAsyncDisposable
             connection.Abort();
         }
 
-        await Task.WhenAny(Task.WhenAll(_connections.Values.Append(_accepting)), Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false);
+        foreach (var socket in _accepted.Keys)
+        {
+            socket.Dispose();
+        }
+
+        await Task.WhenAny(Task.WhenAll(_accepted.Values.Append(_accepting)), Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false);
         _stopping.Dispose();
     }
 
@@ -100,10 +120,49 @@ internal sealed class GrpcStreamServer : IAsyncDisposable
             }
 
             RingSockets.Configure(socket);
-            var connection = new Http2ServerConnection(socket, _method, _handler, _limits, _logger);
-            var run = connection.RunAsync();
-            _connections[connection] = run;
-            _ = run.ContinueWith(_ => _connections.TryRemove(connection, out Task? _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            var serving = ServeAsync(socket);
+            _accepted[socket] = serving;
+            _ = serving.ContinueWith(_ => _accepted.TryRemove(socket, out Task? _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+    }
+
+    private async Task ServeAsync(Socket socket)
+    {
+        object? identity = null;
+        if (_gate is not null)
+        {
+            var remote = RingSockets.Describe(socket.RemoteEndPoint);
+            try
+            {
+                identity = await _gate(socket, _stopping.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                Http2Log.ConnectionEnded(_logger, remote, $"the connection gate failed: {ex.Message}");
+            }
+
+            if (identity is null || _stopping.IsCancellationRequested)
+            {
+                socket.Dispose();
+                return;
+            }
+        }
+
+        var connection = new Http2ServerConnection(socket, _method, _handler, _limits, identity, _logger);
+        Interlocked.Increment(ref _http2Connections);
+        _connections[connection] = 0;
+        try
+        {
+            if (_stopping.IsCancellationRequested)
+            {
+                connection.Abort();
+            }
+
+            await connection.RunAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _connections.TryRemove(connection, out _);
         }
     }
 }

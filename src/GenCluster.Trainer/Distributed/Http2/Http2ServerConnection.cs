@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Grpc.Core;
@@ -23,6 +22,7 @@ internal sealed class Http2ServerConnection
     private readonly Func<GrpcServerCall, Task<byte[]>> _handler;
     private readonly GrpcStreamServerLimits _limits;
     private readonly ILogger _logger;
+    private readonly object? _identity;
     private readonly string _peer;
     private readonly CancellationTokenSource _closing = new();
     private readonly SemaphoreSlim _sendLock = new(1, 1);
@@ -47,18 +47,22 @@ internal sealed class Http2ServerConnection
     private int _messageFilled;
     private long _credit;
 
-    public Http2ServerConnection(Socket socket, string method, Func<GrpcServerCall, Task<byte[]>> handler, GrpcStreamServerLimits limits, ILogger logger)
+    /// <param name="socket">The accepted connection, positioned at the client preface.</param>
+    /// <param name="method">The one method served.</param>
+    /// <param name="handler">Runs the call.</param>
+    /// <param name="limits">Windows, frame and message sizes, buffer pool.</param>
+    /// <param name="identity">What the server's connection gate authenticated, handed to the call; null without a gate.</param>
+    /// <param name="logger">Logger.</param>
+    public Http2ServerConnection(
+        Socket socket, string method, Func<GrpcServerCall, Task<byte[]>> handler, GrpcStreamServerLimits limits, object? identity, ILogger logger)
     {
         _socket = socket;
         _method = method;
         _handler = handler;
         _limits = limits;
+        _identity = identity;
         _logger = logger;
-        _peer = socket.RemoteEndPoint is IPEndPoint remote
-            ? (remote.AddressFamily == AddressFamily.InterNetworkV6 && !remote.Address.IsIPv4MappedToIPv6
-                ? $"ipv6:[{remote.Address}]:{remote.Port}"
-                : $"ipv4:{(remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address)}:{remote.Port}")
-            : "unknown";
+        _peer = RingSockets.Describe(socket.RemoteEndPoint);
     }
 
     /// <summary>Closes the connection now; the running call sees cancellation.</summary>
@@ -233,7 +237,7 @@ internal sealed class Http2ServerConnection
         }
 
         _callCancel = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
-        _call = new GrpcServerCall(headers, _peer, _limits.Pool, _limits.BufferedMessages, _callCancel.Token);
+        _call = new GrpcServerCall(headers, _peer, _identity, _limits.Pool, _limits.BufferedMessages, _callCancel.Token);
         _handlerTask = Task.Run(() => RunHandlerAsync(_call));
         if (endStream)
         {

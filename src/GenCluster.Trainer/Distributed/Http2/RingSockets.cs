@@ -16,6 +16,34 @@ internal static class RingSockets
         socket.SetSocketOption(System.Net.Sockets.SocketOptionLevel.Tcp, System.Net.Sockets.SocketOptionName.TcpKeepAliveRetryCount, 3);
     }
 
+    /// <summary>
+    /// Receives exactly <paramref name="buffer"/>'s length, no more (the bytes after it stay in the socket for whoever
+    /// reads next); returns how many arrived, fewer only when the peer closed first.
+    /// </summary>
+    public static async ValueTask<int> ReceiveExactlyAsync(System.Net.Sockets.Socket socket, Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        var filled = 0;
+        while (filled < buffer.Length)
+        {
+            var read = await socket.ReceiveAsync(buffer[filled..], System.Net.Sockets.SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                break;
+            }
+
+            filled += read;
+        }
+
+        return filled;
+    }
+
+    /// <summary>The peer's address as gRPC writes it (<c>ipv4:127.0.0.1:50432</c>, <c>ipv6:[::1]:50432</c>).</summary>
+    public static string Describe(System.Net.EndPoint? endPoint) => endPoint is System.Net.IPEndPoint remote
+        ? (remote.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !remote.Address.IsIPv4MappedToIPv6
+            ? $"ipv6:[{remote.Address}]:{remote.Port}"
+            : $"ipv4:{(remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address)}:{remote.Port}")
+        : "unknown";
+
     /// <summary>Sends every byte of <paramref name="bytes"/> (a stream socket may take fewer per call).</summary>
     public static async ValueTask SendAllAsync(System.Net.Sockets.Socket socket, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
     {

@@ -103,6 +103,20 @@ public sealed class GrpcStreamClientTests : IAsyncLifetime
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"took {watch.Elapsed}");
     }
 
+    [Fact]
+    public async Task AHandshakeThatRefusesKeepsItsStatusAndNoHttp2IsSent()
+    {
+        await using var client = GrpcStreamClient.Start(_endpoint, Method, [], TimeSpan.FromSeconds(10), CancellationToken.None,
+            (_, _) => throw new RpcException(new Status(StatusCode.Unauthenticated, "the peer refused us")));
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => client.ResponseAsync.WaitAsync(TimeSpan.FromSeconds(10)));
+
+        Assert.Equal(StatusCode.Unauthenticated, error.StatusCode);
+        Assert.Contains(_endpoint, error.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("the peer refused us", error.Status.Detail, StringComparison.Ordinal);
+        Assert.Null(_recorder.Job);
+    }
+
     [Theory]
     [InlineData("https://127.0.0.1:1")]
     [InlineData("127.0.0.1:7000")]

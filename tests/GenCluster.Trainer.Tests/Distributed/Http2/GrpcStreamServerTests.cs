@@ -166,6 +166,50 @@ public sealed class GrpcStreamServerTests : IAsyncLifetime
         Assert.Equal(0x6u, BinaryPrimitives.ReadUInt32BigEndian(goAway.Payload.AsSpan(4)));
     }
 
+    [Fact]
+    public async Task AConnectionGateRunsBeforeHttp2AndWhatItAdmitsReachesTheCall()
+    {
+        object? identity = null;
+        var limits = new GrpcStreamServerLimits(WindowBytes: 1 << 20, MaxFrameBytes: 1 << 20, MaxMessageBytes: 1 << 20, BufferedMessages: 2, Pool: ArrayPool<byte>.Shared);
+        await using var gated = new GrpcStreamServer(
+            new IPEndPoint(IPAddress.Loopback, 0), MethodPath,
+            async call =>
+            {
+                identity = call.Identity;
+                while (await call.ReadAsync(call.CancellationToken) is { } message)
+                {
+                    call.Pool.Return(message.Buffer);
+                }
+
+                return [];
+            },
+            limits, NullLogger.Instance,
+            gate: async (socket, ct) =>
+            {
+                var word = new byte[4];
+                await RingSockets.ReceiveExactlyAsync(socket, word, ct);
+                return word.AsSpan().SequenceEqual("OPEN"u8) ? "opened" : null;
+            });
+        gated.Start();
+        var endpoint = $"http://127.0.0.1:{gated.LocalEndPoint.Port}";
+        static Func<Socket, CancellationToken, Task> Say(string word) => (socket, ct) => RingSockets.SendAllAsync(socket, System.Text.Encoding.ASCII.GetBytes(word), ct).AsTask();
+
+        await using (var refused = GrpcStreamClient.Start(endpoint, MethodPath, [], TimeSpan.FromSeconds(5), CancellationToken.None, Say("SHUT")))
+        {
+            var error = await Assert.ThrowsAsync<RpcException>(() => refused.ResponseAsync.WaitAsync(TimeSpan.FromSeconds(10)));
+            Assert.Equal(StatusCode.Unavailable, error.StatusCode);
+        }
+
+        Assert.Equal(0, gated.Http2Connections);
+        await using var admitted = GrpcStreamClient.Start(endpoint, MethodPath, [], TimeSpan.FromSeconds(5), CancellationToken.None, Say("OPEN"));
+        await admitted.WriteAsync(new byte[1], new byte[3], CancellationToken.None);
+        await admitted.CompleteAsync(CancellationToken.None);
+        await admitted.ResponseAsync.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal("opened", identity);
+        Assert.Equal(1, gated.Http2Connections);
+    }
+
     private async Task<byte[]> HandleAsync(GrpcServerCall call)
     {
         var count = 0;
