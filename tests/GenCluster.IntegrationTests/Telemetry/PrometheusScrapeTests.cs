@@ -22,7 +22,11 @@ public sealed class PrometheusScrapeTests : IDisposable
     [Fact]
     public async Task PrometheusScrapesTheSiloAndEveryTrainerAndAnswersEveryPanel()
     {
-        var (_, jobId, running) = await _cluster.StartJobOnThreeTrainersAsync();
+        // A job far longer than the test, so it is still training through every check whatever the machine's speed.
+        await _cluster.StartAsync(trainers: 3);
+        var jobId = (await _cluster.Silo.Api.SubmitAsync(_cluster.Spec(steps: 1_000_000, minWorkers: 2, maxWorkers: 3))).Id;
+        var running = await _cluster.WaitForAsync(jobId,
+            s => s.State == JobState.Running && s.Rounds[^1].Members.Count == 3 && s.Progress?.Step >= 8, Patience, "running on 3 trainers past step 8");
         using var prometheus = new PrometheusServer(FastConfig(LocalPrometheus.Write(_cluster.PrometheusDirectory)));
 
         // Per-rank training series, each carrying job, round, rank and host.
@@ -67,7 +71,7 @@ public sealed class PrometheusScrapeTests : IDisposable
         foreach (var (title, expr) in queries)
             await prometheus.WaitForAsync(expr.Replace("$job_id", jobId, StringComparison.Ordinal), r => r.Count > 0, Patience);
 
-        // The job may have finished by now; the cluster's disposal stops whatever still runs.
+        // The cluster's disposal stops the job's processes.
     }
 
     /// <summary>The series of <paramref name="series"/> (a name with or without a label matcher) for one job.</summary>
