@@ -524,7 +524,8 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
         {
             await task.ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is OperationCanceledException or RpcException or IOException or InvalidOperationException or CollectiveException)
+        catch (Exception ex) when (ex is OperationCanceledException or RpcException or IOException or InvalidOperationException or CollectiveException
+            or TimeoutException or System.Net.Sockets.SocketException)
         {
             // Already reported through the collective's own failure; the sender must simply not outlive it.
         }
@@ -677,8 +678,13 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // Wake the receiving side so the collective fails now, naming the successor, instead of at its deadline.
-            state.SendFailure ??= ex;
-            await state.Linked.CancelAsync().ConfigureAwait(false);
+            // A failure that lands after the collective already stopped (its deadline, a cancel) is not its cause.
+            if (!state.Linked.IsCancellationRequested)
+            {
+                state.SendFailure ??= ex;
+                await state.Linked.CancelAsync().ConfigureAwait(false);
+            }
+
             throw;
         }
         finally
@@ -724,7 +730,7 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
         catch (Exception ex) when (!_disposed)
         {
             _outboundFailure = ex;
-            if (_current is { } state)
+            if (_current is { } state && !state.Linked.IsCancellationRequested)
             {
                 state.SendFailure ??= ex;
                 await state.Linked.CancelAsync().ConfigureAwait(false);

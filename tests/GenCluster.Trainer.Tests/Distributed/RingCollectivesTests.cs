@@ -270,12 +270,12 @@ public class RingCollectivesTests(ITestOutputHelper output)
         Assert.Equal(1, refused.PeerRank);
         Assert.Equal(StatusCode.Unauthenticated, Assert.IsType<RpcException>(refused.InnerException).StatusCode);
         Assert.Contains("refused the ring handshake", refused.Message, StringComparison.Ordinal);
-        Assert.Equal(["bad-secret"], b.RejectedReasons);
+        Assert.Equal(["bad-secret"], await b.RejectionsAsync(1));
 
         // A stock gRPC client speaks HTTP/2 at once: its preface is not a handshake.
         var stock = await Assert.ThrowsAsync<RpcException>(() => SendStockAsync(b.Endpoint));
         Assert.Equal(StatusCode.Unavailable, stock.StatusCode);
-        Assert.Equal(["bad-secret", "bad-handshake"], b.RejectedReasons);
+        Assert.Equal(["bad-secret", "bad-handshake"], await b.RejectionsAsync(2));
         Assert.Equal(0, b.Http2Connections);
 
         // Nothing the impostor sent reached rank 1: its next collective still waits for a real predecessor and times out.

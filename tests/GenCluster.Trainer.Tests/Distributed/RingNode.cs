@@ -62,6 +62,21 @@ internal sealed class RingNode : IAsyncDisposable
     /// <summary>Why this node refused what it refused, in order.</summary>
     public IReadOnlyList<string> RejectedReasons => [.. _reasons];
 
+    /// <summary>
+    /// The refusals once there are at least <paramref name="count"/> of them (or whatever there is after 10 s): a peer
+    /// may see its connection closed a moment before this node has counted the refusal.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> RejectionsAsync(int count)
+    {
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (_reasons.Count < count && DateTime.UtcNow < until)
+        {
+            await Task.Delay(20);
+        }
+
+        return RejectedReasons;
+    }
+
     /// <summary>Connections that passed the handshake and reached this node's HTTP/2 layer.</summary>
     public long Http2Connections => _ring.Http2Connections;
 

@@ -22,7 +22,7 @@ public class RingServerTests
         await TrySendAsync(impostor.Socket, Http2Opening);
 
         Assert.True(await ClosedAsync(impostor.Socket), "the server kept the impostor's connection open");
-        Assert.Equal(["bad-secret"], node.RejectedReasons);
+        Assert.Equal(["bad-secret"], await node.RejectionsAsync(1));
         Assert.Equal(0, node.Http2Connections);
 
         // The same bytes after a handshake with the right secret do reach HTTP/2: the server answers with SETTINGS.
@@ -45,7 +45,7 @@ public class RingServerTests
         await TrySendAsync(peer.Socket, Http2Opening);
 
         Assert.True(await ClosedAsync(peer.Socket), "the server kept a connection that sent no handshake");
-        Assert.Equal(["bad-handshake"], node.RejectedReasons);
+        Assert.Equal(["bad-handshake"], await node.RejectionsAsync(1));
         Assert.Equal(0, node.Http2Connections);
     }
 
@@ -60,7 +60,7 @@ public class RingServerTests
         Assert.True(await ClosedAsync(peer.Socket), "the server kept a silent connection past its handshake deadline");
 
         Assert.InRange(watch.Elapsed, deadline - TimeSpan.FromMilliseconds(100), deadline + TimeSpan.FromSeconds(4));
-        Assert.Equal(["handshake-timeout"], node.RejectedReasons);
+        Assert.Equal(["handshake-timeout"], await node.RejectionsAsync(1));
     }
 
     [Fact]
@@ -106,7 +106,7 @@ public class RingServerTests
             await extra.ConnectAsync(IPAddress.Loopback, node.Port);
 
             Assert.True(await ClosedAsync(extra), "the server took a connection beyond its pending-handshake limit");
-            Assert.Equal(["handshake-backlog"], node.RejectedReasons);
+            Assert.Equal(["handshake-backlog"], await node.RejectionsAsync(1));
         }
         finally
         {
