@@ -23,7 +23,7 @@ public sealed class PrometheusScrapeTests : IDisposable
     public async Task PrometheusScrapesTheSiloAndEveryTrainerAndAnswersEveryPanel()
     {
         var (_, jobId, running) = await _cluster.StartJobOnThreeTrainersAsync();
-        using var prometheus = new PrometheusServer(FastConfig(LocalPrometheus.Write(_cluster.PrometheusDirectory)));
+        using var prometheus = new PrometheusServer(FastConfig(LocalPrometheus.Write(_cluster.PrometheusDirectory, _cluster.Silo.Credentials.ReadToken)));
 
         // Per-rank training series, each carrying job, round, rank and host.
         var round = running.CurrentRound.ToString(System.Globalization.CultureInfo.InvariantCulture);
