@@ -53,5 +53,14 @@ public sealed class MetricsTests : IDisposable
         using var dashboard = await silo.Http.GetAsync("/dashboard/");
         Assert.Equal(HttpStatusCode.OK, dashboard.StatusCode);
         Assert.Contains("api        http://127.0.0.1:", silo.Output);
+
+        // Without a token neither /metrics nor the dashboard answers (the silo runs with the default options).
+        using var anonymous = new HttpClient { BaseAddress = new Uri(silo.Address) };
+        foreach (var path in new[] { "/metrics", "/dashboard/" })
+        {
+            using var refused = await anonymous.GetAsync(path);
+            Assert.True(refused.StatusCode == HttpStatusCode.Unauthorized, $"GET {path} without a token: {refused.StatusCode}");
+        }
+        Assert.Contains("auth       bearer tokens: 1 admin, 1 read; /metrics needs a token", silo.Output);
     }
 }

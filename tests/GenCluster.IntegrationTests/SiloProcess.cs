@@ -1,10 +1,14 @@
 using GenCluster.Silo.Api;
+using GenCluster.Silo.Local;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace GenCluster.IntegrationTests;
 
-/// <summary>The real <c>gencluster silo</c> process (the built gencluster.dll in this test's output directory).</summary>
+/// <summary>
+/// The real <c>gencluster silo</c> process (the built gencluster.dll in this test's output directory), with its own
+/// API tokens (<see cref="Credentials"/>, in the data directory); <see cref="Http"/> and <see cref="Api"/> send the admin token.
+/// </summary>
 public sealed class SiloProcess : IDisposable
 {
     private ChildProcess? _process;
@@ -13,12 +17,16 @@ public sealed class SiloProcess : IDisposable
     public SiloProcess(string dataDirectory, params string[] extraArgs)
     {
         DataDirectory = dataDirectory;
-        _extraArgs = extraArgs;
-        Http = new HttpClient { BaseAddress = new Uri(Address), Timeout = TimeSpan.FromSeconds(30) };
+        Credentials = LocalCredentials.Create(dataDirectory);
+        _extraArgs = ["--token-file", Credentials.TokenFile, .. extraArgs];
+        Http = GenClusterApiClient.CreateHttp(new Uri(Address), Credentials.AdminToken);
         Api = new GenClusterApiClient(Http);
     }
 
     public string DataDirectory { get; }
+
+    /// <summary>The tokens the silo accepts: an admin one and a read one (for Prometheus).</summary>
+    public LocalCredentials Credentials { get; }
     // Taken together so the three are distinct: ports picked one at a time can repeat.
     private readonly int[] _ports = GenCluster.Silo.Local.FreePorts.Take(3);
     public int HttpPort => _ports[0];

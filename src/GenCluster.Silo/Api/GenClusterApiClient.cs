@@ -1,3 +1,4 @@
+using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
@@ -23,6 +24,17 @@ public sealed class GenClusterApiClient(HttpClient http)
 {
     /// <summary>Default API address.</summary>
     public const string DefaultAddress = "http://127.0.0.1:5080";
+
+    /// <summary>
+    /// An <see cref="HttpClient"/> for the API at <paramref name="address"/> that sends <paramref name="token"/> (when
+    /// given) as <c>Authorization: Bearer</c> on every request; 30 s timeout.
+    /// </summary>
+    public static HttpClient CreateHttp(Uri address, string? token)
+    {
+        var http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) };
+        if (token is not null) http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return http;
+    }
 
     /// <summary>Submits a job spec given as JSON text; returns the new job's status.</summary>
     public async Task<JobStatus> SubmitAsync(string specJson, CancellationToken ct = default)

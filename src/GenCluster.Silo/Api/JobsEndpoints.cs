@@ -4,23 +4,22 @@ using GenCluster.Contracts.Workers;
 using GenCluster.Grains.Jobs;
 using GenCluster.Grains.Scheduling;
 using GenCluster.Grains.Workers;
+using GenCluster.Silo.Auth;
 
 namespace GenCluster.Silo.Api;
 
 /// <summary>The JSON HTTP API: jobs, workers, health.</summary>
 public static class JobsEndpoints
 {
-    /// <summary>Maps <c>/api/jobs</c>, <c>/api/workers</c> and <c>/health</c>.</summary>
+    /// <summary>
+    /// Maps <c>/api/jobs</c> and <c>/api/workers</c>: everything under <c>/api</c> needs a read token, submitting and
+    /// cancelling an admin token. Endpoints added to the <c>/api</c> group inherit the read requirement.
+    /// </summary>
     public static IEndpointRouteBuilder MapGenClusterEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/health", async (IGrainFactory grains) =>
-        {
-            var hosts = await grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true);
-            return Results.Ok(new HealthReport("ok", hosts.Count));
-        });
-
-        var jobs = app.MapGroup("/api/jobs");
-        jobs.MapPost("", SubmitAsync);
+        var api = app.MapGroup("/api").RequireScope(ApiScope.Read);
+        var jobs = api.MapGroup("/jobs");
+        jobs.MapPost("", SubmitAsync).RequireScope(ApiScope.Admin);
         jobs.MapGet("", async (IGrainFactory grains) =>
         {
             var ids = await Scheduler(grains).ListJobs();
@@ -36,12 +35,20 @@ public static class JobsEndpoints
                 return Results.Problem($"job '{id}' is already {before.State}", statusCode: StatusCodes.Status409Conflict);
             var after = await Scheduler(grains).Cancel(id, "cancelled via the API");
             return after is null ? NotFound(id) : Results.Ok(after);
-        });
+        }).RequireScope(ApiScope.Admin);
 
-        app.MapGet("/api/workers", async (IGrainFactory grains) =>
+        api.MapGet("/workers", async (IGrainFactory grains) =>
             Results.Ok(await grains.GetGrain<IWorkerDirectoryGrain>(IWorkerRegistryGrain.Key).GetWorkers()));
         return app;
     }
+
+    /// <summary>Maps <c>/health</c>: "ok" and the number of active silos.</summary>
+    public static RouteHandlerBuilder MapHealth(this IEndpointRouteBuilder app) =>
+        app.MapGet("/health", async (IGrainFactory grains) =>
+        {
+            var hosts = await grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true);
+            return Results.Ok(new HealthReport("ok", hosts.Count));
+        });
 
     private static async Task<IResult> SubmitAsync(HttpRequest request, IGrainFactory grains)
     {

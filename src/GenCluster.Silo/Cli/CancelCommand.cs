@@ -8,14 +8,14 @@ public static class CancelCommand
     /// <summary>Builds the verb.</summary>
     public static Command Build()
     {
-        var api = ApiVerb.Api();
-        var json = ApiVerb.Json();
+        var verb = new ApiVerb();
         var id = new Argument<string>("id") { Description = "Job id" };
-        var command = new Command("cancel", "Cancel a job.") { id, api, json };
-        command.SetAction((result, ct) => ApiVerb.RunAsync(result, api, async (client, output) =>
+        var command = new Command("cancel", "Cancel a job.") { id };
+        verb.AddTo(command);
+        command.SetAction((result, ct) => verb.RunAsync(result, async (client, output) =>
         {
             var status = await client.CancelAsync(result.GetValue(id)!, ct);
-            if (result.GetValue(json)) ApiVerb.WriteJson(output, status);
+            if (result.GetValue(verb.Json)) ApiVerb.WriteJson(output, status);
             else output.WriteLine($"job {status.Id}: {status.State}");
         }));
         return command;

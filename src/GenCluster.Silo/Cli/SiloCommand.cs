@@ -1,6 +1,8 @@
 using System.CommandLine;
 using GenCluster.Grains;
+using GenCluster.Silo.Auth;
 using GenCluster.Silo.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace GenCluster.Silo.Cli;
 
@@ -22,10 +24,19 @@ public static class SiloCommand
         var runsDir = new Option<string>("--runs-dir") { Description = "Default directory for job runs (default <data-dir>/runs)" };
         var prometheusTargets = new Option<string>("--prometheus-targets")
             { Description = "Directory to keep Prometheus file-based service discovery in (this silo and the live trainers; see deploy/prometheus)", DefaultValueFactory = _ => "" };
+        var tokenFile = new Option<string>("--token-file")
+        {
+            Description = $"API tokens, one per line: 'token scope [name]', scope read or admin, '#' comments (also: an admin token in ${ApiAuthOptions.AdminTokenVariable})",
+            DefaultValueFactory = _ => "",
+        };
+        var noAuth = new Option<bool>("--no-auth") { Description = "Serve the HTTP API without tokens: whoever reaches the port is admin (the silo refuses to start with neither tokens nor this)" };
+        var openMetrics = new Option<bool>("--open-metrics") { Description = "Serve /metrics without a token (default: a read token)" };
+        var openHealth = new Option<bool>("--open-health") { Description = "Serve /health without a token, e.g. for probes (default: a read token)" };
 
         var command = new Command("silo", "Run the control plane: Orleans silo, HTTP API, /metrics, /health and /dashboard.")
         {
             httpPort, siloPort, gatewayPort, dataDir, clustering, redis, advertise, lease, drain, runsDir, prometheusTargets,
+            tokenFile, noAuth, openMetrics, openHealth,
         };
         command.SetAction(async (result, ct) =>
         {
@@ -43,22 +54,39 @@ public static class SiloCommand
                     result.GetValue(lease).ToString(System.Globalization.CultureInfo.InvariantCulture),
                 [$"{ControlPlaneOptions.Section}:{nameof(ControlPlaneOptions.PreemptionDrainSeconds)}"] =
                     result.GetValue(drain).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                [$"{ApiAuthOptions.Section}:{nameof(ApiAuthOptions.TokenFile)}"] = result.GetValue(tokenFile),
+                [$"{ApiAuthOptions.Section}:{nameof(ApiAuthOptions.NoAuth)}"] = result.GetValue(noAuth).ToString(),
+                [$"{ApiAuthOptions.Section}:{nameof(ApiAuthOptions.OpenMetrics)}"] = result.GetValue(openMetrics).ToString(),
+                [$"{ApiAuthOptions.Section}:{nameof(ApiAuthOptions.OpenHealth)}"] = result.GetValue(openHealth).ToString(),
             };
             if (result.GetValue(runsDir) is { Length: > 0 } runs)
                 settings[$"{ControlPlaneOptions.Section}:{nameof(ControlPlaneOptions.RunsDirectory)}"] = Path.GetFullPath(runs);
+            if (Environment.GetEnvironmentVariable(ApiAuthOptions.AdminTokenVariable) is { Length: > 0 } adminToken)
+                settings[$"{ApiAuthOptions.Section}:{nameof(ApiAuthOptions.AdminToken)}"] = adminToken;
 
             var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
             builder.Configuration.AddInMemoryCollection(settings);
-            builder.AddGenClusterSilo();
+            try
+            {
+                builder.AddGenClusterSilo();
+            }
+            catch (Exception e) when (e is OptionsValidationException or ApiTokenFileException)
+            {
+                await result.InvocationConfiguration.Error.WriteLineAsync($"gencluster silo: {e.Message}");
+                return 2;
+            }
             await using var app = builder.Build();
             app.MapGenClusterApi();
 
             var silo = SiloHostingExtensions.ReadSiloOptions(builder.Configuration);
+            var auth = app.Services.GetRequiredService<IOptions<ApiAuthOptions>>().Value;
+            var authLine = ApiAuthHostingExtensions.Describe(auth, app.Services.GetRequiredService<ApiTokenSet>());
             var output = result.InvocationConfiguration.Output;
             app.Lifetime.ApplicationStarted.Register(() =>
             {
                 var http = $"http://127.0.0.1:{silo.HttpPort}";
                 output.WriteLine($"gencluster silo: clustering {silo.Clustering.ToString().ToLowerInvariant()}, data {Path.GetFullPath(silo.DataDirectory)}");
+                output.WriteLine($"  auth       {authLine}");
                 output.WriteLine($"  api        {http}/api/jobs");
                 output.WriteLine($"  metrics    {http}/metrics");
                 output.WriteLine($"  health     {http}/health");

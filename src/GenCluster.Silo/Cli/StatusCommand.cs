@@ -10,21 +10,21 @@ public static class StatusCommand
     /// <summary>Builds the verb.</summary>
     public static Command Build()
     {
-        var api = ApiVerb.Api();
-        var json = ApiVerb.Json();
+        var verb = new ApiVerb();
         var id = new Argument<string?>("id") { Description = "Job id (omit for all jobs)", Arity = ArgumentArity.ZeroOrOne };
-        var command = new Command("status", "Show all jobs, or one job in detail.") { id, api, json };
-        command.SetAction((result, ct) => ApiVerb.RunAsync(result, api, async (client, output) =>
+        var command = new Command("status", "Show all jobs, or one job in detail.") { id };
+        verb.AddTo(command);
+        command.SetAction((result, ct) => verb.RunAsync(result, async (client, output) =>
         {
             if (result.GetValue(id) is { } jobId)
             {
                 var status = await client.GetJobAsync(jobId, ct);
-                if (result.GetValue(json)) ApiVerb.WriteJson(output, status);
+                if (result.GetValue(verb.Json)) ApiVerb.WriteJson(output, status);
                 else WriteJob(output, status);
                 return;
             }
             var jobs = await client.ListJobsAsync(ct);
-            if (result.GetValue(json))
+            if (result.GetValue(verb.Json))
             {
                 ApiVerb.WriteJson(output, jobs);
                 return;

@@ -11,8 +11,7 @@ public static class SubmitCommand
     /// <summary>Builds the verb.</summary>
     public static Command Build()
     {
-        var api = ApiVerb.Api();
-        var json = ApiVerb.Json();
+        var verb = new ApiVerb();
         var file = new Option<FileInfo?>("--file", "-f") { Description = "JSON job spec (fields as in the API, camelCase)" };
         var flags = new (string Field, Option Option)[]
         {
@@ -36,7 +35,8 @@ public static class SubmitCommand
             ("runsDirectory", new Option<string?>("--runs-dir") { Description = "Directory for the job's checkpoints and samples" }),
         };
 
-        var command = new Command("submit", "Submit a job (from --file and/or flags) and print its id.") { api, json, file };
+        var command = new Command("submit", "Submit a job (from --file and/or flags) and print its id.") { file };
+        verb.AddTo(command);
         foreach (var (_, option) in flags) command.Options.Add(option);
         command.SetAction(async (result, ct) =>
         {
@@ -54,7 +54,7 @@ public static class SubmitCommand
                     return 1;
                 }
             }
-            return await ApiVerb.RunAsync(result, api, (client, output) => Submit(client, output, spec, result, ct));
+            return await verb.RunAsync(result, (client, output) => Submit(client, output, spec, result, ct));
         });
         return command;
 
@@ -79,7 +79,7 @@ public static class SubmitCommand
             }
 
             var status = await client.SubmitAsync(spec.ToJsonString(), ct);
-            if (result.GetValue(json)) ApiVerb.WriteJson(output, status);
+            if (result.GetValue(verb.Json)) ApiVerb.WriteJson(output, status);
             else output.WriteLine($"submitted job {status.Id} ({status.Spec.Name}): {status.State}");
         }
     }

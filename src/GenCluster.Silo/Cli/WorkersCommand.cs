@@ -9,13 +9,13 @@ public static class WorkersCommand
     /// <summary>Builds the verb.</summary>
     public static Command Build()
     {
-        var api = ApiVerb.Api();
-        var json = ApiVerb.Json();
-        var command = new Command("workers", "List registered trainers with their leases and assignments.") { api, json };
-        command.SetAction((result, ct) => ApiVerb.RunAsync(result, api, async (client, output) =>
+        var verb = new ApiVerb();
+        var command = new Command("workers", "List registered trainers with their leases and assignments.");
+        verb.AddTo(command);
+        command.SetAction((result, ct) => verb.RunAsync(result, async (client, output) =>
         {
             var workers = await client.ListWorkersAsync(ct);
-            if (result.GetValue(json))
+            if (result.GetValue(verb.Json))
             {
                 ApiVerb.WriteJson(output, workers);
                 return;

@@ -5,6 +5,7 @@ using GenCluster.Grains.Scheduling;
 using GenCluster.Grains.Telemetry;
 using GenCluster.Grains.Workers;
 using GenCluster.Silo.Api;
+using GenCluster.Silo.Auth;
 using GenCluster.Silo.Storage;
 using GenCluster.Silo.Telemetry;
 using Microsoft.Extensions.Options;
@@ -22,18 +23,29 @@ namespace GenCluster.Silo.Hosting;
 public static class SiloHostingExtensions
 {
     /// <summary>Reads and validates the <c>Silo</c> section now (clustering must be known before the host is built).</summary>
-    public static SiloHostOptions ReadSiloOptions(IConfiguration configuration)
+    public static SiloHostOptions ReadSiloOptions(IConfiguration configuration) =>
+        ReadValidated(configuration, SiloHostOptions.Section, new SiloHostOptionsValidator());
+
+    /// <summary>Binds <paramref name="section"/> and validates it now, before the host is built.</summary>
+    /// <exception cref="OptionsValidationException">The section is not valid; the message joins the validator's messages.</exception>
+    public static T ReadValidated<T>(IConfiguration configuration, string section, IValidateOptions<T> validator) where T : class, new()
     {
-        var options = configuration.GetSection(SiloHostOptions.Section).Get<SiloHostOptions>() ?? new SiloHostOptions();
-        var result = new SiloHostOptionsValidator().Validate(null, options);
-        if (result.Failed) throw new OptionsValidationException(SiloHostOptions.Section, typeof(SiloHostOptions), result.Failures);
+        var options = configuration.GetSection(section).Get<T>() ?? new T();
+        var result = validator.Validate(null, options);
+        if (result.Failed) throw new OptionsValidationException(section, typeof(T), result.Failures);
         return options;
     }
 
-    /// <summary>Adds the Orleans silo with GenCluster's grains, durable state, metrics and dashboard, and Kestrel on the HTTP port.</summary>
+    /// <summary>
+    /// Adds the Orleans silo with GenCluster's grains, durable state, metrics and dashboard, Kestrel on the HTTP port
+    /// and the API's token authentication.
+    /// </summary>
+    /// <exception cref="OptionsValidationException">The <c>Silo</c> or <c>Auth</c> options are not valid.</exception>
+    /// <exception cref="ApiTokenFileException">The token file cannot be used.</exception>
     public static WebApplicationBuilder AddGenClusterSilo(this WebApplicationBuilder builder)
     {
         var silo = ReadSiloOptions(builder.Configuration);
+        builder.AddGenClusterApiAuth();
         var services = builder.Services;
 
         services.AddOptions<SiloHostOptions>().Bind(builder.Configuration.GetSection(SiloHostOptions.Section)).ValidateOnStart();
@@ -91,11 +103,20 @@ public static class SiloHostingExtensions
         return builder;
     }
 
-    /// <summary>Maps the HTTP API, <c>/metrics</c>, <c>/health</c> and the dashboard under <c>/dashboard</c>.</summary>
+    /// <summary>
+    /// Maps the HTTP API, <c>/metrics</c>, <c>/health</c> and the dashboard under <c>/dashboard</c>, behind the token
+    /// check: the API by scope (see <see cref="JobsEndpoints"/>), <c>/metrics</c> and <c>/health</c> need a read token
+    /// unless opened by <c>--open-metrics</c> / <c>--open-health</c>, the dashboard (which shows grain state) admin.
+    /// Endpoints mapped after this call need a token by the fallback policy (<see cref="ApiPolicies"/>).
+    /// </summary>
     public static WebApplication MapGenClusterApi(this WebApplication app)
     {
-        app.MapPrometheusScrapingEndpoint("/metrics");
-        app.MapOrleansDashboard("/dashboard");
+        var auth = app.Services.GetRequiredService<IOptions<ApiAuthOptions>>().Value;
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapPrometheusScrapingEndpoint("/metrics").RequireReadUnlessOpen(auth.OpenMetrics);
+        app.MapHealth().RequireReadUnlessOpen(auth.OpenHealth);
+        app.MapOrleansDashboard("/dashboard").RequireScope(ApiScope.Admin);
         app.MapGenClusterEndpoints();
         return app;
     }

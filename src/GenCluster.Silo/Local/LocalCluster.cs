@@ -11,14 +11,15 @@ public sealed class LocalCluster : IAsyncDisposable
     private readonly string _siloAssembly;
     private readonly string[] _siloArguments;
 
-    private LocalCluster(ChildProcess silo, string siloAssembly, string[] siloArguments, Uri api, string logDirectory)
+    private LocalCluster(ChildProcess silo, string siloAssembly, string[] siloArguments, Uri api, string logDirectory, LocalCredentials credentials)
     {
         Silo = silo;
         _siloAssembly = siloAssembly;
         _siloArguments = siloArguments;
         ApiAddress = api;
         LogDirectory = logDirectory;
-        _http = new HttpClient { BaseAddress = api, Timeout = TimeSpan.FromSeconds(30) };
+        Credentials = credentials;
+        _http = GenClusterApiClient.CreateHttp(api, credentials.AdminToken);
         Api = new GenClusterApiClient(_http);
     }
 
@@ -31,8 +32,11 @@ public sealed class LocalCluster : IAsyncDisposable
     /// <summary>Base address of the silo's HTTP API (also /metrics, /dashboard).</summary>
     public Uri ApiAddress { get; }
 
-    /// <summary>Client of the silo's API.</summary>
+    /// <summary>Client of the silo's API, with the admin token.</summary>
     public GenClusterApiClient Api { get; }
+
+    /// <summary>The API tokens the silo accepts (made for this cluster, in its state directory).</summary>
+    public LocalCredentials Credentials { get; }
 
     /// <summary>Where each process's output goes.</summary>
     public string LogDirectory { get; }
@@ -40,22 +44,27 @@ public sealed class LocalCluster : IAsyncDisposable
     /// <summary>Metrics endpoints of the trainers.</summary>
     public List<string> TrainerMetrics { get; } = [];
 
-    /// <summary>Starts the silo (file clustering, its own data directory) and waits until its API answers.</summary>
+    /// <summary>
+    /// Starts the silo (file clustering, its own data directory, new API tokens in <paramref name="stateDirectory"/>)
+    /// and waits until its API answers.
+    /// </summary>
     /// <param name="leaseSeconds">Worker lease: a trainer silent this long is lost.</param>
     public static async Task<LocalCluster> StartSiloAsync(string siloAssembly, string stateDirectory, string runsDirectory,
         CancellationToken cancellationToken, double leaseSeconds = 10)
     {
         var ports = FreePorts.Take(3);
         var logs = Path.Combine(stateDirectory, "logs");
+        var credentials = LocalCredentials.Create(stateDirectory);
         string[] arguments =
         [
             "silo", "--http-port", $"{ports[0]}", "--silo-port", $"{ports[1]}", "--gateway-port", $"{ports[2]}",
             "--data-dir", Path.Combine(stateDirectory, "silo"), "--runs-dir", runsDirectory,
             "--lease-seconds", leaseSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--prometheus-targets", LocalPrometheus.TargetsDirectory(PrometheusDirectory(stateDirectory)),
+            "--token-file", credentials.TokenFile,
         ];
         var silo = ChildProcess.Start("silo", siloAssembly, arguments, Path.Combine(logs, "silo.log"));
-        var cluster = new LocalCluster(silo, siloAssembly, arguments, new Uri($"http://127.0.0.1:{ports[0]}"), logs) { GatewayPort = ports[2] };
+        var cluster = new LocalCluster(silo, siloAssembly, arguments, new Uri($"http://127.0.0.1:{ports[0]}"), logs, credentials) { GatewayPort = ports[2] };
         try
         {
             await cluster.WaitForSiloAsync(TimeSpan.FromSeconds(60), cancellationToken);

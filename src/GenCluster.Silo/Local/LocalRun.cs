@@ -28,9 +28,11 @@ public sealed class LocalRun(LocalRunOptions options, TextWriter output, TimePro
         var job = await cluster.Api.SubmitAsync(options.ToJobSpec(runs), cancellationToken);
         output.WriteLine($"job       {job.Id}");
         output.WriteLine($"api       {cluster.ApiAddress}api/jobs/{job.Id}   dashboard {cluster.ApiAddress}dashboard");
+        output.WriteLine($"token     {cluster.Credentials.TokenFile}   (admin; e.g. gencluster status --api {cluster.ApiAddress} --token-file <it>)");
         output.WriteLine($"metrics   {cluster.ApiAddress}metrics   trainers: {string.Join("  ", cluster.TrainerMetrics)}");
         output.WriteLine($"logs      {cluster.LogDirectory}");
-        output.WriteLine($"prometheus --config.file={LocalPrometheus.Write(LocalCluster.PrometheusDirectory(state))}   (scrapes the silo and every trainer)");
+        var prometheus = LocalPrometheus.Write(LocalCluster.PrometheusDirectory(state), cluster.Credentials.ReadToken);
+        output.WriteLine($"prometheus --config.file={prometheus}   (scrapes the silo and every trainer)");
 
         var final = await WatchAsync(cluster, job.Id, interactive, cancellationToken);
         if (final is null || !final.IsTerminal)

@@ -9,11 +9,34 @@ public sealed class PrometheusConfigTests : IDisposable
 
     public void Dispose() => Directory.Delete(_temp, recursive: true);
 
+    /// <summary>
+    /// A copy of the config and rules with the silo token file it sends (which the repository does not hold), so
+    /// target files and tokens written here never land in the repository's deploy/prometheus.
+    /// </summary>
+    private void CopyConfig()
+    {
+        foreach (var file in new[] { "prometheus.yml", "alerts.yml" })
+        {
+            File.Copy(Path.Combine(PrometheusDirectory, file), Path.Combine(_temp, file));
+        }
+        File.WriteAllText(Path.Combine(_temp, "silo.token"), new string('0', 64));
+    }
+
     [Fact]
     public async Task ConfigPassesPromtoolCheckConfig()
     {
-        var result = await Promtool.AssertSucceedsAsync(PrometheusDirectory, "check", "config", "prometheus.yml");
+        CopyConfig();
+        var result = await Promtool.AssertSucceedsAsync(_temp, "check", "config", "prometheus.yml");
         Assert.True(result.Output.Contains("SUCCESS: 1 rule files found", StringComparison.Ordinal), result.ToString());
+    }
+
+    [Fact]
+    public void TheSiloJobSendsTheTokenBesideTheConfig()
+    {
+        var config = File.ReadAllText(Path.Combine(PrometheusDirectory, "prometheus.yml"));
+        var silo = config[config.IndexOf("job_name: gencluster-silo", StringComparison.Ordinal)..config.IndexOf("job_name: gencluster-trainers", StringComparison.Ordinal)];
+        Assert.Contains("authorization:\n      credentials_file: silo.token\n", silo.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        Assert.Equal("silo.token", File.ReadAllText(Path.Combine(PrometheusDirectory, ".gitignore")).Trim());
     }
 
     [Theory]
@@ -21,11 +44,7 @@ public sealed class PrometheusConfigTests : IDisposable
     [InlineData("gencluster-trainers", "127.0.0.1:7001", "node-a", "127.0.0.1:5080")]
     public async Task EachJobReadsItsOwnTargetFilesBesideTheConfig(string job, string target, string host, string otherTarget)
     {
-        // A copy, so the target files written here never land in the repository's deploy/prometheus/targets.
-        foreach (var file in new[] { "prometheus.yml", "alerts.yml" })
-        {
-            File.Copy(Path.Combine(PrometheusDirectory, file), Path.Combine(_temp, file));
-        }
+        CopyConfig();
         var targets = Directory.CreateDirectory(Path.Combine(_temp, "targets")).FullName;
         File.WriteAllText(Path.Combine(targets, "silo.json"),
             """[{"targets": ["127.0.0.1:5080"], "labels": {"host": "silo-0"}}]""");

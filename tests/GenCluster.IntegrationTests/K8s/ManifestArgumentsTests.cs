@@ -40,6 +40,17 @@ public partial class ManifestArgumentsTests
         Assert.Equal(("gencluster-trainer.dll", "run"), (trainer.Assembly, trainer.Args[0]));
     }
 
+    [Fact]
+    public void TheSiloReadsItsApiTokensFromAMountedSecret()
+    {
+        var manifest = File.ReadAllText(Path.Combine(K8sDirectory(), "silo.yaml"));
+        var silo = Containers(manifest.Split('\n')).Single();
+        var tokenFile = Assert.Single(silo.Args, a => a.StartsWith("--token-file=", StringComparison.Ordinal))["--token-file=".Length..];
+        Assert.DoesNotContain("--no-auth", silo.Args);
+        Assert.Contains($"mountPath: {Path.GetDirectoryName(tokenFile)}, readOnly: true", manifest);
+        Assert.Contains("secret: { secretName: gencluster-api-tokens }", manifest);
+    }
+
     private static IEnumerable<(string Assembly, string[] Args)> Containers(string[] lines)
     {
         for (var i = 0; i < lines.Length; i++)

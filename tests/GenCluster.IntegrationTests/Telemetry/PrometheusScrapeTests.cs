@@ -27,7 +27,7 @@ public sealed class PrometheusScrapeTests : IDisposable
         var jobId = (await _cluster.Silo.Api.SubmitAsync(_cluster.Spec(steps: 1_000_000, minWorkers: 2, maxWorkers: 3))).Id;
         var running = await _cluster.WaitForAsync(jobId,
             s => s.State == JobState.Running && s.Rounds[^1].Members.Count == 3 && s.Progress?.Step >= 8, Patience, "running on 3 trainers past step 8");
-        using var prometheus = new PrometheusServer(FastConfig(LocalPrometheus.Write(_cluster.PrometheusDirectory)));
+        using var prometheus = new PrometheusServer(FastConfig(LocalPrometheus.Write(_cluster.PrometheusDirectory, _cluster.Silo.Credentials.ReadToken)));
 
         // Per-rank training series, each carrying job, round, rank and host.
         var round = running.CurrentRound.ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -1,16 +1,23 @@
 using GenCluster.Silo.Api;
 using GenCluster.Silo.Hosting;
+using GenCluster.Silo.Local;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 
 namespace GenCluster.Silo.Tests.Api;
 
-/// <summary>The real silo host (file mode, free ports, a temporary data directory) started inside the test process.</summary>
+/// <summary>
+/// The real silo host (file mode, free ports, a temporary data directory) started inside the test process, with a
+/// token file holding an admin and a read token; <see cref="Http"/> and <see cref="Client"/> send the admin token.
+/// </summary>
 public sealed class InProcessSilo : IAsyncLifetime
 {
     private WebApplication? _app;
 
     public string DataDirectory { get; } = Directory.CreateTempSubdirectory("gencluster-api-").FullName;
+
+    /// <summary>More configuration (e.g. <c>Auth:OpenMetrics</c>), set before <see cref="InitializeAsync"/>.</summary>
+    public IReadOnlyDictionary<string, string?> Settings { get; init; } = new Dictionary<string, string?>();
 
     // Taken together so the three are distinct: ports picked one at a time can repeat (seen: silo port = gateway port).
     private readonly int[] _ports = GenCluster.Silo.Local.FreePorts.Take(3);
@@ -19,14 +26,24 @@ public sealed class InProcessSilo : IAsyncLifetime
 
     public string Address => $"http://127.0.0.1:{HttpPort}";
 
+    public LocalCredentials Credentials { get; private set; } = null!;
+
+    public string AdminToken => Credentials.AdminToken;
+
+    public string ReadToken => Credentials.ReadToken;
+
     public HttpClient Http { get; private set; } = null!;
 
     public GenClusterApiClient Client { get; private set; } = null!;
 
     public static int FreePort() => GenCluster.Silo.Local.FreePorts.One();
 
+    /// <summary>A client of this silo sending <paramref name="token"/> (none when null); the caller disposes it.</summary>
+    public HttpClient HttpWith(string? token) => GenClusterApiClient.CreateHttp(new Uri(Address), token);
+
     public async Task InitializeAsync()
     {
+        Credentials = LocalCredentials.Create(DataDirectory);
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -34,18 +51,20 @@ public sealed class InProcessSilo : IAsyncLifetime
             ["Silo:SiloPort"] = _ports[1].ToString(),
             ["Silo:GatewayPort"] = _ports[2].ToString(),
             ["Silo:DataDirectory"] = DataDirectory,
+            ["Auth:TokenFile"] = Credentials.TokenFile,
         });
+        builder.Configuration.AddInMemoryCollection(Settings);
         builder.AddGenClusterSilo();
         _app = builder.Build();
         _app.MapGenClusterApi();
         await _app.StartAsync();
-        Http = new HttpClient { BaseAddress = new Uri(Address) };
+        Http = HttpWith(AdminToken);
         Client = new GenClusterApiClient(Http);
     }
 
     public async Task DisposeAsync()
     {
-        Http.Dispose();
+        Http?.Dispose();
         if (_app is not null)
         {
             await _app.StopAsync();
