@@ -1,4 +1,5 @@
 using GenCluster.Contracts.Jobs;
+using GenCluster.Silo.Runs;
 
 namespace GenCluster.Silo.Local;
 
@@ -127,8 +128,8 @@ public sealed class LocalRun(LocalRunOptions options, TextWriter output, TimePro
                                  $"steps trained again {status.LostSteps}, slowest {status.Recoveries.Max(r => r.Seconds):F1} s");
             }
         }
-        var samples = Path.Combine(runDirectory, "samples");
-        var latestSample = Directory.Exists(samples) ? Directory.GetFiles(samples, "step-*.png").Order(StringComparer.Ordinal).LastOrDefault() : null;
+        var samples = Path.Combine(runDirectory, SampleGrids.Folder);
+        var latestSample = SampleGrids.InRun(runDirectory).LastOrDefault()?.Path;
         var checkpoints = Path.Combine(runDirectory, "checkpoints");
         var latestCheckpoint = Directory.Exists(checkpoints)
             ? Directory.GetDirectories(checkpoints, "step-*").Order(StringComparer.Ordinal).LastOrDefault()
