@@ -96,6 +96,7 @@ public static class SiloHostingExtensions
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapOrleansDashboard("/dashboard");
         app.MapGenClusterEndpoints();
+        app.MapGenClusterRunEndpoints();
         return app;
     }
 }

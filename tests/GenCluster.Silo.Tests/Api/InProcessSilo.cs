@@ -1,3 +1,5 @@
+using System.Net;
+using System.Text.Json.Nodes;
 using GenCluster.Silo.Api;
 using GenCluster.Silo.Hosting;
 using Microsoft.AspNetCore.Builder;
@@ -24,6 +26,13 @@ public sealed class InProcessSilo : IAsyncLifetime
     public GenClusterApiClient Client { get; private set; } = null!;
 
     public static int FreePort() => GenCluster.Silo.Local.FreePorts.One();
+
+    /// <summary>GETs <paramref name="url"/>: the status and the body as JSON.</summary>
+    public async Task<(HttpStatusCode Status, JsonNode? Body)> GetJsonAsync(string url)
+    {
+        using var response = await Http.GetAsync(url);
+        return (response.StatusCode, JsonNode.Parse(await response.Content.ReadAsStringAsync()));
+    }
 
     public async Task InitializeAsync()
     {
