@@ -7,6 +7,7 @@ using GenCluster.Grains.Workers;
 using GenCluster.Silo.Api;
 using GenCluster.Silo.Storage;
 using GenCluster.Silo.Telemetry;
+using GenCluster.Silo.Ui;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using Orleans.Configuration;
@@ -90,13 +91,14 @@ public static class SiloHostingExtensions
         return builder;
     }
 
-    /// <summary>Maps the HTTP API, <c>/metrics</c>, <c>/health</c> and the dashboard under <c>/dashboard</c>.</summary>
+    /// <summary>Maps the HTTP API, <c>/metrics</c>, <c>/health</c>, the job pages under <c>/ui</c> and the dashboard under <c>/dashboard</c>.</summary>
     public static WebApplication MapGenClusterApi(this WebApplication app)
     {
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapOrleansDashboard("/dashboard");
         app.MapGenClusterEndpoints();
         app.MapGenClusterRunEndpoints();
+        app.MapGenClusterUi();
         return app;
     }
 }

@@ -28,6 +28,7 @@ public sealed class LocalRun(LocalRunOptions options, TextWriter output, TimePro
 
         var job = await cluster.Api.SubmitAsync(options.ToJobSpec(runs), cancellationToken);
         output.WriteLine($"job       {job.Id}");
+        output.WriteLine($"job page  {cluster.ApiAddress}ui/jobs/{job.Id}");
         output.WriteLine($"api       {cluster.ApiAddress}api/jobs/{job.Id}   dashboard {cluster.ApiAddress}dashboard");
         output.WriteLine($"metrics   {cluster.ApiAddress}metrics   trainers: {string.Join("  ", cluster.TrainerMetrics)}");
         output.WriteLine($"logs      {cluster.LogDirectory}");

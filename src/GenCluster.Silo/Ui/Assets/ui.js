@@ -1,0 +1,7 @@
+// One page shell for both views: /ui/jobs/{id} shows that job, anything else the job list.
+const match = location.pathname.match(/^\/ui\/jobs\/([^/]+)\/?$/);
+if (match) {
+  (await import("/ui/assets/job.js")).show(decodeURIComponent(match[1]));
+} else {
+  (await import("/ui/assets/jobs.js")).show();
+}
