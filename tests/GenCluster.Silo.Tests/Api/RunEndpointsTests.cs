@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using GenCluster.Contracts.Jobs;
-using GenCluster.Silo.Api;
 
 namespace GenCluster.Silo.Tests.Api;
 
@@ -84,7 +83,7 @@ public class RunEndpointsTests(InProcessSilo silo) : IClassFixture<InProcessSilo
         using var response = await silo.Http.GetAsync($"/api/jobs/{job.Id}/samples/latest");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("image/png", response.Content.Headers.ContentType!.MediaType);
-        Assert.Equal("1000000", Assert.Single(response.Headers.GetValues(RunEndpoints.SampleStepHeader)));
+        Assert.Equal("1000000", Assert.Single(response.Headers.GetValues("X-Sample-Step")));
         Assert.Equal([137, 80, 78, 71], await response.Content.ReadAsByteArrayAsync());
 
         (_, list) = await silo.GetJsonAsync($"/api/jobs/{job.Id}/samples");
