@@ -12,7 +12,8 @@ namespace GenCluster.IntegrationTests.Ui;
 /// <summary>
 /// The job page in a real headless Chromium (Debian's <c>chromium</c>) over a real silo and two real trainers training
 /// a tiny DCGAN: it follows the run without a reload and without a console error, and shows the newest sample grid.
-/// A screenshot of the finished page is left at <see cref="ScreenshotPath"/> (the README's <c>docs/images/job-page.png</c>).
+/// A screenshot of the finished page is left at <see cref="ScreenshotPath"/>; the README's <c>docs/images/job-page.png</c>
+/// is one of these, copied by hand so a test run never changes the source tree.
 /// </summary>
 [Collection(FaultsCollection.Name)]
 public sealed class JobPageTests(ITestOutputHelper log)
