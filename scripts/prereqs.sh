@@ -5,7 +5,7 @@
 set -euo pipefail
 
 # command-that-must-exist:debian-package. "run" (scripts/local.sh) needs only what training needs; the default,
-# "test", adds what the test suite uses (readelf, a real redis-server, promtool).
+# "test", adds what the test suite uses (readelf, a real redis-server, promtool, a headless chromium for the job page).
 profile=${1:-test}
 required=(
   "dotnet:"
@@ -16,6 +16,7 @@ if [ "$profile" = test ]; then
     "readelf:binutils"
     "redis-server:redis-server"
     "promtool:prometheus"
+    "chromium:chromium"
   )
 fi
 

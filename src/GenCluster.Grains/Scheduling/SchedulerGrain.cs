@@ -91,7 +91,7 @@ public sealed partial class SchedulerGrain(
         if (errors.Count > 0) throw new ArgumentException(string.Join("; ", errors.Values.SelectMany(e => e)), nameof(spec));
 
         var now = time.GetUtcNow();
-        var id = $"{now:yyyyMMdd-HHmmss}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3))}";
+        var id = JobId.New(now, RandomNumberGenerator.GetBytes(JobId.RandomBytes));
         var runs = string.IsNullOrWhiteSpace(spec.RunsDirectory) ? options.Value.RunsDirectory : spec.RunsDirectory;
         var status = await Job(id).Initialize(spec, Path.GetFullPath(Path.Combine(runs, id)));
         S.Jobs[id] = new ScheduledJob

@@ -9,6 +9,9 @@ public static class ApiJson
     /// <summary>Settings for responses and for reading them.</summary>
     public static readonly JsonSerializerOptions Options = Configure(new JsonSerializerOptions(JsonSerializerDefaults.Web));
 
+    /// <summary>Response settings without indentation, for answers that are mostly numbers (the step journal).</summary>
+    public static readonly JsonSerializerOptions Compact = new(Options) { WriteIndented = false };
+
     /// <summary>
     /// Settings for reading a submitted spec: unknown fields and nulls where a value is required are errors that name
     /// the field, rather than being silently ignored.

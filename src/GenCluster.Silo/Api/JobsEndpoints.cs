@@ -27,14 +27,14 @@ public static class JobsEndpoints
             return Results.Ok(statuses.OfType<JobStatus>().ToArray());
         });
         jobs.MapGet("/{id}", async (string id, IGrainFactory grains) =>
-            await grains.GetGrain<IJobGrain>(id).GetStatus() is { } status ? Results.Ok(status) : NotFound(id));
+            await JobLookup.FindAsync(grains, id) is { } status ? Results.Ok(status) : JobLookup.NotFound(id));
         jobs.MapPost("/{id}/cancel", async (string id, IGrainFactory grains) =>
         {
-            if (await grains.GetGrain<IJobGrain>(id).GetStatus() is not { } before) return NotFound(id);
+            if (await JobLookup.FindAsync(grains, id) is not { } before) return JobLookup.NotFound(id);
             if (before.IsTerminal)
                 return Results.Problem($"job '{id}' is already {before.State}", statusCode: StatusCodes.Status409Conflict);
             var after = await Scheduler(grains).Cancel(id, "cancelled via the API");
-            return after is null ? NotFound(id) : Results.Ok(after);
+            return after is null ? JobLookup.NotFound(id) : Results.Ok(after);
         }).RequireScope(ApiScope.Admin);
 
         api.MapGet("/workers", async (IGrainFactory grains) =>
@@ -72,9 +72,6 @@ public static class JobsEndpoints
     }
 
     private static ISchedulerGrain Scheduler(IGrainFactory grains) => grains.GetGrain<ISchedulerGrain>(ISchedulerGrain.Key);
-
-    private static IResult NotFound(string id) =>
-        Results.Problem($"job '{id}' not found", statusCode: StatusCodes.Status404NotFound);
 }
 
 /// <summary>The <c>/health</c> answer.</summary>

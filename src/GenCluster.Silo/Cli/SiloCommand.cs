@@ -12,7 +12,7 @@ public static class SiloCommand
     /// <summary>Builds the verb.</summary>
     public static Command Build()
     {
-        var httpPort = new Option<int>("--http-port") { Description = "Port of the HTTP API, /metrics, /health and /dashboard", DefaultValueFactory = _ => 5080 };
+        var httpPort = new Option<int>("--http-port") { Description = "Port of the HTTP API, the job pages (/ui), /metrics, /health and /dashboard", DefaultValueFactory = _ => 5080 };
         var siloPort = new Option<int>("--silo-port") { Description = "Silo-to-silo port", DefaultValueFactory = _ => 11111 };
         var gatewayPort = new Option<int>("--gateway-port") { Description = "Port trainers (Orleans clients) connect to", DefaultValueFactory = _ => 30000 };
         var dataDir = new Option<string>("--data-dir") { Description = "Directory for grain state (file mode) and runs", DefaultValueFactory = _ => "gencluster-data" };
@@ -90,6 +90,7 @@ public static class SiloCommand
                 output.WriteLine($"  api        {http}/api/jobs");
                 output.WriteLine($"  metrics    {http}/metrics");
                 output.WriteLine($"  health     {http}/health");
+                output.WriteLine($"  jobs page  {http}/ui");
                 output.WriteLine($"  dashboard  {http}/dashboard");
                 output.WriteLine($"  silo port  {silo.SiloPort}, gateway port {silo.GatewayPort}");
                 output.Flush();

@@ -8,6 +8,7 @@ using GenCluster.Silo.Api;
 using GenCluster.Silo.Auth;
 using GenCluster.Silo.Storage;
 using GenCluster.Silo.Telemetry;
+using GenCluster.Silo.Ui;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using Orleans.Configuration;
@@ -104,7 +105,7 @@ public static class SiloHostingExtensions
     }
 
     /// <summary>
-    /// Maps the HTTP API, <c>/metrics</c>, <c>/health</c> and the dashboard under <c>/dashboard</c>, behind the token
+    /// Maps the HTTP API, <c>/metrics</c>, <c>/health</c>, the job pages under <c>/ui</c> and the dashboard under <c>/dashboard</c>, behind the token
     /// check: the API by scope (see <see cref="JobsEndpoints"/>), <c>/metrics</c> and <c>/health</c> need a read token
     /// unless opened by <c>--open-metrics</c> / <c>--open-health</c>, the dashboard (which shows grain state) admin.
     /// Endpoints mapped after this call need a token by the fallback policy (<see cref="ApiPolicies"/>).
@@ -118,6 +119,8 @@ public static class SiloHostingExtensions
         app.MapHealth().RequireReadUnlessOpen(auth.OpenHealth);
         app.MapOrleansDashboard("/dashboard").RequireScope(ApiScope.Admin);
         app.MapGenClusterEndpoints();
+        app.MapGenClusterRunEndpoints();
+        app.MapGenClusterUi();
         return app;
     }
 }

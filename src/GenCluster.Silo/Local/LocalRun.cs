@@ -1,4 +1,5 @@
 using GenCluster.Contracts.Jobs;
+using GenCluster.Silo.Runs;
 
 namespace GenCluster.Silo.Local;
 
@@ -27,6 +28,8 @@ public sealed class LocalRun(LocalRunOptions options, TextWriter output, TimePro
 
         var job = await cluster.Api.SubmitAsync(options.ToJobSpec(runs), cancellationToken);
         output.WriteLine($"job       {job.Id}");
+        // The read token rides in the fragment, which the browser keeps to itself (the page moves it to session storage).
+        output.WriteLine($"job page  {cluster.ApiAddress}ui/jobs/{job.Id}#token={cluster.Credentials.ReadToken}");
         output.WriteLine($"api       {cluster.ApiAddress}api/jobs/{job.Id}   dashboard {cluster.ApiAddress}dashboard");
         output.WriteLine($"token     {cluster.Credentials.TokenFile}   (admin; e.g. gencluster status --api {cluster.ApiAddress} --token-file <it>)");
         output.WriteLine($"metrics   {cluster.ApiAddress}metrics   trainers: {string.Join("  ", cluster.TrainerMetrics)}");
@@ -130,8 +133,8 @@ public sealed class LocalRun(LocalRunOptions options, TextWriter output, TimePro
                                  $"steps trained again {status.LostSteps}, slowest {status.Recoveries.Max(r => r.Seconds):F1} s");
             }
         }
-        var samples = Path.Combine(runDirectory, "samples");
-        var latestSample = Directory.Exists(samples) ? Directory.GetFiles(samples, "step-*.png").Order(StringComparer.Ordinal).LastOrDefault() : null;
+        var samples = Path.Combine(runDirectory, SampleGrids.Folder);
+        var latestSample = SampleGrids.InRun(runDirectory).LastOrDefault()?.Path;
         var checkpoints = Path.Combine(runDirectory, "checkpoints");
         var latestCheckpoint = Directory.Exists(checkpoints)
             ? Directory.GetDirectories(checkpoints, "step-*").Order(StringComparer.Ordinal).LastOrDefault()

@@ -7,7 +7,7 @@ namespace GenCluster.IntegrationTests.Faults;
 
 /// <summary>
 /// A real silo process and real trainer processes on a small slice of MNIST, tuned so faults are detected quickly:
-/// lease 3 s, heartbeat 0.5 s, collective deadline 5 s. Every child is killed on dispose, frozen ones included.
+/// lease 3 s, heartbeat 0.5 s, collective deadline 5 s (by default). Every child is killed on dispose, frozen ones included.
 /// </summary>
 public sealed class FaultCluster : IDisposable
 {
@@ -16,9 +16,11 @@ public sealed class FaultCluster : IDisposable
     private readonly List<LocalProcess> _trainers = [];
     private readonly string _root = Directory.CreateTempSubdirectory("gencluster-faults-").FullName;
     private readonly string _trainerDll = TrainerExecutable.Locate(null, AppContext.BaseDirectory);
+    private readonly double _collectiveTimeoutSeconds;
 
-    public FaultCluster(double leaseSeconds = 3, double drainSeconds = 10)
+    public FaultCluster(double leaseSeconds = 3, double drainSeconds = 10, double collectiveTimeoutSeconds = 5)
     {
+        _collectiveTimeoutSeconds = collectiveTimeoutSeconds;
         Runs = Path.Combine(_root, "runs");
         PrometheusDirectory = Path.Combine(_root, "prometheus");
         Silo = new SiloProcess(Path.Combine(_root, "silo"), "--lease-seconds", leaseSeconds.ToString(CultureInfo.InvariantCulture),
@@ -81,7 +83,8 @@ public sealed class FaultCluster : IDisposable
         [
             "run", "--worker-id", $"faults-{index}", "--ring-port", $"{ports[0]}", "--metrics-port", $"{ports[1]}",
             "--gateway-port", $"{Silo.GatewayPort}", "--threads", "1", "--data-dir", SharedDataDirectory,
-            "--heartbeat-seconds", "0.5", "--grace-seconds", "20", "--collective-timeout-seconds", "5",
+            "--heartbeat-seconds", "0.5", "--grace-seconds", "20",
+            "--collective-timeout-seconds", _collectiveTimeoutSeconds.ToString(CultureInfo.InvariantCulture),
         ], Path.Combine(_root, "logs", $"trainer-{index}.log"));
         _trainers.Add(trainer);
         return trainer;

@@ -1,3 +1,5 @@
+using System.Net;
+using System.Text.Json.Nodes;
 using GenCluster.Silo.Api;
 using GenCluster.Silo.Hosting;
 using GenCluster.Silo.Local;
@@ -40,6 +42,13 @@ public sealed class InProcessSilo : IAsyncLifetime
 
     /// <summary>A client of this silo sending <paramref name="token"/> (none when null); the caller disposes it.</summary>
     public HttpClient HttpWith(string? token) => GenClusterApiClient.CreateHttp(new Uri(Address), token);
+
+    /// <summary>GETs <paramref name="url"/>: the status and the body as JSON.</summary>
+    public async Task<(HttpStatusCode Status, JsonNode? Body)> GetJsonAsync(string url)
+    {
+        using var response = await Http.GetAsync(url);
+        return (response.StatusCode, JsonNode.Parse(await response.Content.ReadAsStringAsync()));
+    }
 
     public async Task InitializeAsync()
     {
