@@ -32,6 +32,9 @@ public sealed partial class JobGrain(
     private readonly Dictionary<int, double> _computeSeconds = [];
     private readonly HashSet<int> _namedStragglers = [];
 
+    // When each worker was last heard (heartbeats, round formation): in memory only, to name silent members of a failed round.
+    private readonly Dictionary<string, DateTimeOffset> _lastHeard = [];
+
     private string Id => this.GetPrimaryKeyString();
 
     /// <inheritdoc />
@@ -63,6 +66,7 @@ public sealed partial class JobGrain(
         await Save(next);
         instruments.RoundFormed();
         LogRoundFormed(Id, next.CurrentRound, members.Count);
+        foreach (var member in members) _lastHeard[member.WorkerId] = time.GetUtcNow();
         var assignments = members.Select(m => JobStateMachine.AssignmentFor(next, m.WorkerId, state.State.Secret)!).ToArray();
         return new RoundStart(next, assignments);
     }
@@ -92,6 +96,7 @@ public sealed partial class JobGrain(
     public async Task RecordHeartbeat(string workerId, long round, WorkerActivity activity, TrainingProgress? progress)
     {
         if (state.State.Status is not { } status) return;
+        _lastHeard[workerId] = time.GetUtcNow();
         var next = JobStateMachine.RecordHeartbeat(status, workerId, round, activity, progress, time.GetUtcNow());
         next = RecordTiming(next, workerId, round, progress);
         if (ReferenceEquals(next, status)) return;
@@ -145,8 +150,14 @@ public sealed partial class JobGrain(
     }
 
     /// <inheritdoc />
-    public Task ReportRoundFailure(long round, int rank, string reason) =>
-        EndByTrainer(round, RoundEnd.Failure, rank, $"rank {rank} ({Member(round, rank)}) reported: {reason}", leaving: false);
+    public Task ReportRoundFailure(long round, int rank, string reason)
+    {
+        // The reporter names the peer it was blocked on; a member that has also stopped heartbeating is named first.
+        var members = state.State.Status?.Rounds.FirstOrDefault(r => r.Number == round)?.Members ?? [];
+        var silent = SilentMembers.Find(members.Where(m => m.Rank != rank), _lastHeard, time.GetUtcNow(),
+            SilentMembers.Threshold(TimeSpan.FromSeconds(options.Value.LeaseSeconds)));
+        return EndByTrainer(round, RoundEnd.Failure, rank, SilentMembers.Describe(silent, $"rank {rank} ({Member(round, rank)}) reported: {reason}"), leaving: false);
+    }
 
     /// <inheritdoc />
     public Task ReportLeaving(long round, int rank, long step) =>
