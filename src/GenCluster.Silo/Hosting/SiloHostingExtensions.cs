@@ -113,6 +113,7 @@ public static class SiloHostingExtensions
     public static WebApplication MapGenClusterApi(this WebApplication app)
     {
         var auth = app.Services.GetRequiredService<IOptions<ApiAuthOptions>>().Value;
+        app.UseClusterUnavailableAs503();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapPrometheusScrapingEndpoint("/metrics").RequireReadUnlessOpen(auth.OpenMetrics);
