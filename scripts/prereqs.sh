@@ -5,7 +5,8 @@
 set -euo pipefail
 
 # command-that-must-exist:debian-package. "run" (scripts/local.sh) needs only what training needs; the default,
-# "test", adds what the test suite uses (readelf, a real redis-server, promtool, a headless chromium for the job page).
+# "test", adds what the test suite uses (readelf, a real redis-server, promtool, a headless chromium for the job page, ip and tc
+# for the multi-host test bed in network namespaces).
 profile=${1:-test}
 required=(
   "dotnet:"
@@ -17,6 +18,8 @@ if [ "$profile" = test ]; then
     "redis-server:redis-server"
     "promtool:prometheus"
     "chromium:chromium"
+    "ip:iproute2"
+    "tc:iproute2"
   )
 fi
 

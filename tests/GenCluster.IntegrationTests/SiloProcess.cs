@@ -13,9 +13,17 @@ public sealed class SiloProcess : IDisposable
 {
     private ChildProcess? _process;
     private readonly string[] _extraArgs;
+    private readonly MultiHost.NetHost? _host;
 
     public SiloProcess(string dataDirectory, params string[] extraArgs)
+        : this(null, dataDirectory, extraArgs)
     {
+    }
+
+    /// <summary>A silo on a host of a network test bed: run in its namespace, reached at its address.</summary>
+    public SiloProcess(MultiHost.NetHost? host, string dataDirectory, params string[] extraArgs)
+    {
+        _host = host;
         DataDirectory = dataDirectory;
         Credentials = LocalCredentials.Create(dataDirectory);
         _extraArgs = ["--token-file", Credentials.TokenFile, .. extraArgs];
@@ -32,7 +40,7 @@ public sealed class SiloProcess : IDisposable
     public int HttpPort => _ports[0];
     public int SiloPort => _ports[1];
     public int GatewayPort => _ports[2];
-    public string Address => $"http://127.0.0.1:{HttpPort}";
+    public string Address => $"http://{_host?.Address ?? "127.0.0.1"}:{HttpPort}";
     public HttpClient Http { get; }
     public GenClusterApiClient Api { get; }
     public string Output => _process?.Output ?? "";
@@ -42,11 +50,12 @@ public sealed class SiloProcess : IDisposable
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "gencluster.dll");
         _process?.Dispose();
-        _process = new ChildProcess("dotnet",
+        string[] command =
         [
-            dll, "silo", "--http-port", HttpPort.ToString(), "--silo-port", SiloPort.ToString(),
+            "dotnet", dll, "silo", "--http-port", HttpPort.ToString(), "--silo-port", SiloPort.ToString(),
             "--gateway-port", GatewayPort.ToString(), "--data-dir", DataDirectory, .. _extraArgs,
-        ]);
+        ];
+        _process = _host is null ? new ChildProcess(command[0], command[1..]) : new ChildProcess(MultiHost.NetBed.Script, MultiHost.NetBed.On(_host, command[0], command[1..]));
         await WaitHealthyAsync(silos);
     }
 

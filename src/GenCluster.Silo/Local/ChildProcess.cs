@@ -45,7 +45,14 @@ public sealed partial class ChildProcess : IAsyncDisposable
     /// The child writes to the log file itself (through <c>sh -c exec</c>), not through a pipe to this process, so it
     /// keeps logging and can finish a checkpoint even when the launcher is gone.
     /// </remarks>
-    public static ChildProcess Start(string name, string assembly, IEnumerable<string> arguments, string logFile)
+    public static ChildProcess Start(string name, string assembly, IEnumerable<string> arguments, string logFile) =>
+        StartProgram(name, "dotnet", [assembly, .. arguments], logFile);
+
+    /// <summary>
+    /// Starts <paramref name="program"/> with its output appended to <paramref name="logFile"/>. A program that execs
+    /// another (<c>ip netns exec ... dotnet ...</c>) keeps the process id, so signals still reach the last one.
+    /// </summary>
+    public static ChildProcess StartProgram(string name, string program, IEnumerable<string> arguments, string logFile)
     {
         var log = Path.GetFullPath(logFile);
         Directory.CreateDirectory(Path.GetDirectoryName(log)!);
@@ -53,11 +60,10 @@ public sealed partial class ChildProcess : IAsyncDisposable
         var psi = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
         psi.ArgumentList.Add("-c");
         psi.ArgumentList.Add("exec \"$0\" \"$@\" >>\"$GENCLUSTER_CHILD_LOG\" 2>&1");
-        psi.ArgumentList.Add("dotnet");
-        psi.ArgumentList.Add(assembly);
+        psi.ArgumentList.Add(program);
         foreach (var argument in arguments) psi.ArgumentList.Add(argument);
         psi.Environment["GENCLUSTER_CHILD_LOG"] = log;
-        var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {name}: dotnet {assembly}");
+        var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {name}: {program} {string.Join(' ', arguments)}");
         return new ChildProcess(name, process, log);
     }
 

@@ -27,9 +27,13 @@ public static class BenchAllReduceCommand
         var iters = new Option<int>("--iters") { Description = "Timed iterations per size; the line reports their mean.", DefaultValueFactory = _ => 5 };
         var warmup = new Option<int>("--warmup") { Description = "Untimed iterations per size before the timed ones (connections, and the JIT: tiered compilation needs a few dozen all-reduces to reach steady-state code).", DefaultValueFactory = _ => 40 };
         var bf16 = new Option<bool>("--bf16") { Description = "Transfer bfloat16 instead of float32 (wrong= then counts rounding)." };
+        var hosts = new Option<string?>("--hosts")
+        {
+            Description = "Run rank i in network namespace i, bound to its address: netns=ip,... one per rank (root; see scripts/netbed/netbed.sh).",
+        };
         var command = new Command("allreduce", "Ring all-reduce (float32 sum, in place) across local processes; prints busbw like nccl-tests.")
         {
-            ranks, size, sizes, iters, warmup, bf16,
+            ranks, size, sizes, iters, warmup, bf16, hosts,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -61,13 +65,24 @@ public static class BenchAllReduceCommand
                 return 2;
             }
 
-            var plan = new BenchPlan(n, bytes, Math.Max(1, parse.GetValue(iters)), Math.Max(0, parse.GetValue(warmup)), parse.GetValue(bf16));
+            IReadOnlyList<BenchHost>? placement = null;
+            try
+            {
+                if (parse.GetValue(hosts) is { } text) placement = BenchHost.ParseList(text, n, "--hosts");
+            }
+            catch (FormatException ex)
+            {
+                await Console.Error.WriteLineAsync(ex.Message).ConfigureAwait(false);
+                return 2;
+            }
+
+            var plan = new BenchPlan(n, bytes, Math.Max(1, parse.GetValue(iters)), Math.Max(0, parse.GetValue(warmup)), parse.GetValue(bf16), placement);
             return await RunAsync(plan, cancellationToken).ConfigureAwait(false);
         });
         return command;
     }
 
-    private sealed record BenchPlan(int Ranks, long[] Bytes, int Iters, int Warmup, bool Bf16);
+    private sealed record BenchPlan(int Ranks, long[] Bytes, int Iters, int Warmup, bool Bf16, IReadOnlyList<BenchHost>? Hosts);
 
     private static Task<int> RunAsync(BenchPlan plan, CancellationToken cancellationToken)
     {
@@ -78,6 +93,6 @@ public static class BenchAllReduceCommand
             "bench", "allreduce-worker", .. BenchRanks.Common(rank, plan.Ranks, job),
             "--bytes", string.Join(',', plan.Bytes.Select(I)), "--iters", I(plan.Iters), "--warmup", I(plan.Warmup),
             .. plan.Bf16 ? new[] { "--bf16" } : [],
-        ], cancellationToken);
+        ], cancellationToken, plan.Hosts);
     }
 }

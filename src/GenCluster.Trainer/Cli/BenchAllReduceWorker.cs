@@ -20,25 +20,28 @@ internal static class BenchAllReduceWorker
         var warmup = new Option<int>("--warmup") { DefaultValueFactory = _ => 40 };
         var job = new Option<string>("--job") { Required = true };
         var bf16 = new Option<bool>("--bf16");
+        var bind = new Option<string?>("--bind") { Description = "Address the ring server binds to (default loopback)." };
         var command = new Command("allreduce-worker", "One rank of bench allreduce (started by it).")
         {
-            rank, ranks, bytes, iters, warmup, job, bf16,
+            rank, ranks, bytes, iters, warmup, job, bf16, bind,
         };
         command.Hidden = true;
         command.SetAction((parse, cancellationToken) => RunAsync(
             parse.GetValue(rank), parse.GetValue(ranks),
             parse.GetValue(bytes)!.Split(',').Select(b => long.Parse(b, CultureInfo.InvariantCulture)).ToArray(),
-            parse.GetValue(iters), parse.GetValue(warmup), parse.GetValue(job)!, parse.GetValue(bf16), cancellationToken));
+            parse.GetValue(iters), parse.GetValue(warmup), parse.GetValue(job)!, parse.GetValue(bf16),
+            parse.GetValue(bind) is { } address ? System.Net.IPAddress.Parse(address) : null, cancellationToken));
         return command;
     }
 
-    private static async Task<int> RunAsync(int rank, int n, long[] sizes, int iters, int warmup, string job, bool bf16, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(
+        int rank, int n, long[] sizes, int iters, int warmup, string job, bool bf16, System.Net.IPAddress? bind, CancellationToken cancellationToken)
     {
         await using var member = await BenchRanks.JoinAsync(rank, n, job, o =>
         {
             o.CollectiveTimeout = TimeSpan.FromMinutes(2);
             o.UseBf16 = bf16;
-        }, cancellationToken).ConfigureAwait(false);
+        }, cancellationToken, bind).ConfigureAwait(false);
         await MeasureAsync(member.Ring, rank, n, sizes, iters, warmup, cancellationToken).ConfigureAwait(false);
         await member.Ring.BarrierAsync(cancellationToken).ConfigureAwait(false);
         return 0;

@@ -18,13 +18,23 @@ internal static class BenchRanks
     private const string EndpointPrefix = "ring-endpoint=";
 
     /// <summary>Starts <paramref name="ranks"/> workers with <paramref name="workerArguments"/>(rank) and waits for them; 0 when all succeed.</summary>
-    public static async Task<int> RunAsync(int ranks, Func<int, IEnumerable<string>> workerArguments, CancellationToken cancellationToken)
+    /// <remarks>
+    /// With <paramref name="hosts"/>, rank i runs in network namespace i (through <c>ip netns exec</c>, so as root) with
+    /// its ring server bound to that host's address (<c>--bind</c>); without, every rank binds to loopback.
+    /// </remarks>
+    public static async Task<int> RunAsync(
+        int ranks, Func<int, IEnumerable<string>> workerArguments, CancellationToken cancellationToken, IReadOnlyList<BenchHost>? hosts = null)
     {
         var secret = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
         var workers = new List<Process>();
         try
         {
-            for (var rank = 0; rank < ranks; rank++) workers.Add(StartWorker(rank, workerArguments(rank), secret));
+            for (var rank = 0; rank < ranks; rank++)
+            {
+                var host = hosts?[rank];
+                var arguments = host is null ? workerArguments(rank) : workerArguments(rank).Concat(["--bind", host.Address.ToString()]);
+                workers.Add(StartWorker(rank, arguments, secret, host?.Namespace));
+            }
 
             var endpoints = new string[ranks];
             for (var rank = 0; rank < ranks; rank++)
@@ -64,14 +74,15 @@ internal static class BenchRanks
     }
 
     /// <summary>In a worker: hosts the ring server, exchanges endpoints with the parent and opens the ring.</summary>
-    public static async Task<BenchRank> JoinAsync(int rank, int ranks, string job, Action<RingOptions> configure, CancellationToken cancellationToken)
+    public static async Task<BenchRank> JoinAsync(
+        int rank, int ranks, string job, Action<RingOptions> configure, CancellationToken cancellationToken, IPAddress? bind = null)
     {
         var secret = Environment.GetEnvironmentVariable(SecretVariable)
             ?? throw new InvalidOperationException($"{SecretVariable} is not set (start ranks through the 'bench' verbs).");
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddGenClusterRing(builder.Configuration, configure);
-        builder.Services.ListenRing(IPAddress.Loopback, 0);
+        builder.Services.ListenRing(bind ?? IPAddress.Loopback, 0);
         var app = builder.Build();
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var endpoint = app.Services.GetRequiredService<RingListener>().Endpoint;
@@ -98,15 +109,20 @@ internal static class BenchRanks
         }
     }
 
-    private static Process StartWorker(int rank, IEnumerable<string> arguments, string secret)
+    private static Process StartWorker(int rank, IEnumerable<string> arguments, string secret, string? netns)
     {
         var processPath = Environment.ProcessPath ?? throw new InvalidOperationException("Cannot find this executable to start the ranks.");
-        var info = new ProcessStartInfo(processPath)
+        var info = new ProcessStartInfo(netns is null ? processPath : "ip")
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
+        if (netns is not null)
+        {
+            foreach (var word in new[] { "netns", "exec", netns, processPath }) info.ArgumentList.Add(word);
+        }
+
         if (Path.GetFileNameWithoutExtension(processPath) == "dotnet") info.ArgumentList.Add(typeof(BenchRanks).Assembly.Location);
         foreach (var argument in arguments) info.ArgumentList.Add(argument);
         info.Environment[SecretVariable] = secret;
