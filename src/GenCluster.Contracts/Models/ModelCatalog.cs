@@ -48,6 +48,22 @@ public static class ModelCatalog
     /// <summary>The entry for <paramref name="kind"/> (exact, case-sensitive), or null.</summary>
     public static ModelCatalogEntry? Find(string? kind) => Entries.FirstOrDefault(e => e.Kind == kind);
 
+    /// <summary><paramref name="options"/> with base width <paramref name="width"/> (every GAN and autoencoder kind has one).</summary>
+    public static ModelOptions WithWidth(ModelOptions options, int width) => options switch
+    {
+        GanOptions gan => gan with { Width = width },
+        AutoencoderOptions autoencoder => autoencoder with { Width = width },
+        _ => throw new ArgumentException($"model kind '{options.Kind}' has no width", nameof(options)),
+    };
+
+    /// <summary>Base width of <paramref name="options"/>, or null for a kind without one.</summary>
+    public static int? WidthOf(ModelOptions options) => options switch
+    {
+        GanOptions gan => gan.Width,
+        AutoencoderOptions autoencoder => autoencoder.Width,
+        _ => null,
+    };
+
     /// <summary>Paper defaults of <paramref name="kind"/>.</summary>
     /// <exception cref="ArgumentException">Unknown kind; the message lists the known ones.</exception>
     public static ModelOptions Defaults(string kind) =>

@@ -19,7 +19,10 @@ public sealed record StepBenchmarkResult(double MedianStepSeconds, double Traini
     public double Efficiency => TrainingFlops / MatmulFlops;
 }
 
-/// <summary>Times DCGAN steps on one rank with synthetic 28×28 data and compares their FLOP/s with libtorch's matmul.</summary>
+/// <summary>
+/// Times training steps of any model kind on one rank with synthetic 28×28 data (a VQ-VAE-2 in its autoencoder stage);
+/// for DCGAN, compares their FLOP/s with libtorch's matmul.
+/// </summary>
 public static class StepBenchmark
 {
     /// <summary>Runs <paramref name="warmup"/> + <paramref name="steps"/> steps with <paramref name="threads"/> intra-op threads.</summary>
@@ -35,7 +38,7 @@ public static class StepBenchmark
         new Random(1).NextBytes(pixels);
         var labels = Enumerable.Range(0, count).Select(i => i % 10).ToArray();
         var data = new ImageDataset(pixels, count, 28, 28, 1, labels, 10);
-        var options = (GanOptions)spec.Model;
+        var options = spec.Model;
         using var recipe = RecipeRegistry.Create(options, new RecipeSetup
         {
             Seed = spec.Seed, Classes = 10, WorldSize = collectives.WorldSize,
@@ -43,10 +46,12 @@ public static class StepBenchmark
         using var noise = new NoiseStreams(spec.Seed);
         var sampler = new DistributedSampler(count, collectives.WorldSize, collectives.Rank, spec.PerWorkerBatch, spec.Seed);
         long step = 0;
+        // The first stage (all of a single-stage model; a VQ-VAE-2's autoencoder).
+        var stage = options.Stages(long.MaxValue)[0];
         void RunStep()
         {
             using var scope = torch.NewDisposeScope();
-            recipe.Step(new StepContext(collectives, data, sampler, noise, spec.PerWorkerBatch, 1, torch.CPU, step++, default));
+            recipe.Step(new StepContext(collectives, data, sampler, noise, spec.PerWorkerBatch, 1, torch.CPU, step++, default, stage));
         }
         for (var i = 0; i < warmup; i++) RunStep();
         var times = new double[steps];
@@ -58,8 +63,8 @@ public static class StepBenchmark
         }
         Array.Sort(times);
         var median = times[steps / 2];
-        if (options is not DcganOptions) return new StepBenchmarkResult(median, double.NaN, double.NaN);
-        var flops = DcganFlops.TrainingFlopsPerImage(options.LatentDim, options.Width) * spec.PerWorkerBatch / median;
+        if (options is not DcganOptions dcgan) return new StepBenchmarkResult(median, double.NaN, double.NaN);
+        var flops = DcganFlops.TrainingFlopsPerImage(dcgan.LatentDim, dcgan.Width) * spec.PerWorkerBatch / median;
         return new StepBenchmarkResult(median, flops, MatmulFlops());
     }
 

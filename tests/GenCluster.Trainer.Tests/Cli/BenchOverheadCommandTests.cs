@@ -27,12 +27,13 @@ public class BenchOverheadCommandTests
             Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}: {await stderr}");
             var line = Assert.Single((await stdout).Split('\n', StringSplitOptions.RemoveEmptyEntries)).Trim();
             var match = Regex.Match(line,
-                @"^ranks=2 threads=1 batch=4 width=8 step_ms_ring=([\d.]+) step_ms_alone=([\d.]+) overhead_pct=(-?[\d.]+) train_gflops=([\d.]+) matmul_gflops=([\d.]+) efficiency_pct=(\d+)$");
+                @"^model=dcgan ranks=2 threads=1 batch=4 width=8 step_ms_ring=([\d.]+) step_ms_alone=([\d.]+) exposed_comm_ms=(-?[\d.]+) overhead_pct=(-?[\d.]+) images_per_s_ring=\d+ train_gflops=([\d.]+) matmul_gflops=([\d.]+) efficiency_pct=(\d+)$");
             Assert.True(match.Success, $"unexpected line: {line}");
             double Field(int i) => double.Parse(match.Groups[i].Value, CultureInfo.InvariantCulture);
-            Assert.True(Field(1) > 0 && Field(2) > 0 && Field(5) > 0, line);
+            Assert.True(Field(1) > 0 && Field(2) > 0 && Field(6) > 0, line);
             // Step times print to 0.1 ms, so the overhead they imply is only known within their rounding.
-            var (ring, alone, overhead) = (Field(1), Field(2), Field(3));
+            var (ring, alone, exposed, overhead) = (Field(1), Field(2), Field(3), Field(4));
+            Assert.InRange(exposed, ring - alone - 0.15, ring - alone + 0.15);
             var lowest = ((ring - 0.05) / (alone + 0.05) - 1) * 100;
             var highest = ((ring + 0.05) / Math.Max(alone - 0.05, 1e-3) - 1) * 100;
             Assert.InRange(overhead, lowest - 0.05, highest + 0.05);
@@ -48,6 +49,42 @@ public class BenchOverheadCommandTests
     {
         var line = BenchOverheadCommand.Report([[0.110, 0.100, 40e9, 100e9], [0.120, 0.080, 60e9, 100e9]], 2, 1,
             new JobSpec { PerWorkerBatch = 32, Model = new GenCluster.Contracts.Models.DcganOptions { Width = 32 } });
-        Assert.Equal("ranks=2 threads=1 batch=32 width=32 step_ms_ring=120.0 step_ms_alone=100.0 overhead_pct=20.0 train_gflops=50.0 matmul_gflops=100.0 efficiency_pct=50", line);
+        Assert.Equal("model=dcgan ranks=2 threads=1 batch=32 width=32 step_ms_ring=120.0 step_ms_alone=100.0 exposed_comm_ms=20.0 overhead_pct=20.0 " +
+                     "images_per_s_ring=533 train_gflops=50.0 matmul_gflops=100.0 efficiency_pct=50", line);
+    }
+
+    [Fact]
+    public void ReportForAKindWithoutAFlopCountLeavesFlopsOut()
+    {
+        var line = BenchOverheadCommand.Report([[0.2, 0.15, double.NaN, double.NaN], [0.19, 0.16, double.NaN, double.NaN]], 2, 1,
+            new JobSpec { PerWorkerBatch = 16, Model = new GenCluster.Contracts.Models.VqVae2Options { Width = 64 } });
+        Assert.Equal("model=vqvae2 ranks=2 threads=1 batch=16 width=64 step_ms_ring=200.0 step_ms_alone=160.0 exposed_comm_ms=40.0 overhead_pct=25.0 images_per_s_ring=160", line);
+    }
+
+    [Theory]
+    [InlineData("vae")]
+    [InlineData("vqvae2")]
+    [InlineData("biggan")]
+    public async Task EveryFamilyRuns(string kind)
+    {
+        var exe = Path.Combine(AppContext.BaseDirectory, "gencluster-trainer");
+        var info = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in new[] { "bench", "overhead", "--ranks", "2", "--steps", "1", "--warmup", "1", "--threads", "1", "--batch", "4", "--width", "16", "--model", kind })
+            info.ArgumentList.Add(arg);
+        using var process = Process.Start(info)!;
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(180));
+            var stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);
+            var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
+            await process.WaitForExitAsync(timeout.Token);
+            Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}: {await stderr}");
+            Assert.Matches($@"^model={kind} ranks=2 threads=1 batch=4 width=16 step_ms_ring=[\d.]+ step_ms_alone=[\d.]+ exposed_comm_ms=-?[\d.]+ overhead_pct=-?[\d.]+ images_per_s_ring=\d+$",
+                (await stdout).Trim());
+        }
+        finally
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+        }
     }
 }
