@@ -55,7 +55,7 @@ public static class JobStateMachine
         var number = status.CurrentRound + 1;
         var round = new JobRound(
             number,
-            members.Select((w, rank) => new RoundMember(rank, w.WorkerId, w.Host, w.RingEndpoint)).ToArray(),
+            RingOrder.Arrange(members).Select((w, rank) => new RoundMember(rank, w.WorkerId, w.Host, w.RingEndpoint)).ToArray(),
             BatchGeometry.GradientAccumulation(spec, members.Count),
             status.LatestCheckpoint,
             now,
