@@ -1,8 +1,8 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """PyTorch DDP's side of `gencluster-trainer bench overhead`: the same DCGAN (28x28 grey), batch and threads, in
 N processes on the gloo backend, timed with DDP and again without it (the same processes, no communication).
 
-    python3 scripts/bench/ddp_overhead.py --ranks 2 --threads 1 --width 32 --batch 32
+    scripts/bench/ddp_overhead.py --ranks 2 --threads 1 --width 32 --batch 32    (Debian's /usr/bin/python3)
 
 prints one line in bench overhead's form:
 
@@ -25,7 +25,11 @@ import socket
 import statistics
 import time
 
-import torch
+try:
+    import torch
+except ModuleNotFoundError:
+    raise SystemExit("ddp_overhead.py: no 'torch' module for this Python; install Debian's python3-torch (apt-get install "
+                     "python3-torch) and run the script with /usr/bin/python3")
 import torch.distributed as dist
 import torch.multiprocessing as mp
 import torch.nn as nn
