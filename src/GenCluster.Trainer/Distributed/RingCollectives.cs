@@ -539,10 +539,13 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
             return CheckAbort(ready, state);
         }
 
+        // Cleared only once a frame arrives: a deadline that passes in the read must blame the predecessor.
         state.WaitingOnPredecessor = true;
         try
         {
-            return CheckAbort(await _inbox.Reader.ReadAsync(ct).ConfigureAwait(false), state);
+            var frame = await _inbox.Reader.ReadAsync(ct).ConfigureAwait(false);
+            state.WaitingOnPredecessor = false;
+            return CheckAbort(frame, state);
         }
         catch (ChannelClosedException closed)
         {
@@ -555,10 +558,6 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
         {
             state.SendFailure = sender.Exception!.InnerException;
             throw;
-        }
-        finally
-        {
-            state.WaitingOnPredecessor = false;
         }
     }
 
