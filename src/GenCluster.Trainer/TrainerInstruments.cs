@@ -68,6 +68,7 @@ public sealed class TrainerInstruments : IDisposable
         public readonly Gauge<long> Batch;
         public readonly Histogram<double> SyncBatchNormSeconds;
         public readonly Counter<long> SyncBatchNormBytes;
+        public readonly Gauge<long> OptimizerBytes;
 
         public Instruments(Meter meter, KeyValuePair<string, object?>[] labels, bool owned)
         {
@@ -98,6 +99,8 @@ public sealed class TrainerInstruments : IDisposable
                 "Time in cross-replica BatchNorm all-reduces (statistics forward, their gradients backward) per step",
                 advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = CollectiveBuckets });
             SyncBatchNormBytes = meter.CreateCounter<long>("gencluster_trainer_syncbn_bytes_total", "By", "Bytes all-reduced by cross-replica BatchNorm");
+            OptimizerBytes = meter.CreateGauge<long>("gencluster_trainer_optimizer_bytes", "By",
+                "Optimiser state this rank holds (Adam's moments and the like): the whole state, or 1/world size of it with shardOptimizer");
             Evaluation = meter.CreateGauge<double>("gencluster_trainer_evaluation", null, "Final sample-quality figures of the job (label figure: fid, fid_floor, classes_present, label_accuracy)");
         }
 
@@ -156,6 +159,9 @@ public sealed class TrainerInstruments : IDisposable
         i.Batch.Record(perWorkerBatch, i.With("quantity", "per_worker"));
         i.Batch.Record(accumulation, i.With("quantity", "accumulation"));
     }
+
+    /// <summary>Records the bytes of optimiser state this rank holds for the round.</summary>
+    public void OptimizerStateHeld(long bytes) => _current.OptimizerBytes.Record(bytes, _current.Tags);
 
     /// <summary>Records one step's gradient all-reduces among <paramref name="worldSize"/> ranks, and their bus bandwidth.</summary>
     public void AllReduced(double seconds, long bytes, int worldSize)

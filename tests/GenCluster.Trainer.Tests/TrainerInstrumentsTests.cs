@@ -25,11 +25,13 @@ public class TrainerInstrumentsTests
         instruments.BeginRound("job-1", 3, 1, "gpu-7");
         instruments.StepCompleted(0.2, 0.15, 320, [new("loss_d", 0.5)]);
         instruments.AllReduced(0.01, 1_000_000, 4);
+        instruments.OptimizerStateHeld(123_456);
 
         var expected = new Dictionary<string, string?> { ["job_id"] = "job-1", ["round"] = "3", ["rank"] = "1", ["host"] = "gpu-7" };
         Assert.All(seen, m => Assert.All(expected, e => Assert.Equal(e.Value, m.Tags[e.Key])));
         Assert.Contains(seen, m => m.Instrument == "gencluster_trainer_metric" && m.Tags["name"] == "loss_d" && m.Value == 0.5);
         Assert.Contains(seen, m => m.Instrument == "gencluster_trainer_compute_seconds" && m.Value == 0.15);
+        Assert.Contains(seen, m => m.Instrument == "gencluster_trainer_optimizer_bytes" && m.Value == 123_456);
         // busbw: 1 MB × 2·3/4 in 10 ms.
         Assert.Contains(seen, m => m.Instrument == "gencluster_trainer_busbw_bytes_per_second" && Math.Abs(m.Value - 1.5e8) < 1e-3);
 

@@ -91,6 +91,15 @@ public sealed record JobSpec
     [Id(20)] public string GradientTransfer { get; init; } = "fp32";
 
     /// <summary>
+    /// Shards the optimiser state over the round (ZeRO stage 1): each rank keeps Adam's moments only for its
+    /// 1/world-size share of the parameters, updates that share on reduce-scattered gradients and all-gathers the
+    /// updated parameters, so optimiser memory per rank falls by the world size for the same bytes on the wire.
+    /// Checkpoints still hold the whole state. GAN kinds with Adam only so far (<see cref="OptimizerSharding"/>);
+    /// off by default.
+    /// </summary>
+    [Id(25)] public bool ShardOptimizer { get; init; }
+
+    /// <summary>
     /// When set, rank 0 scores samples of the final model with the project's classifier-feature Fréchet distance
     /// (<c>gencluster evaluate</c>) at the end of the job; the figures go to the job status, the step journal's
     /// directory and the trainer's metrics.

@@ -74,6 +74,7 @@ public static class JobSpecValidator
         {
             foreach (var error in spec.Model.Validate("model")) Add(error.Field, error.Message);
             foreach (var error in spec.Model.ValidateSteps(spec.Steps, "model")) Add(error.Field, error.Message);
+            if (spec.ShardOptimizer && OptimizerSharding.Refusal(spec.Model) is { } refusal) Add("shardOptimizer", refusal);
         }
 
         return Freeze(errors);

@@ -10,6 +10,7 @@ internal sealed class LocalRunFlags
     private readonly Option<string> _model;
     private readonly Option<string[]> _set;
     private readonly Option<bool> _syncBn;
+    private readonly Option<bool> _shardOptimizer;
     private readonly Option<bool> _evaluate;
     private readonly Option<string> _dataset;
     private readonly Option<int> _imageSize;
@@ -41,6 +42,7 @@ internal sealed class LocalRunFlags
         _presets = presets;
         _model = new("--model") { Description = $"Model kind: {string.Join(", ", GenCluster.Contracts.Models.ModelCatalog.Kinds)}", DefaultValueFactory = _ => d.Model };
         _set = new("--set") { Description = "A model option as name=value (camelCase, e.g. dSteps=5, emaDecay=0.999); repeatable", AllowMultipleArgumentsPerToken = false };
+        _shardOptimizer = new("--shard-optimizer") { Description = "Shard Adam's state over the workers (ZeRO-1): optimiser memory per worker falls by the worker count; GAN kinds with Adam" };
         _syncBn = new("--sync-bn") { Description = "Cross-replica BatchNorm: G's and D's BatchNorm use the statistics of all workers' batches (the model option syncBn=true)" };
         _evaluate = new("--evaluate") { Description = "Score samples of the final model at the end (Fréchet distance in a digit classifier's features)", DefaultValueFactory = _ => d.Evaluate };
         _dataset = new("--dataset") { Description = "Data set: mnist, or the path of an image folder (one sub-folder of PNG/JPEG images per class) or of CIFAR-10 binary batches", DefaultValueFactory = _ => d.Dataset };
@@ -68,7 +70,7 @@ internal sealed class LocalRunFlags
     /// <summary>Adds every flag to <paramref name="command"/>.</summary>
     public void AddTo(Command command)
     {
-        Option[] all = [_model, _set, _syncBn, _evaluate, _dataset, _imageSize, _channels, _workers, _steps, _batch, _globalBatch, _dSteps, _emaStart, _width, _limit, _checkpointEvery, _sampleEvery, _seed, _gradientTransfer, _threads, _runs, _data, _trainer, _grace];
+        Option[] all = [_model, _set, _syncBn, _evaluate, _dataset, _imageSize, _channels, _workers, _steps, _batch, _globalBatch, _dSteps, _emaStart, _width, _limit, _checkpointEvery, _sampleEvery, _seed, _gradientTransfer, _shardOptimizer, _threads, _runs, _data, _trainer, _grace];
         foreach (var option in all) command.Options.Add(option);
     }
 
@@ -109,6 +111,7 @@ internal sealed class LocalRunFlags
         SampleEvery = result.GetValue(_sampleEvery),
         Seed = result.GetValue(_seed),
         GradientTransfer = result.GetValue(_gradientTransfer)!,
+        ShardOptimizer = result.GetValue(_shardOptimizer),
         Threads = result.GetValue(_threads),
         RunsDirectory = result.GetValue(_runs)!,
         DataDirectory = result.GetValue(_data)!,

@@ -50,6 +50,9 @@ public sealed record LocalRunOptions
     /// <summary>Gradient encoding on the ring, <c>fp32</c> or <c>bf16</c> (<c>--gradient-transfer</c>).</summary>
     public string GradientTransfer { get; init; } = "fp32";
 
+    /// <summary>Shard the optimiser state over the workers, ZeRO-1 (<c>--shard-optimizer</c>; GAN kinds with Adam).</summary>
+    public bool ShardOptimizer { get; init; }
+
     /// <summary>Seed (<c>--seed</c>).</summary>
     public long Seed { get; init; } = 1;
 
@@ -116,6 +119,7 @@ public sealed record LocalRunOptions
             SampleEvery = SampleEvery,
             Seed = Seed,
             GradientTransfer = GradientTransfer,
+            ShardOptimizer = ShardOptimizer,
             RunsDirectory = runsDirectory,
         };
     }

@@ -1,4 +1,5 @@
 using System.Text;
+using GenCluster.Trainer.Distributed;
 using GenCluster.Trainer.Recipes;
 using GenCluster.Trainer.Training;
 
@@ -20,15 +21,24 @@ public static class RecipeCheckpoint
     /// <summary>File name of an optimiser's state.</summary>
     public static string OptimizerFile(string optimizer) => "optimizer-" + optimizer + ".bin";
 
-    /// <summary>Writers for every file of <paramref name="recipe"/>, by file name.</summary>
+    /// <summary>
+    /// Writers for every file of <paramref name="recipe"/>, by file name. Sharded optimiser state must have been
+    /// gathered first (<see cref="GatherOptimizers"/> on every rank).
+    /// </summary>
     public static IReadOnlyDictionary<string, Action<Stream>> Writers(ITrainingRecipe recipe)
     {
         var files = new Dictionary<string, Action<Stream>>();
         foreach (var network in recipe.Networks)
             files[NetworkFile(network.Name)] = s => WithWriter(s, w => network.Module.save(w));
         foreach (var optimizer in recipe.Optimizers)
-            files[OptimizerFile(optimizer.Name)] = s => WithWriter(s, optimizer.Optimizer.save_state_dict);
+            files[OptimizerFile(optimizer.Name)] = s => WithWriter(s, optimizer.State.Save);
         return files;
+    }
+
+    /// <summary>Called on every rank before rank 0 writes a checkpoint: brings sharded optimiser state whole to rank 0.</summary>
+    public static void GatherOptimizers(ITrainingRecipe recipe, ICollectives collectives, CancellationToken cancellationToken)
+    {
+        foreach (var optimizer in recipe.Optimizers) optimizer.State.GatherForCheckpoint(collectives, cancellationToken);
     }
 
     /// <summary>Loads <paramref name="checkpoint"/> into <paramref name="recipe"/>.</summary>
@@ -40,7 +50,7 @@ public static class RecipeCheckpoint
             WithReader(checkpoint.PathOf(NetworkFile(network.Name)), r => network.Module.load(r));
         if (networksOnly) return;
         foreach (var optimizer in recipe.Optimizers)
-            WithReader(checkpoint.PathOf(OptimizerFile(optimizer.Name)), optimizer.Optimizer.load_state_dict);
+            WithReader(checkpoint.PathOf(OptimizerFile(optimizer.Name)), optimizer.State.Load);
     }
 
     /// <summary>Checks kind and layouts without loading anything.</summary>

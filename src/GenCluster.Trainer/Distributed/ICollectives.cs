@@ -25,6 +25,20 @@ public interface ICollectives
     /// <summary>In place: every rank ends with the element-wise reduction of all ranks' buffers.</summary>
     Task AllReduceAsync(Memory<float> buffer, ReduceOp op, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// In place, the first half of <see cref="AllReduceAsync"/>: afterwards this rank's shard of the buffer
+    /// (<see cref="ShardLayout.Shard"/> for <see cref="Rank"/> and <see cref="WorldSize"/>) holds the element-wise
+    /// reduction of all ranks' buffers; the rest of the buffer is left in an unspecified state.
+    /// </summary>
+    Task ReduceScatterAsync(Memory<float> buffer, ReduceOp op, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// In place, the second half of <see cref="AllReduceAsync"/>: every rank contributes its shard of the buffer
+    /// (<see cref="ShardLayout.Shard"/>) and every rank ends with every rank's shard, in full precision whatever the
+    /// gradient encoding.
+    /// </summary>
+    Task AllGatherAsync(Memory<float> buffer, CancellationToken cancellationToken = default);
+
     /// <summary>In place: every rank ends with <paramref name="root"/>'s buffer.</summary>
     Task BroadcastAsync(Memory<float> buffer, int root, CancellationToken cancellationToken = default);
 

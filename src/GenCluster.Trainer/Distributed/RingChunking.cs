@@ -1,17 +1,14 @@
 namespace GenCluster.Trainer.Distributed;
 
-/// <summary>How a buffer is cut into ring chunks (one per rank) and chunks into frames.</summary>
+/// <summary>How a buffer is cut into ring chunks (one per rank, <see cref="ShardLayout"/>) and chunks into frames.</summary>
 internal readonly record struct RingChunking(int Length, int WorldSize, int FrameElements)
 {
-    /// <summary>Chunk c covers [Start(c), Start(c) + Size(c)); the first Length % n chunks get one extra element.</summary>
-    public int Start(int chunk)
-    {
-        var baseSize = Length / WorldSize;
-        var extra = Length % WorldSize;
-        return (chunk * baseSize) + Math.Min(chunk, extra);
-    }
+    private ShardLayout Layout => new(Length, WorldSize);
 
-    public int Size(int chunk) => (Length / WorldSize) + (chunk < Length % WorldSize ? 1 : 0);
+    /// <summary>Chunk c covers [Start(c), Start(c) + Size(c)) (<see cref="ShardLayout"/>).</summary>
+    public int Start(int chunk) => Layout.Start(chunk);
+
+    public int Size(int chunk) => Layout.Size(chunk);
 
     /// <summary>Frames per chunk; an empty chunk still sends one empty frame so every rank follows one schedule.</summary>
     public int Frames(int chunk) => Math.Max(1, (Size(chunk) + FrameElements - 1) / FrameElements);

@@ -131,9 +131,17 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
     public async Task AllReduceAsync(Memory<float> buffer, ReduceOp op, int bucket, CancellationToken cancellationToken = default)
     {
         var started = Stopwatch.GetTimestamp();
-        await RunAsync("all-reduce", (seq, ct) => AllReduceCoreAsync(buffer, op, bucket, seq, ct), cancellationToken).ConfigureAwait(false);
+        await RunAsync("all-reduce", (seq, ct) => RingPassAsync(buffer, op, bucket, BothPhases, seq, ct), cancellationToken).ConfigureAwait(false);
         _instruments.AllReduceSeconds.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
     }
+
+    /// <inheritdoc />
+    public Task ReduceScatterAsync(Memory<float> buffer, ReduceOp op, CancellationToken cancellationToken = default) =>
+        ShardCollectiveAsync("reduce-scatter", buffer, op, ReducePhase, cancellationToken);
+
+    /// <inheritdoc />
+    public Task AllGatherAsync(Memory<float> buffer, CancellationToken cancellationToken = default) =>
+        ShardCollectiveAsync("all-gather", buffer, ReduceOp.Sum, GatherPhase, cancellationToken);
 
     /// <inheritdoc />
     public Task BroadcastAsync(Memory<float> buffer, int root, CancellationToken cancellationToken = default)
@@ -150,7 +158,7 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
     public Task BarrierAsync(CancellationToken cancellationToken = default)
     {
         var token = new float[1];
-        return RunAsync("barrier", (seq, ct) => AllReduceCoreAsync(token, ReduceOp.Sum, 0, seq, ct), cancellationToken);
+        return RunAsync("barrier", (seq, ct) => RingPassAsync(token, ReduceOp.Sum, 0, BothPhases, seq, ct), cancellationToken);
     }
 
     /// <inheritdoc />
@@ -360,7 +368,27 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
             state.Collective, state.Sequence, blamed, endpoint, ex);
     }
 
-    private async Task AllReduceCoreAsync(Memory<float> buffer, ReduceOp op, int bucket, long seq, CancellationToken ct)
+    private async Task ShardCollectiveAsync(string collective, Memory<float> buffer, ReduceOp op, RingPhases phases, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        await RunAsync(collective, (seq, ct) => RingPassAsync(buffer, op, 0, phases, seq, ct), cancellationToken).ConfigureAwait(false);
+        _instruments.ShardCollectiveSeconds.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("collective", collective));
+    }
+
+    /// <summary>Which steps of the ring's 2(n-1) a collective runs: the reduce phase, the gather phase, or both (all-reduce).</summary>
+    private readonly record struct RingPhases(bool Reduce, bool Gather);
+
+    private static readonly RingPhases BothPhases = new(true, true);
+    private static readonly RingPhases ReducePhase = new(true, false);
+    private static readonly RingPhases GatherPhase = new(false, true);
+
+    /// <summary>
+    /// Steps 0..n-2 reduce (at step s a rank sends chunk r-s and receives, adds and forwards chunk r-s-1; after them rank r
+    /// holds the reduced chunk r+1, its <see cref="ShardLayout"/> shard) and steps n-1..2n-3 gather (the same schedule,
+    /// copying instead of adding). The gather phase always travels in fp32: it carries parameters, not gradients, when it
+    /// runs alone.
+    /// </summary>
+    private async Task RingPassAsync(Memory<float> buffer, ReduceOp op, int bucket, RingPhases phases, long seq, CancellationToken ct)
     {
         var n = WorldSize;
         if (n == 1)
@@ -370,22 +398,24 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
 
         var chunking = new RingChunking(buffer.Length, n, _frameElements);
         var bytes = new FloatBytesMemoryManager(buffer).Memory;
-        var dtype = _options.UseBf16 ? RingDtype.Bf16 : RingDtype.Fp32;
+        var dtype = _options.UseBf16 && phases.Reduce ? RingDtype.Bf16 : RingDtype.Fp32;
+        var firstStep = phases.Reduce ? 0 : n - 1;
+        var lastStep = phases.Gather ? (2 * n) - 3 : n - 2;
         var sends = Channel.CreateUnbounded<SendItem>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         var sender = SendLoopAsync(sends.Reader, buffer, bytes, seq, bucket, dtype);
         try
         {
-            for (var f = 0; f < chunking.Frames(Rank); f++)
+            var first = RingChunking.Mod(Rank - firstStep, n);
+            for (var f = 0; f < chunking.Frames(first); f++)
             {
-                var (offset, count) = chunking.Frame(Rank, f);
-                sends.Writer.TryWrite(new SendItem(Rank, 0, offset, chunking.Start(Rank) + offset, count));
+                var (offset, count) = chunking.Frame(first, f);
+                sends.Writer.TryWrite(new SendItem(first, firstStep, offset, chunking.Start(first) + offset, count));
             }
 
-            var lastStep = (2 * n) - 3;
-            for (var step = 0; step <= lastStep; step++)
+            for (var step = firstStep; step <= lastStep; step++)
             {
                 var reducing = step < n - 1;
-                var chunk = reducing ? RingChunking.Mod(Rank - step - 1, n) : RingChunking.Mod(Rank - (step - (n - 1)), n);
+                var chunk = RingChunking.Mod(Rank - step - 1, n);
                 for (var f = 0; f < chunking.Frames(chunk); f++)
                 {
                     var (offset, count) = chunking.Frame(chunk, f);
@@ -539,10 +569,13 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
             return CheckAbort(ready, state);
         }
 
+        // Cleared only once a frame arrives: a deadline that passes in the read must blame the predecessor.
         state.WaitingOnPredecessor = true;
         try
         {
-            return CheckAbort(await _inbox.Reader.ReadAsync(ct).ConfigureAwait(false), state);
+            var frame = await _inbox.Reader.ReadAsync(ct).ConfigureAwait(false);
+            state.WaitingOnPredecessor = false;
+            return CheckAbort(frame, state);
         }
         catch (ChannelClosedException closed)
         {
@@ -555,10 +588,6 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
         {
             state.SendFailure = sender.Exception!.InnerException;
             throw;
-        }
-        finally
-        {
-            state.WaitingOnPredecessor = false;
         }
     }
 

@@ -16,6 +16,10 @@ public sealed class RingInstruments
         AllReduceSeconds = Meter.CreateHistogram<double>(
             "gencluster_ring_allreduce_seconds", unit: "s", description: "Duration of one ring all-reduce.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
+        ShardCollectiveSeconds = Meter.CreateHistogram<double>(
+            "gencluster_ring_shard_collective_seconds", unit: "s",
+            description: "Duration of one ring reduce-scatter or all-gather of a buffer (label collective), the halves of an all-reduce that sharded optimiser state runs apart.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
         SentBytes = Meter.CreateCounter<long>(
             "gencluster_ring_sent_bytes_total", unit: "By", description: "Payload bytes sent to the ring successor.");
         RejectedFrames = Meter.CreateCounter<long>(
@@ -27,6 +31,9 @@ public sealed class RingInstruments
 
     /// <summary>Seconds per all-reduce.</summary>
     public Histogram<double> AllReduceSeconds { get; }
+
+    /// <summary>Seconds per reduce-scatter or all-gather, tagged with <c>collective</c>.</summary>
+    public Histogram<double> ShardCollectiveSeconds { get; }
 
     /// <summary>Payload bytes sent.</summary>
     public Counter<long> SentBytes { get; }

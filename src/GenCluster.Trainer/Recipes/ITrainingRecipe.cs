@@ -28,8 +28,20 @@ public enum BufferPolicy
 /// <param name="Buffers">How its buffers stay equal across ranks.</param>
 public sealed record RecipeNetwork(string Name, nn.Module Module, BufferPolicy Buffers);
 
-/// <summary>An optimiser a recipe steps; its state is checkpointed as <c>optimizer-&lt;name&gt;.bin</c>.</summary>
-public sealed record RecipeOptimizer(string Name, OptimizerHelper Optimizer);
+/// <summary>
+/// An optimiser a recipe steps; its state is checkpointed whole as <c>optimizer-&lt;name&gt;.bin</c>, in TorchSharp's
+/// format, whether every rank holds it (<see cref="ReplicatedOptimizerState"/>) or each a shard (<see cref="ShardedAdam"/>).
+/// </summary>
+public sealed record RecipeOptimizer(string Name, IOptimizerState State)
+{
+    /// <summary>A TorchSharp optimiser every rank holds whole.</summary>
+    public RecipeOptimizer(string name, OptimizerHelper optimizer) : this(name, new ReplicatedOptimizerState(optimizer))
+    {
+    }
+
+    /// <summary>The TorchSharp optimiser, where every rank holds one (null for sharded state).</summary>
+    public OptimizerHelper? Optimizer => (State as ReplicatedOptimizerState)?.Optimizer;
+}
 
 /// <summary>What <see cref="ITrainingRecipe.Sample"/> should draw.</summary>
 /// <param name="Count">Images.</param>

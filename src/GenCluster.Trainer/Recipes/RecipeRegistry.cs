@@ -1,3 +1,4 @@
+using GenCluster.Contracts.Jobs;
 using GenCluster.Contracts.Models;
 using GenCluster.Trainer.Recipes.Autoencoder;
 using GenCluster.Trainer.Recipes.Gan;
@@ -31,6 +32,12 @@ public sealed record RecipeSetup
 
     /// <summary>Ranks in the round (the gradient buckets carry one NaN flag per rank).</summary>
     public int WorldSize { get; init; } = 1;
+
+    /// <summary>This process's rank in the round (the shard of sharded optimiser state it keeps).</summary>
+    public int Rank { get; init; }
+
+    /// <summary>Shard the optimiser state over the round (<c>JobSpec.ShardOptimizer</c>, ZeRO-1).</summary>
+    public bool ShardOptimizer { get; init; }
 }
 
 /// <summary>
@@ -59,9 +66,13 @@ public static class RecipeRegistry
     public static IReadOnlyList<string> Kinds => ModelCatalog.Entries.Where(e => Factories.ContainsKey(e.OptionsType)).Select(e => e.Kind).ToList();
 
     /// <summary>Builds the recipe for <paramref name="options"/>.</summary>
-    /// <exception cref="ArgumentException">No recipe for the kind; the message names it and lists those there are.</exception>
-    public static ITrainingRecipe Create(ModelOptions options, RecipeSetup setup) =>
-        Factories.TryGetValue(options.GetType(), out var factory)
-            ? factory(options, setup)
-            : throw new ArgumentException($"model kind '{options.Kind}' has no training recipe in this trainer; it has {string.Join(", ", Kinds)}", nameof(options));
+    /// <exception cref="ArgumentException">No recipe for the kind, or sharded optimiser state asked of a kind that does not shard it; the message names the field.</exception>
+    public static ITrainingRecipe Create(ModelOptions options, RecipeSetup setup)
+    {
+        if (!Factories.TryGetValue(options.GetType(), out var factory))
+            throw new ArgumentException($"model kind '{options.Kind}' has no training recipe in this trainer; it has {string.Join(", ", Kinds)}", nameof(options));
+        if (setup.ShardOptimizer && OptimizerSharding.Refusal(options) is { } refusal)
+            throw new ArgumentException($"shardOptimizer: {refusal}", nameof(setup));
+        return factory(options, setup);
+    }
 }

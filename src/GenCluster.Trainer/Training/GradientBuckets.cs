@@ -68,6 +68,22 @@ public sealed class GradientBuckets : IDisposable
         return ranks;
     }
 
+    /// <summary>The buckets, in all-reduce order (for the sharded optimiser).</summary>
+    internal IReadOnlyList<Bucket> Items => _buckets;
+
+    /// <summary>
+    /// SUM-all-reduces the flag slots alone (where the gradients travel by reduce-scatter, which would leave the
+    /// verdict on one rank); then <see cref="FlaggedRanks"/> reads the same verdict on every rank.
+    /// </summary>
+    /// <returns>Seconds in the collective.</returns>
+    public double AgreeOnFlags(ICollectives collectives, CancellationToken cancellationToken)
+    {
+        if (_flagSlots == 0) throw new InvalidOperationException("these buckets were built without flag slots");
+        var started = Stopwatch.GetTimestamp();
+        collectives.AllReduceAsync(_buckets[^1].Memory[^_flagSlots..], ReduceOp.Sum, cancellationToken).GetAwaiter().GetResult();
+        return Stopwatch.GetElapsedTime(started).TotalSeconds;
+    }
+
     /// <summary>Copies every gradient into its bucket (a missing gradient counts as zeros).</summary>
     public void Gather()
     {
@@ -110,7 +126,8 @@ public sealed class GradientBuckets : IDisposable
         foreach (var bucket in _buckets) bucket.Flat.Dispose();
     }
 
-    private sealed class Bucket
+    /// <summary>One flat buffer: its parameters' gradients back to back, then any flag slots.</summary>
+    internal sealed class Bucket
     {
         private readonly List<Parameter> _parameters;
         private readonly long[] _offsets;
@@ -132,6 +149,46 @@ public sealed class GradientBuckets : IDisposable
         public Memory<float> Memory { get; }
 
         public Tensor Gradients() => Flat.narrow(0, 0, _offsets[^1]);
+
+        public IReadOnlyList<Parameter> Parameters => _parameters;
+
+        /// <summary>Elements of gradients (flag slots excluded).</summary>
+        public int GradientLength => checked((int)_offsets[^1]);
+
+        /// <summary>The gradient elements of <see cref="Flat"/>, flag slots excluded.</summary>
+        public Memory<float> GradientMemory => Memory[..GradientLength];
+
+        /// <summary>Where parameter <paramref name="index"/> lies in the flat buffer.</summary>
+        public (long Offset, long Count) Range(int index) => (_offsets[index], _offsets[index + 1] - _offsets[index]);
+
+        /// <summary>A new tensor, on the parameters' device, holding the current parameter values of elements [start, start + length).</summary>
+        public Tensor ParameterValues(int start, int length)
+        {
+            var pieces = new List<Tensor>();
+            for (var i = 0; i < _parameters.Count; i++)
+            {
+                var from = Math.Max(start, _offsets[i]);
+                var to = Math.Min(start + length, _offsets[i + 1]);
+                if (from >= to) continue;
+                pieces.Add(_parameters[i].detach().reshape(-1).narrow(0, from - _offsets[i], to - from));
+            }
+            return pieces.Count == 0
+                ? torch.zeros(0, ScalarType.Float32, _parameters.Count > 0 ? _parameters[0].device : torch.CPU)
+                : torch.cat(pieces);
+        }
+
+        /// <summary>Copies the gradient elements of <see cref="Flat"/>, which hold parameter values after an all-gather, into the parameters.</summary>
+        public void WriteParameters()
+        {
+            using var noGrad = torch.no_grad();
+            for (var i = 0; i < _parameters.Count; i++)
+            {
+                var p = _parameters[i];
+                using var slice = Flat.narrow(0, _offsets[i], _offsets[i + 1] - _offsets[i]);
+                using var shaped = slice.view(p.shape);
+                p.copy_(shaped);
+            }
+        }
 
         public void Gather()
         {

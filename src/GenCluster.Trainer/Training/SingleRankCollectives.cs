@@ -15,6 +15,12 @@ public sealed class SingleRankCollectives : ICollectives
     public Task AllReduceAsync(Memory<float> buffer, ReduceOp op, CancellationToken cancellationToken = default) => Task.CompletedTask;
 
     /// <inheritdoc />
+    public Task ReduceScatterAsync(Memory<float> buffer, ReduceOp op, CancellationToken cancellationToken = default) => Task.CompletedTask;
+
+    /// <inheritdoc />
+    public Task AllGatherAsync(Memory<float> buffer, CancellationToken cancellationToken = default) => Task.CompletedTask;
+
+    /// <inheritdoc />
     public Task BroadcastAsync(Memory<float> buffer, int root, CancellationToken cancellationToken = default) =>
         root == 0 ? Task.CompletedTask : throw new ArgumentOutOfRangeException(nameof(root), root, "the only rank is 0");
 

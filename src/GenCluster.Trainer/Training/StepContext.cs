@@ -122,6 +122,31 @@ public sealed class StepContext
         return false;
     }
 
+    /// <summary>
+    /// The sharded counterpart of <see cref="AverageGradients"/> followed by the optimiser's step (ZeRO-1): agrees on
+    /// non-finite values first (a small all-reduce of the flags), then <paramref name="optimizer"/> reduce-scatters the
+    /// gradients, updates its shard and all-gathers the parameters. Returns false, identically on every rank and
+    /// without touching the parameters or the optimiser, when some rank's loss or gradients were not finite.
+    /// </summary>
+    public bool StepSharded(GradientBuckets buckets, ShardedAdam optimizer, string phase, double localLoss)
+    {
+        _cancellationToken.ThrowIfCancellationRequested();
+        buckets.Gather();
+        var bad = !double.IsFinite(localLoss) || !buckets.AllFinite();
+        buckets.SetFlag(Rank, bad);
+        AllReduceSeconds += buckets.AgreeOnFlags(_collectives, _cancellationToken);
+        var flagged = buckets.FlaggedRanks();
+        if (flagged.Count > 0)
+        {
+            SkipReason ??= $"{phase} update skipped: non-finite values on rank(s) {string.Join(", ", flagged)}";
+            return false;
+        }
+        var (seconds, bytes) = optimizer.Step(_collectives, _cancellationToken);
+        AllReduceSeconds += seconds;
+        AllReduceBytes += bytes;
+        return true;
+    }
+
     /// <summary>SUM-all-reduces <paramref name="statistics"/> (a contiguous float32 CPU tensor) in place over the round.</summary>
     public void AllReduceSum(Tensor statistics)
     {

@@ -150,6 +150,8 @@ public sealed class TrainingSession : IDisposable
             Classes = setup.Dataset.Classes,
             BucketBytes = setup.Engine.BucketBytes,
             WorldSize = _collectives.WorldSize,
+            Rank = _collectives.Rank,
+            ShardOptimizer = spec.ShardOptimizer,
         });
         Sampler = new DistributedSampler(setup.Dataset.Count, _collectives.WorldSize, _collectives.Rank, spec.PerWorkerBatch, spec.Seed);
         _noise = new NoiseStreams(spec.Seed);
@@ -193,6 +195,9 @@ public sealed class TrainingSession : IDisposable
     /// <summary>The stage the next step belongs to (the last stage once training is done).</summary>
     public TrainingStage Stage => TrainingStage.At(_stages, Step);
 
+    /// <summary>Bytes of optimiser state this rank holds (all the recipe's optimisers; a share of them where they are sharded).</summary>
+    public long OptimizerStateBytes => Recipe.Optimizers.Sum(o => o.State.StateBytes);
+
     /// <summary>Where checkpoints go.</summary>
     public CheckpointStore Checkpoints => _store;
 
@@ -226,6 +231,7 @@ public sealed class TrainingSession : IDisposable
         var spec = _setup.Spec;
         var globalImages = (double)_collectives.WorldSize * spec.PerWorkerBatch * _setup.GradientAccumulation;
         _setup.Instruments?.RoundStarted((long)globalImages, spec.PerWorkerBatch, _setup.GradientAccumulation);
+        _setup.Instruments?.OptimizerStateHeld(OptimizerStateBytes);
         while (Step < targetStep)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -349,6 +355,7 @@ public sealed class TrainingSession : IDisposable
     private CheckpointRef? WriteCheckpoint(CancellationToken cancellationToken)
     {
         SyncBuffers(cancellationToken);
+        RecipeCheckpoint.GatherOptimizers(Recipe, _collectives, cancellationToken);
         if (_collectives.Rank != 0) return null;
         var started = Stopwatch.GetTimestamp();
         var position = Sampler.Position;

@@ -90,6 +90,22 @@ public class JobSpecValidatorTests
     }
 
     [Fact]
+    public void ShardedOptimizerStateIsForGanKindsWithAdam()
+    {
+        Assert.Empty(JobSpecValidator.Validate(new JobSpec { ShardOptimizer = true }));
+        Assert.Empty(JobSpecValidator.Validate(new JobSpec { ShardOptimizer = true, Model = new BigGanOptions() }));
+
+        var vae = Assert.Single(JobSpecValidator.Validate(new JobSpec { ShardOptimizer = true, Model = new VaeOptions() })["shardOptimizer"]);
+        Assert.StartsWith("shardOptimizer: ", vae);
+        Assert.Contains("got 'vae'", vae);
+        Assert.Contains("dcgan", vae);
+
+        var rmsprop = Assert.Single(JobSpecValidator.Validate(new JobSpec { ShardOptimizer = true, Model = new WganOptions() })["shardOptimizer"]);
+        Assert.Contains("model.optimizer 'adam'", rmsprop);
+        Assert.Contains("got 'rmsprop'", rmsprop);
+    }
+
+    [Fact]
     public void NullSpecIsRejected() => Assert.Contains("$", JobSpecValidator.Validate(null).Keys);
 
     [Theory]

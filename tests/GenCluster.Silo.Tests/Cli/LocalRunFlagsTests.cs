@@ -47,6 +47,9 @@ public class LocalRunFlagsTests
         Assert.Equal((1e-3, 4e-4), (model.LearningRateG, model.LearningRateD));
 
         Assert.Equal(1000L, flags.Bind(bare.Parse(["--model", "wgan"])).Steps);
+
+        Assert.False(flags.Bind(bare.Parse(["--model", "dcgan"])).ToJobSpec("/runs").ShardOptimizer);
+        Assert.True(flags.Bind(bare.Parse(["--model", "dcgan", "--shard-optimizer"])).ToJobSpec("/runs").ShardOptimizer);
     }
 
     [Fact]

@@ -45,11 +45,7 @@ public sealed class InProcessGroup : IDisposable
             group._buffers[rank] = buffer;
             group.Meet(rank, "all-reduce");
             var length = buffer.Length;
-            for (var r = 0; r < WorldSize; r++)
-            {
-                if (group._buffers[r].Length != length)
-                    throw new InvalidOperationException($"all-reduce length mismatch: rank {r} has {group._buffers[r].Length}, rank {rank} has {length}");
-            }
+            CheckLengths("all-reduce", length);
             var result = new float[length];
             for (var r = 0; r < WorldSize; r++)
             {
@@ -64,6 +60,54 @@ public sealed class InProcessGroup : IDisposable
             result.CopyTo(buffer.Span);
             group.Meet(rank, "all-reduce");
             return Task.CompletedTask;
+        }
+
+        /// <summary>Reduces this rank's shard the way <see cref="AllReduceAsync"/> reduces every element, so both give identical values.</summary>
+        public Task ReduceScatterAsync(Memory<float> buffer, ReduceOp op, CancellationToken cancellationToken = default)
+        {
+            group._buffers[rank] = buffer;
+            group.Meet(rank, "reduce-scatter");
+            CheckLengths("reduce-scatter", buffer.Length);
+            var (start, length) = new ShardLayout(buffer.Length, WorldSize).Shard(rank);
+            var result = new float[length];
+            for (var r = 0; r < WorldSize; r++)
+            {
+                var source = group._buffers[r].Span.Slice(start, length);
+                for (var i = 0; i < length; i++) result[i] += source[i];
+            }
+            if (op == ReduceOp.Average)
+            {
+                for (var i = 0; i < length; i++) result[i] /= WorldSize;
+            }
+            group.Meet(rank, "reduce-scatter");
+            result.CopyTo(buffer.Span.Slice(start, length));
+            group.Meet(rank, "reduce-scatter");
+            return Task.CompletedTask;
+        }
+
+        public Task AllGatherAsync(Memory<float> buffer, CancellationToken cancellationToken = default)
+        {
+            group._buffers[rank] = buffer;
+            group.Meet(rank, "all-gather");
+            CheckLengths("all-gather", buffer.Length);
+            var layout = new ShardLayout(buffer.Length, WorldSize);
+            for (var r = 0; r < WorldSize; r++)
+            {
+                if (r == rank) continue;
+                var (start, length) = layout.Shard(r);
+                group._buffers[r].Span.Slice(start, length).CopyTo(buffer.Span.Slice(start, length));
+            }
+            group.Meet(rank, "all-gather");
+            return Task.CompletedTask;
+        }
+
+        private void CheckLengths(string operation, int length)
+        {
+            for (var r = 0; r < WorldSize; r++)
+            {
+                if (group._buffers[r].Length != length)
+                    throw new InvalidOperationException($"{operation} length mismatch: rank {r} has {group._buffers[r].Length}, rank {rank} has {length}");
+            }
         }
 
         public Task BroadcastAsync(Memory<float> buffer, int root, CancellationToken cancellationToken = default)

@@ -26,7 +26,7 @@ public static class SessionHarness
     public static TrainingSession[] Create(
         int world, JobSpec spec, string runDirectory, ImageDataset data, Func<int, GanNetworks> networks,
         InProcessGroup group, CheckpointRef? resumeFrom = null, TrainingEngineOptions? engine = null, int accumulation = 1) =>
-        CreateWith(world, spec, runDirectory, data, rank => TinyGan.Recipe((GanOptions)spec.Model, networks(rank), world), group, resumeFrom, engine, accumulation);
+        CreateWith(world, spec, runDirectory, data, rank => TinyGan.Recipe((GanOptions)spec.Model, networks(rank), world, rank, spec.ShardOptimizer), group, resumeFrom, engine, accumulation);
 
     /// <summary>Sessions training the given recipes.</summary>
     public static TrainingSession[] CreateWith(

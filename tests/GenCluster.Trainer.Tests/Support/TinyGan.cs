@@ -78,7 +78,8 @@ public static class TinyGan
         return new GanNetworks(g, d, () => new TinyGenerator(Latent, hidden, size), Latent);
     }
 
-    /// <summary>A GAN recipe of <paramref name="options"/>'s kind around tiny networks, for a round of <paramref name="worldSize"/>.</summary>
-    public static GanRecipe Recipe(GanOptions options, GanNetworks networks, int worldSize) =>
-        new(options, networks, GanObjectives.For(options), new RecipeSetup { WorldSize = worldSize, BucketBytes = 8192, Height = 8, Width = 8 });
+    /// <summary>A GAN recipe of <paramref name="options"/>'s kind around tiny networks, for rank <paramref name="rank"/> of a round of <paramref name="worldSize"/>.</summary>
+    public static GanRecipe Recipe(GanOptions options, GanNetworks networks, int worldSize, int rank = 0, bool shardOptimizer = false) =>
+        new(options, networks, GanObjectives.For(options),
+            new RecipeSetup { WorldSize = worldSize, Rank = rank, ShardOptimizer = shardOptimizer, BucketBytes = 8192, Height = 8, Width = 8 });
 }

@@ -95,11 +95,11 @@ public class DataParallelEquivalenceTests
         return new(SyntheticIdx.Images(240, size, size), 240, size, size, 1, Enumerable.Range(0, 240).Select(i => i * 7 % 10).ToArray(), 10);
     }
 
-    private static async Task<(float[] State, float[] Start)> Train(string family, int world, int accumulation = 1, bool ranksAgree = true)
+    private static async Task<(float[] State, float[] Start)> Train(string family, int world, int accumulation = 1, bool ranksAgree = true, bool shardOptimizer = false)
     {
         using var temp = RepoPaths.NewTemp();
         using var group = new InProcessGroup(world);
-        var spec = SessionHarness.TinySpec(GlobalBatch / world / accumulation, model: Options(family));
+        var spec = SessionHarness.TinySpec(GlobalBatch / world / accumulation, model: Options(family)) with { ShardOptimizer = shardOptimizer };
         float[] start;
         using (var initial = TinyGan.Recipe(Options(family), Networks(family, 11), 1)) start = SessionHarness.State(initial);
         // Each rank starts from different weights: the round-start broadcast must make them rank 0's.
@@ -183,6 +183,32 @@ public class DataParallelEquivalenceTests
         Assert.True(moved > 1e-3, $"parameters should move in {Steps} steps; max change {moved}");
         var maxDiff = single.Zip(parallel).Max(p => Math.Abs(p.First - p.Second));
         Assert.True(maxDiff <= 1e-5, $"BigGAN with sync BN: max |1 worker - {world} workers × {accumulation} micro-batches| after {Steps} steps is {maxDiff}, expected ≤ 1e-5");
+    }
+
+    /// <summary>
+    /// Sharded optimiser state (ZeRO-1) follows the replicated run of the same world size, and so one worker with the
+    /// whole batch: DCGAN's own networks with synchronised BatchNorm, critic steps and EMA, and BigGAN with its
+    /// orthogonal regularisation.
+    /// </summary>
+    [Theory]
+    [InlineData("dcgan", 2)]
+    [InlineData("dcgan", 3)]
+    [InlineData("wgan-gp", 3)]
+    [InlineData("dcgan-syncbn", 2)]
+    [InlineData("dcgan-syncbn", 3)]
+    [InlineData("biggan-syncbn", 2)]
+    public async Task ShardedOptimizerStateFollowsTheReplicatedRun(string family, int world)
+    {
+        var (replicated, start) = await Train(family, world);
+        var (sharded, _) = await Train(family, world, shardOptimizer: true);
+        var (single, _) = await Train(family, 1);
+
+        var moved = replicated.Zip(start).Max(p => Math.Abs(p.First - p.Second));
+        Assert.True(moved > 1e-3, $"{family}: parameters should move in {Steps} steps; max change {moved}");
+        var maxDiff = replicated.Zip(sharded).Max(p => Math.Abs(p.First - p.Second));
+        Assert.True(maxDiff <= 1e-5, $"{family}: max |replicated - sharded| on {world} workers after {Steps} steps is {maxDiff}, expected ≤ 1e-5");
+        var fromSingle = single.Zip(sharded).Max(p => Math.Abs(p.First - p.Second));
+        Assert.True(fromSingle <= 1e-5, $"{family}: max |1 worker - {world} sharded workers| after {Steps} steps is {fromSingle}, expected ≤ 1e-5");
     }
 
     /// <summary>The same networks with per-worker BatchNorm statistics do not follow one worker: the property above is not vacuous.</summary>

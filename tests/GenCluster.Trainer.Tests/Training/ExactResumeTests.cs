@@ -53,6 +53,56 @@ public class ExactResumeTests
         Assert.Equal(straight, resumed);
     }
 
+    /// <summary>
+    /// A checkpoint of a sharded run holds the whole optimiser state: it resumes sharded at another world size, or
+    /// unsharded, and a replicated run's checkpoint resumes sharded, each following one worker's uninterrupted run
+    /// with the same global batch.
+    /// </summary>
+    [Theory]
+    [InlineData(2, true, 3, true)]
+    [InlineData(2, true, 1, true)]
+    [InlineData(2, true, 3, false)]
+    [InlineData(3, false, 2, true)]
+    public async Task ShardedOptimizerStateResumesAtAnotherWorldSize(int firstWorld, bool firstSharded, int secondWorld, bool secondSharded)
+    {
+        const int globalBatch = 12;
+        var data = SyntheticIdx.Dataset(48);
+        JobSpec Spec(int world, bool shard) => SessionHarness.TinySpec(globalBatch / world, checkpointEvery: 3) with { ShardOptimizer = shard };
+
+        using var straightDir = RepoPaths.NewTemp();
+        float[] straight;
+        using (var group = new InProcessGroup(1))
+        {
+            var sessions = SessionHarness.Create(1, Spec(1, false), straightDir.Path, data, _ => TinyGan.Create(1), group);
+            await SessionHarness.RunAll(sessions, 6);
+            straight = SessionHarness.State(sessions[0].Recipe);
+            SessionHarness.DisposeAll(sessions);
+        }
+
+        using var resumedDir = RepoPaths.NewTemp();
+        CheckpointRef checkpoint;
+        using (var group = new InProcessGroup(firstWorld))
+        {
+            var sessions = SessionHarness.Create(firstWorld, Spec(firstWorld, firstSharded), resumedDir.Path, data, _ => TinyGan.Create(1), group);
+            checkpoint = (await SessionHarness.RunAll(sessions, 3))[0].LastCheckpoint!;
+            SessionHarness.DisposeAll(sessions);
+        }
+        float[] resumed;
+        using (var group = new InProcessGroup(secondWorld))
+        {
+            var sessions = SessionHarness.Create(secondWorld, Spec(secondWorld, secondSharded), resumedDir.Path, data, rank => TinyGan.Create(99 + rank), group, resumeFrom: checkpoint);
+            var results = await SessionHarness.RunAll(sessions, 6);
+            Assert.All(results, r => Assert.Equal(6, r.Step));
+            resumed = SessionHarness.State(sessions[0].Recipe);
+            foreach (var other in sessions.Skip(1)) Assert.Equal(resumed, SessionHarness.State(other.Recipe));
+            SessionHarness.DisposeAll(sessions);
+        }
+
+        var maxDiff = straight.Zip(resumed).Max(p => Math.Abs(p.First - p.Second));
+        Assert.True(maxDiff <= 1e-5,
+            $"{firstWorld} ranks (sharded: {firstSharded}) resumed on {secondWorld} (sharded: {secondSharded}): max |Δ| from the uninterrupted run is {maxDiff}, expected ≤ 1e-5");
+    }
+
     [Fact]
     public async Task DcganWithBatchNormResumesExactlyAndTheCheckpointReproducesTheGenerator()
     {

@@ -1,3 +1,4 @@
+using GenCluster.Contracts.Jobs;
 using GenCluster.Contracts.Models;
 using GenCluster.Trainer.Layers;
 using GenCluster.Trainer.Objectives;
@@ -32,8 +33,10 @@ public sealed class GanRecipe : ITrainingRecipe
     private readonly Module<Tensor, Tensor, Tensor>? _ema;
     private readonly HistoricalAverage? _averageG;
     private readonly HistoricalAverage? _averageD;
-    private readonly OptimizerHelper _optimizerG;
-    private readonly OptimizerHelper _optimizerD;
+    private readonly OptimizerHelper? _optimizerG;
+    private readonly OptimizerHelper? _optimizerD;
+    private readonly ShardedAdam? _shardedG;
+    private readonly ShardedAdam? _shardedD;
     private readonly GradientBuckets _bucketsG;
     private readonly GradientBuckets _bucketsD;
     private readonly Parameter[] _parametersD;
@@ -86,11 +89,21 @@ public sealed class GanRecipe : ITrainingRecipe
         (_orthogonal, _orthogonallyRegularised) = (options, _g) is (BigGanOptions big, BigGanGenerator bigG)
             ? (big.OrthogonalRegularization, bigG.OrthogonallyRegularised())
             : (0, []);
-        _optimizerG = NewOptimizer(_g.parameters(), options.LearningRateG);
-        _optimizerD = NewOptimizer(_parametersD, options.LearningRateD);
-        Optimizers = [new("generator", _optimizerG), new("discriminator", _optimizerD)];
         _bucketsG = new GradientBuckets(_g.parameters(), setup.BucketBytes, setup.WorldSize);
         _bucketsD = new GradientBuckets(_parametersD, setup.BucketBytes, setup.WorldSize);
+        if (setup.ShardOptimizer)
+        {
+            if (OptimizerSharding.Refusal(options) is { } refusal) throw new ArgumentException($"shardOptimizer: {refusal}", nameof(setup));
+            _shardedG = new ShardedAdam(_g.parameters(), _bucketsG, setup.Rank, setup.WorldSize, options.LearningRateG, options.Beta1, options.Beta2);
+            _shardedD = new ShardedAdam(_parametersD, _bucketsD, setup.Rank, setup.WorldSize, options.LearningRateD, options.Beta1, options.Beta2);
+            Optimizers = [new("generator", _shardedG), new("discriminator", _shardedD)];
+        }
+        else
+        {
+            _optimizerG = NewOptimizer(_g.parameters(), options.LearningRateG);
+            _optimizerD = NewOptimizer(_parametersD, options.LearningRateD);
+            Optimizers = [new("generator", _optimizerG), new("discriminator", _optimizerD)];
+        }
         MetricNames = objective is GradientPenaltyObjective
             ? ["loss_d", "loss_g", GradientPenaltyObjective.PenaltyMetric]
             : ["loss_d", "loss_g"];
@@ -137,7 +150,7 @@ public sealed class GanRecipe : ITrainingRecipe
         for (var k = 0; k < _options.DSteps; k++)
         {
             var last = k == _options.DSteps - 1;
-            _optimizerD.zero_grad();
+            ZeroGrad(_optimizerD, _shardedD);
             lossD = 0;
             extras.Clear();
             for (var m = 0; m < accumulation; m++)
@@ -166,19 +179,18 @@ public sealed class GanRecipe : ITrainingRecipe
                 scaled.backward();
                 lossD += scaled.item<float>();
             }
-            if (!context.AverageGradients(_bucketsD, "discriminator", lossD))
+            if (!Update(context, _bucketsD, _optimizerD, _shardedD, "discriminator", lossD))
             {
                 context.Report("loss_d", lossD);
                 return;
             }
-            _optimizerD.step();
             if (_options is WganOptions wgan) Clip(wgan.Clip);
             _averageD?.Update();
         }
         context.Report("loss_d", lossD);
         foreach (var (name, value) in extras) context.Report(name, value);
 
-        _optimizerG.zero_grad();
+        ZeroGrad(_optimizerG, _shardedG);
         foreach (var p in _parametersD) p.requires_grad_(false);
         double lossG = 0;
         try
@@ -197,10 +209,10 @@ public sealed class GanRecipe : ITrainingRecipe
             foreach (var p in _parametersD) p.requires_grad_(true);
         }
         context.Report("loss_g", lossG);
-        if (!context.AverageGradients(_bucketsG, "generator", lossG)) return;
-        // On the averaged gradient: the weights are identical on every rank, so every rank adds the same term.
-        if (_orthogonal > 0) OrthogonalRegularization.Apply(_orthogonallyRegularised, _orthogonal);
-        _optimizerG.step();
+        // The term depends on the weights only, identical on every rank, so it may join the gradient before or after the
+        // average; the sharded update never holds the whole averaged gradient, so it joins before there.
+        Action? regularise = _orthogonal > 0 ? () => OrthogonalRegularization.Apply(_orthogonallyRegularised, _orthogonal) : null;
+        if (!Update(context, _bucketsG, _optimizerG, _shardedG, "generator", lossG, regularise)) return;
         _averageG?.Update();
         if (_ema is not null)
         {
@@ -284,13 +296,40 @@ public sealed class GanRecipe : ITrainingRecipe
     {
         _bucketsD.Dispose();
         _bucketsG.Dispose();
-        _optimizerD.Dispose();
-        _optimizerG.Dispose();
+        _optimizerD?.Dispose();
+        _optimizerG?.Dispose();
+        _shardedD?.Dispose();
+        _shardedG?.Dispose();
         _g.Dispose();
         _d.Dispose();
         _ema?.Dispose();
         _averageG?.Dispose();
         _averageD?.Dispose();
+    }
+
+    /// <summary>
+    /// One network's update, taken by every rank together: all-reduce and a replicated step, or the sharded step
+    /// (ZeRO-1). <paramref name="regularise"/> adds a weight-only term to the gradient. False when a rank's values were
+    /// not finite (the update is skipped everywhere).
+    /// </summary>
+    private static bool Update(StepContext context, GradientBuckets buckets, OptimizerHelper? replicated, ShardedAdam? sharded,
+        string phase, double loss, Action? regularise = null)
+    {
+        if (sharded is not null)
+        {
+            regularise?.Invoke();
+            return context.StepSharded(buckets, sharded, phase, loss);
+        }
+        if (!context.AverageGradients(buckets, phase, loss)) return false;
+        regularise?.Invoke();
+        replicated!.step();
+        return true;
+    }
+
+    private static void ZeroGrad(OptimizerHelper? replicated, ShardedAdam? sharded)
+    {
+        if (sharded is not null) sharded.ZeroGrad();
+        else replicated!.zero_grad();
     }
 
     private OptimizerHelper NewOptimizer(IEnumerable<Parameter> parameters, double learningRate) => _options.Optimizer switch

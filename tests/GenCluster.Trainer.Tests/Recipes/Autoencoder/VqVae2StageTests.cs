@@ -159,7 +159,7 @@ public class VqVae2StageTests
         sessions[0].StepCompleted += p =>
         {
             priorAfter[p.Step] = Flatten(recipe.Prior!);
-            rates[p.Step] = recipe.Optimizers.Single(o => o.Name == "prior").Optimizer.ParamGroups.Single().LearningRate;
+            rates[p.Step] = recipe.Optimizers.Single(o => o.Name == "prior").Optimizer!.ParamGroups.Single().LearningRate;
         };
         try
         {
