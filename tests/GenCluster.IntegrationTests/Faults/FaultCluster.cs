@@ -1,5 +1,6 @@
 using System.Globalization;
 using GenCluster.Contracts.Jobs;
+using GenCluster.Contracts.Security;
 using GenCluster.Silo.Local;
 using LocalProcess = GenCluster.Silo.Local.ChildProcess;
 
@@ -82,6 +83,7 @@ public sealed class FaultCluster : IDisposable
             "run", "--worker-id", $"faults-{index}", "--ring-port", $"{ports[0]}", "--metrics-port", $"{ports[1]}",
             "--gateway-port", $"{Silo.GatewayPort}", "--threads", "1", "--data-dir", SharedDataDirectory,
             "--heartbeat-seconds", "0.5", "--grace-seconds", "20", "--collective-timeout-seconds", "5",
+            .. Silo.Credentials.Tls.Arguments(CertificateRole.Trainer),
         ], Path.Combine(_root, "logs", $"trainer-{index}.log"));
         _trainers.Add(trainer);
         return trainer;
