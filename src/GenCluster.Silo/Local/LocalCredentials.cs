@@ -51,7 +51,8 @@ public sealed class LocalCredentials
         PrivateFile.Write(path,
             "# API tokens of a cluster started by gencluster on this machine: token scope name\n" +
             $"{admin} admin local\n{read} read prometheus\n");
-        tls ??= DevCertificateSet.Write(Path.Combine(Path.GetFullPath(directory), TlsDirectoryName), [], TlsLifetime, DateTimeOffset.UtcNow);
+        // Like the token file, a CA left in the directory is replaced: nothing outside this cluster uses it.
+        tls ??= DevCertificateSet.Write(Path.Combine(Path.GetFullPath(directory), TlsDirectoryName), [], TlsLifetime, DateTimeOffset.UtcNow, force: true);
         return new LocalCredentials(path, admin, read, tls);
     }
 

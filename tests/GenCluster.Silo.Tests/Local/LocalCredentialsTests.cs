@@ -50,4 +50,16 @@ public sealed class LocalCredentialsTests : IDisposable
         Assert.False(Directory.Exists(Path.Combine(_directory, "b", "tls")));
         Assert.NotEqual(first.AdminToken, second.AdminToken);
     }
+
+    [Fact]
+    public void CredentialsMadeAgainInTheSameDirectoryReplaceTheOldOnes()
+    {
+        var first = LocalCredentials.Create(_directory);
+        var ca = File.ReadAllText(first.Tls.CaCertificate);
+
+        var second = LocalCredentials.Create(_directory);
+
+        Assert.NotEqual(ca, File.ReadAllText(second.Tls.CaCertificate));
+        Assert.NotEqual(first.AdminToken, second.AdminToken);
+    }
 }
