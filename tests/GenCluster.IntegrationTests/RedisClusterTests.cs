@@ -2,7 +2,7 @@ using GenCluster.Contracts.Jobs;
 
 namespace GenCluster.IntegrationTests;
 
-/// <summary>Two silo processes against one real redis-server form one cluster and see the same jobs.</summary>
+/// <summary>Two silo processes against one real redis-server (and one CA: silo-to-silo traffic is TLS) form one cluster and see the same jobs.</summary>
 public sealed class RedisClusterTests : IDisposable
 {
     private readonly string _data = Directory.CreateTempSubdirectory("gencluster-redis-").FullName;
@@ -14,7 +14,7 @@ public sealed class RedisClusterTests : IDisposable
     {
         using var redis = await RedisServer.StartAsync();
         using var a = new SiloProcess(Path.Combine(_data, "a"), "--clustering", "redis", "--redis", redis.Endpoint);
-        using var b = new SiloProcess(Path.Combine(_data, "b"), "--clustering", "redis", "--redis", redis.Endpoint);
+        using var b = new SiloProcess(Path.Combine(_data, "b"), a.Credentials.Tls, "--clustering", "redis", "--redis", redis.Endpoint);
         await a.StartAsync();
         await b.StartAsync(silos: 2);
         await a.WaitHealthyAsync(silos: 2);

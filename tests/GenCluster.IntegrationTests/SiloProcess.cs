@@ -1,5 +1,8 @@
+using GenCluster.Contracts.Security;
 using GenCluster.Silo.Api;
 using GenCluster.Silo.Local;
+using GenCluster.Silo.Security;
+using GenCluster.Trainer.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -7,7 +10,8 @@ namespace GenCluster.IntegrationTests;
 
 /// <summary>
 /// The real <c>gencluster silo</c> process (the built gencluster.dll in this test's output directory), with its own
-/// API tokens (<see cref="Credentials"/>, in the data directory); <see cref="Http"/> and <see cref="Api"/> send the admin token.
+/// API tokens and cluster certificates (<see cref="Credentials"/>, in the data directory); <see cref="Http"/> and
+/// <see cref="Api"/> send the admin token.
 /// </summary>
 public sealed class SiloProcess : IDisposable
 {
@@ -15,25 +19,30 @@ public sealed class SiloProcess : IDisposable
     private readonly string[] _extraArgs;
     private readonly MultiHost.NetHost? _host;
 
-    public SiloProcess(string dataDirectory, params string[] extraArgs)
-        : this(null, dataDirectory, extraArgs)
+    public SiloProcess(string dataDirectory, params string[] extraArgs) : this(null, dataDirectory, null, extraArgs)
     {
     }
 
-    /// <summary>A silo on a host of a network test bed: run in its namespace, reached at its address.</summary>
-    public SiloProcess(MultiHost.NetHost? host, string dataDirectory, params string[] extraArgs)
+    /// <param name="tls">The cluster's certificates, when this silo joins others (null: a new CA of its own).</param>
+    public SiloProcess(string dataDirectory, DevCertificateSet? tls, params string[] extraArgs) : this(null, dataDirectory, tls, extraArgs)
+    {
+    }
+
+    /// <summary>A silo on a host of a network test bed (null: this machine): run in its namespace, reached at its address.</summary>
+    /// <param name="tls">The cluster's certificates, when this silo joins others (null: a new CA of its own).</param>
+    public SiloProcess(MultiHost.NetHost? host, string dataDirectory, DevCertificateSet? tls, params string[] extraArgs)
     {
         _host = host;
         DataDirectory = dataDirectory;
-        Credentials = LocalCredentials.Create(dataDirectory);
-        _extraArgs = ["--token-file", Credentials.TokenFile, .. extraArgs];
+        Credentials = LocalCredentials.Create(dataDirectory, tls);
+        _extraArgs = ["--token-file", Credentials.TokenFile, .. Credentials.Tls.Arguments(CertificateRole.Silo), .. extraArgs];
         Http = GenClusterApiClient.CreateHttp(new Uri(Address), Credentials.AdminToken);
         Api = new GenClusterApiClient(Http);
     }
 
     public string DataDirectory { get; }
 
-    /// <summary>The tokens the silo accepts: an admin one and a read one (for Prometheus).</summary>
+    /// <summary>The tokens the silo accepts (an admin one and a read one, for Prometheus) and the cluster's certificates.</summary>
     public LocalCredentials Credentials { get; }
     // Taken together so the three are distinct: ports picked one at a time can repeat.
     private readonly int[] _ports = GenCluster.Silo.Local.FreePorts.Take(3);
@@ -84,11 +93,12 @@ public sealed class SiloProcess : IDisposable
     /// <summary>SIGKILL: no shutdown hooks run.</summary>
     public void Kill() => _process?.Kill();
 
-    /// <summary>An Orleans client on this silo's gateway, as a trainer would connect.</summary>
+    /// <summary>An Orleans client on this silo's gateway, as a trainer would connect (over TLS with the trainer certificate).</summary>
     public async Task<IHost> ConnectClientAsync()
     {
+        var tls = ClusterTlsCredentials.Load(Credentials.Tls.Options(CertificateRole.Trainer), CertificateRole.Trainer, TimeProvider.System);
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.UseOrleansClient(c => c.UseLocalhostClustering(GatewayPort, serviceId: "gencluster", clusterId: "gencluster"));
+        builder.UseOrleansClient(c => c.UseLocalhostClustering(GatewayPort, serviceId: "gencluster", clusterId: "gencluster").UseClusterTls(tls));
         var host = builder.Build();
         await host.StartAsync();
         return host;

@@ -15,6 +15,7 @@ public static class GenClusterCli
         root.Subcommands.Add(StatusCommand.Build());
         root.Subcommands.Add(CancelCommand.Build());
         root.Subcommands.Add(WorkersCommand.Build());
+        root.Subcommands.Add(CertsCommand.Build());
         root.Subcommands.Add(LocalCommand.Build());
         root.Subcommands.Add(ChaosCommand.Build());
         root.Subcommands.Add(TrainerVerbCommand.Build("sample", "Draw N images from a checkpoint into a .npy file, with labels and a PNG grid beside it"));

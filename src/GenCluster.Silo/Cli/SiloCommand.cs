@@ -1,4 +1,5 @@
 using System.CommandLine;
+using GenCluster.Contracts.Security;
 using GenCluster.Grains;
 using GenCluster.Silo.Auth;
 using GenCluster.Silo.Hosting;
@@ -32,11 +33,15 @@ public static class SiloCommand
         var noAuth = new Option<bool>("--no-auth") { Description = "Serve the HTTP API without tokens: whoever reaches the port is admin (the silo refuses to start with neither tokens nor this)" };
         var openMetrics = new Option<bool>("--open-metrics") { Description = "Serve /metrics without a token (default: a read token)" };
         var openHealth = new Option<bool>("--open-health") { Description = "Serve /health without a token, e.g. for probes (default: a read token)" };
+        var tlsCert = new Option<string>(ClusterTlsOptions.CertificateFlag) { Description = "This silo's certificate, PEM (silo.crt of `gencluster certs`)", DefaultValueFactory = _ => "" };
+        var tlsKey = new Option<string>(ClusterTlsOptions.KeyFlag) { Description = "Its private key, PEM (silo.key)", DefaultValueFactory = _ => "" };
+        var tlsCa = new Option<string>(ClusterTlsOptions.CaFlag) { Description = "The cluster's CA certificate, PEM (ca.crt): silos and trainers must hold a certificate it signed", DefaultValueFactory = _ => "" };
+        var insecure = new Option<bool>(ClusterTlsOptions.InsecureFlag) { Description = "Silo and gateway ports in plain TCP without certificates: whoever reaches them may join (the silo refuses to start with neither certificates nor this)" };
 
         var command = new Command("silo", "Run the control plane: Orleans silo, HTTP API, /metrics, /health and /dashboard.")
         {
             httpPort, siloPort, gatewayPort, dataDir, clustering, redis, advertise, lease, drain, runsDir, prometheusTargets,
-            tokenFile, noAuth, openMetrics, openHealth,
+            tokenFile, noAuth, openMetrics, openHealth, tlsCert, tlsKey, tlsCa, insecure,
         };
         command.SetAction(async (result, ct) =>
         {
@@ -58,6 +63,10 @@ public static class SiloCommand
                 [$"{ApiAuthOptions.Section}:{nameof(ApiAuthOptions.NoAuth)}"] = result.GetValue(noAuth).ToString(),
                 [$"{ApiAuthOptions.Section}:{nameof(ApiAuthOptions.OpenMetrics)}"] = result.GetValue(openMetrics).ToString(),
                 [$"{ApiAuthOptions.Section}:{nameof(ApiAuthOptions.OpenHealth)}"] = result.GetValue(openHealth).ToString(),
+                [$"{ClusterTlsOptions.Section}:{nameof(ClusterTlsOptions.CertificateFile)}"] = result.GetValue(tlsCert),
+                [$"{ClusterTlsOptions.Section}:{nameof(ClusterTlsOptions.KeyFile)}"] = result.GetValue(tlsKey),
+                [$"{ClusterTlsOptions.Section}:{nameof(ClusterTlsOptions.CaFile)}"] = result.GetValue(tlsCa),
+                [$"{ClusterTlsOptions.Section}:{nameof(ClusterTlsOptions.Insecure)}"] = result.GetValue(insecure).ToString(),
             };
             if (result.GetValue(runsDir) is { Length: > 0 } runs)
                 settings[$"{ControlPlaneOptions.Section}:{nameof(ControlPlaneOptions.RunsDirectory)}"] = Path.GetFullPath(runs);
@@ -70,7 +79,7 @@ public static class SiloCommand
             {
                 builder.AddGenClusterSilo();
             }
-            catch (Exception e) when (e is OptionsValidationException or ApiTokenFileException)
+            catch (Exception e) when (e is OptionsValidationException or ApiTokenFileException or ClusterTlsException)
             {
                 await result.InvocationConfiguration.Error.WriteLineAsync($"gencluster silo: {e.Message}");
                 return 2;
@@ -81,12 +90,15 @@ public static class SiloCommand
             var silo = SiloHostingExtensions.ReadSiloOptions(builder.Configuration);
             var auth = app.Services.GetRequiredService<IOptions<ApiAuthOptions>>().Value;
             var authLine = ApiAuthHostingExtensions.Describe(auth, app.Services.GetRequiredService<ApiTokenSet>());
+            var tlsLine = app.Services.GetService<ClusterTlsCredentials>()?.Describe()
+                          ?? $"OFF ({ClusterTlsOptions.InsecureFlag}): whoever reaches the silo and gateway ports may join the cluster, in plain text";
             var output = result.InvocationConfiguration.Output;
             app.Lifetime.ApplicationStarted.Register(() =>
             {
                 var http = $"http://127.0.0.1:{silo.HttpPort}";
                 output.WriteLine($"gencluster silo: clustering {silo.Clustering.ToString().ToLowerInvariant()}, data {Path.GetFullPath(silo.DataDirectory)}");
                 output.WriteLine($"  auth       {authLine}");
+                output.WriteLine($"  orleans    {tlsLine}");
                 output.WriteLine($"  api        {http}/api/jobs");
                 output.WriteLine($"  metrics    {http}/metrics");
                 output.WriteLine($"  health     {http}/health");

@@ -1,4 +1,5 @@
 using System.Net;
+using GenCluster.Contracts.Security;
 using GenCluster.Contracts.Workers;
 using GenCluster.Grains;
 using GenCluster.Grains.Scheduling;
@@ -27,6 +28,18 @@ public static class SiloHostingExtensions
     public static SiloHostOptions ReadSiloOptions(IConfiguration configuration) =>
         ReadValidated(configuration, SiloHostOptions.Section, new SiloHostOptionsValidator());
 
+    /// <summary>
+    /// Reads and validates the <c>Tls</c> section and loads the silo's certificate, key and CA now; null when TLS is off
+    /// (<c>--insecure-no-tls</c>).
+    /// </summary>
+    /// <exception cref="OptionsValidationException">The section is not valid (a file is not named).</exception>
+    /// <exception cref="ClusterTlsException">A file cannot be used, or the silo's certificate would not pass its peers' check.</exception>
+    public static ClusterTlsCredentials? ReadTls(IConfiguration configuration)
+    {
+        var options = ReadValidated(configuration, ClusterTlsOptions.Section, new ClusterTlsOptionsValidator());
+        return options.Insecure ? null : ClusterTlsCredentials.Load(options, CertificateRole.Silo, TimeProvider.System);
+    }
+
     /// <summary>Binds <paramref name="section"/> and validates it now, before the host is built.</summary>
     /// <exception cref="OptionsValidationException">The section is not valid; the message joins the validator's messages.</exception>
     public static T ReadValidated<T>(IConfiguration configuration, string section, IValidateOptions<T> validator) where T : class, new()
@@ -38,16 +51,19 @@ public static class SiloHostingExtensions
     }
 
     /// <summary>
-    /// Adds the Orleans silo with GenCluster's grains, durable state, metrics and dashboard, Kestrel on the HTTP port
-    /// and the API's token authentication.
+    /// Adds the Orleans silo with GenCluster's grains, durable state, metrics and dashboard, Kestrel on the HTTP port,
+    /// the API's token authentication and mutual TLS on the Orleans ports (the credentials are then a service).
     /// </summary>
-    /// <exception cref="OptionsValidationException">The <c>Silo</c> or <c>Auth</c> options are not valid.</exception>
+    /// <exception cref="OptionsValidationException">The <c>Silo</c>, <c>Auth</c> or <c>Tls</c> options are not valid.</exception>
     /// <exception cref="ApiTokenFileException">The token file cannot be used.</exception>
+    /// <exception cref="ClusterTlsException">A certificate, key or CA file cannot be used.</exception>
     public static WebApplicationBuilder AddGenClusterSilo(this WebApplicationBuilder builder)
     {
         var silo = ReadSiloOptions(builder.Configuration);
         builder.AddGenClusterApiAuth();
+        var tls = ReadTls(builder.Configuration);
         var services = builder.Services;
+        if (tls is not null) services.AddSingleton(tls);
 
         services.AddOptions<SiloHostOptions>().Bind(builder.Configuration.GetSection(SiloHostOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<SiloHostOptions>, SiloHostOptionsValidator>();
@@ -83,6 +99,7 @@ public static class SiloHostingExtensions
                 orleans.AddRedisGrainStorage(ControlPlaneOptions.StorageName,
                     o => o.ConfigurationOptions = ConfigurationOptions.Parse(silo.Redis));
             }
+            if (tls is not null) orleans.UseClusterTls(tls);
             orleans.AddDashboard();
             // Activate the registry at start-up so leases of trainers that died while the silo was down still expire.
             orleans.AddStartupTask(async (sp, _) =>

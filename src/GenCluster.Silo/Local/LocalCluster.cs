@@ -1,3 +1,4 @@
+using GenCluster.Contracts.Security;
 using GenCluster.Silo.Api;
 
 namespace GenCluster.Silo.Local;
@@ -35,7 +36,7 @@ public sealed class LocalCluster : IAsyncDisposable
     /// <summary>Client of the silo's API, with the admin token.</summary>
     public GenClusterApiClient Api { get; }
 
-    /// <summary>The API tokens the silo accepts (made for this cluster, in its state directory).</summary>
+    /// <summary>The API tokens the silo accepts and the cluster's certificates (made for this cluster, in its state directory).</summary>
     public LocalCredentials Credentials { get; }
 
     /// <summary>Where each process's output goes.</summary>
@@ -45,8 +46,8 @@ public sealed class LocalCluster : IAsyncDisposable
     public List<string> TrainerMetrics { get; } = [];
 
     /// <summary>
-    /// Starts the silo (file clustering, its own data directory, new API tokens in <paramref name="stateDirectory"/>)
-    /// and waits until its API answers.
+    /// Starts the silo (file clustering, its own data directory, new API tokens and certificates in
+    /// <paramref name="stateDirectory"/>) and waits until its API answers.
     /// </summary>
     /// <param name="leaseSeconds">Worker lease: a trainer silent this long is lost.</param>
     public static async Task<LocalCluster> StartSiloAsync(string siloAssembly, string stateDirectory, string runsDirectory,
@@ -61,7 +62,7 @@ public sealed class LocalCluster : IAsyncDisposable
             "--data-dir", Path.Combine(stateDirectory, "silo"), "--runs-dir", runsDirectory,
             "--lease-seconds", leaseSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--prometheus-targets", LocalPrometheus.TargetsDirectory(PrometheusDirectory(stateDirectory)),
-            "--token-file", credentials.TokenFile,
+            "--token-file", credentials.TokenFile, .. credentials.Tls.Arguments(CertificateRole.Silo),
         ];
         var silo = ChildProcess.Start("silo", siloAssembly, arguments, Path.Combine(logs, "silo.log"));
         var cluster = new LocalCluster(silo, siloAssembly, arguments, new Uri($"http://127.0.0.1:{ports[0]}"), logs, credentials) { GatewayPort = ports[2] };
@@ -93,7 +94,7 @@ public sealed class LocalCluster : IAsyncDisposable
         await WaitForSiloAsync(TimeSpan.FromSeconds(60), cancellationToken);
     }
 
-    /// <summary>Starts one trainer process (worker id <c>local-N</c>, N its index in <see cref="Trainers"/>).</summary>
+    /// <summary>Starts one trainer process (worker id <c>local-N</c>, N its index in <see cref="Trainers"/>) with the cluster's trainer certificate.</summary>
     /// <param name="extraArguments">More <c>gencluster-trainer run</c> options, e.g. <c>--heartbeat-seconds 0.5</c>.</param>
     public ChildProcess StartTrainer(string trainerAssembly, int threads, string dataDirectory, double graceSeconds, params string[] extraArguments)
     {
@@ -103,7 +104,7 @@ public sealed class LocalCluster : IAsyncDisposable
         [
             "run", "--worker-id", $"local-{index}", "--ring-port", $"{ports[0]}", "--metrics-port", $"{ports[1]}",
             "--gateway-port", $"{GatewayPort}", "--threads", $"{threads}", "--data-dir", dataDirectory,
-            "--grace-seconds", $"{graceSeconds}", .. extraArguments,
+            "--grace-seconds", $"{graceSeconds}", .. Credentials.Tls.Arguments(CertificateRole.Trainer), .. extraArguments,
         ], Path.Combine(LogDirectory, $"trainer-{index}.log"));
         _trainers.Add(trainer);
         TrainerMetrics.Add($"http://127.0.0.1:{ports[1]}/metrics");

@@ -1,3 +1,5 @@
+using GenCluster.Contracts.Security;
+
 namespace GenCluster.Silo.Local;
 
 /// <summary>
@@ -29,7 +31,7 @@ public static class LocalPrometheus
             using var target = File.Create(Path.Combine(directory, file));
             resource.CopyTo(target);
         }
-        LocalCredentials.WritePrivate(Path.Combine(directory, TokenFileName), siloToken);
+        PrivateFile.Write(Path.Combine(directory, TokenFileName), siloToken);
         return Path.Combine(directory, Files[0]);
     }
 }

@@ -32,6 +32,7 @@ public sealed class LocalRun(LocalRunOptions options, TextWriter output, TimePro
         output.WriteLine($"job page  {cluster.ApiAddress}ui/jobs/{job.Id}#token={cluster.Credentials.ReadToken}");
         output.WriteLine($"api       {cluster.ApiAddress}api/jobs/{job.Id}   dashboard {cluster.ApiAddress}dashboard");
         output.WriteLine($"token     {cluster.Credentials.TokenFile}   (admin; e.g. gencluster status --api {cluster.ApiAddress} --token-file <it>)");
+        output.WriteLine($"tls       {cluster.Credentials.Tls.Directory}   (this run's CA and certificates: silo and trainers speak mutual TLS)");
         output.WriteLine($"metrics   {cluster.ApiAddress}metrics   trainers: {string.Join("  ", cluster.TrainerMetrics)}");
         output.WriteLine($"logs      {cluster.LogDirectory}");
         var prometheus = LocalPrometheus.Write(LocalCluster.PrometheusDirectory(state), cluster.Credentials.ReadToken);

@@ -1,8 +1,10 @@
 using System.CommandLine;
 using System.Globalization;
+using GenCluster.Contracts.Security;
 using GenCluster.Trainer.Distributed;
 using GenCluster.Trainer.Hosting;
 using GenCluster.Trainer.Training;
+using Microsoft.Extensions.Options;
 
 namespace GenCluster.Trainer.Cli;
 
@@ -36,7 +38,15 @@ public static class RunCommand
         Add("--redis", $"{S}:{nameof(TrainerOptions.Redis)}", trainer.Redis, "Redis host:port for cluster mode (instead of --gateway-port).");
         Add("--cluster-id", $"{S}:{nameof(TrainerOptions.ClusterId)}", trainer.ClusterId, "Orleans cluster id (must match the silo).");
         Add("--service-id", $"{S}:{nameof(TrainerOptions.ServiceId)}", trainer.ServiceId, "Orleans service id (must match the silo).");
+        const string T = ClusterTlsOptions.Section;
+        Add(ClusterTlsOptions.CertificateFlag, $"{T}:{nameof(ClusterTlsOptions.CertificateFile)}", "", "This trainer's certificate, PEM (trainer.crt of `gencluster certs`).");
+        Add(ClusterTlsOptions.KeyFlag, $"{T}:{nameof(ClusterTlsOptions.KeyFile)}", "", "Its private key, PEM (trainer.key).");
+        Add(ClusterTlsOptions.CaFlag, $"{T}:{nameof(ClusterTlsOptions.CaFile)}", "", "The cluster's CA certificate, PEM (ca.crt): the gateway must hold a silo certificate it signed.");
+        Add(ClusterTlsOptions.InsecureFlag, $"{T}:{nameof(ClusterTlsOptions.Insecure)}", false,
+            "Connect to the gateway in plain TCP without certificates (refused by a silo that uses TLS).");
         Add("--heartbeat-seconds", $"{S}:{nameof(TrainerOptions.HeartbeatSeconds)}", trainer.HeartbeatSeconds, "Seconds between heartbeats.");
+        Add("--connect-timeout-seconds", $"{S}:{nameof(TrainerOptions.ConnectTimeoutSeconds)}", trainer.ConnectTimeoutSeconds,
+            "Seconds to keep trying the first connection to a gateway before exiting with an error.");
         Add("--grace-seconds", $"{S}:{nameof(TrainerOptions.GraceSeconds)}", trainer.GraceSeconds, "Seconds allowed to checkpoint and leave on SIGTERM.");
         Add("--threads", $"{TrainingEngineOptions.Section}:{nameof(TrainingEngineOptions.Threads)}", engine.Threads, "TorchSharp threads (0 = libtorch default).");
         Add("--device", $"{TrainingEngineOptions.Section}:{nameof(TrainingEngineOptions.Device)}", engine.Device, "cpu or cuda:N.");
@@ -53,10 +63,26 @@ public static class RunCommand
             var settings = bindings.ToDictionary(b => b.Key, b => b.Format(parse.GetResult(b.Option)?.GetValueOrDefault<object>()));
             var builder = WebApplication.CreateSlimBuilder();
             builder.Configuration.AddInMemoryCollection(settings);
-            builder.AddGenClusterTrainer();
+            try
+            {
+                builder.AddGenClusterTrainer();
+            }
+            catch (Exception e) when (e is OptionsValidationException or ClusterTlsException)
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync($"gencluster-trainer run: {e.Message}");
+                return 2;
+            }
             await using var app = builder.Build();
             app.MapGenClusterTrainer();
-            await app.RunAsync();
+            try
+            {
+                await app.RunAsync();
+            }
+            catch (GatewayUnreachableException e)
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync($"gencluster-trainer run: {e.Message}");
+                return 1;
+            }
             return 0;
         });
         return command;

@@ -1,4 +1,5 @@
 using System.Net;
+using GenCluster.Contracts.Security;
 using GenCluster.Contracts.Workers;
 using GenCluster.Trainer.Distributed;
 using GenCluster.Trainer.Training;
@@ -15,9 +16,26 @@ public static class TrainerHostingExtensions
     /// <summary>The meter names a trainer exports.</summary>
     public static readonly string[] Meters = [TrainerInstruments.MeterName, RingInstruments.MeterName];
 
-    /// <summary>Options, the ring port, the HTTP/1 metrics port, Orleans client, worker loop, metrics.</summary>
+    /// <summary>
+    /// Reads and validates the <c>Tls</c> section and loads the trainer's certificate, key and CA now; null when TLS is
+    /// off (<c>--insecure-no-tls</c>).
+    /// </summary>
+    /// <exception cref="OptionsValidationException">The section is not valid (a file is not named).</exception>
+    /// <exception cref="ClusterTlsException">A file cannot be used, or the certificate would not pass the silo's check.</exception>
+    public static ClusterTlsCredentials? ReadTls(IConfiguration configuration)
+    {
+        var options = configuration.GetSection(ClusterTlsOptions.Section).Get<ClusterTlsOptions>() ?? new ClusterTlsOptions();
+        var result = new ClusterTlsOptionsValidator().Validate(null, options);
+        if (result.Failed) throw new OptionsValidationException(ClusterTlsOptions.Section, typeof(ClusterTlsOptions), result.Failures);
+        return options.Insecure ? null : ClusterTlsCredentials.Load(options, CertificateRole.Trainer, TimeProvider.System);
+    }
+
+    /// <summary>Options, the ring port, the HTTP/1 metrics port, Orleans client (over mutual TLS unless it is off), worker loop, metrics.</summary>
+    /// <exception cref="OptionsValidationException">The <c>Tls</c> options are not valid.</exception>
+    /// <exception cref="ClusterTlsException">A certificate, key or CA file cannot be used.</exception>
     public static WebApplicationBuilder AddGenClusterTrainer(this WebApplicationBuilder builder)
     {
+        var tls = ReadTls(builder.Configuration);
         builder.Services.AddOptions<TrainerOptions>().Bind(builder.Configuration.GetSection(TrainerOptions.Section)).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<TrainerOptions>, TrainerOptionsValidator>();
         builder.Services.AddGenClusterTrainingEngine();
@@ -39,6 +57,7 @@ public static class TrainerHostingExtensions
 
         builder.UseOrleansClient(client =>
         {
+            if (tls is not null) client.UseClusterTls(tls);
             if (string.IsNullOrEmpty(options.Redis))
                 client.UseLocalhostClustering(options.GatewayPort, options.ServiceId, options.ClusterId);
             else
@@ -50,6 +69,7 @@ public static class TrainerHostingExtensions
                     });
         });
 
+        builder.Services.AddSingleton<IClientConnectionRetryFilter, GatewayConnectRetryFilter>();
         builder.Services.AddSingleton(sp => WorkerIdentity.Describe(
             sp.GetRequiredService<IOptions<TrainerOptions>>().Value, sp.GetRequiredService<IOptions<TrainingEngineOptions>>().Value.Device));
         builder.Services.AddSingleton<IControlPlane, OrleansControlPlane>();

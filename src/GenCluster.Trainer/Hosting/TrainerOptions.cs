@@ -46,6 +46,12 @@ public sealed class TrainerOptions
     /// <summary>Seconds between heartbeats (the silo's lease must be several times longer).</summary>
     public double HeartbeatSeconds { get; set; } = 1.0;
 
+    /// <summary>
+    /// Seconds the trainer keeps trying to make its first connection to a gateway before it gives up and exits non-zero
+    /// (a silo that is down, or one that refuses this trainer's certificate, look alike from here).
+    /// </summary>
+    public double ConnectTimeoutSeconds { get; set; } = 120;
+
     /// <summary>Seconds a SIGTERM'd trainer may take to finish its step, checkpoint and leave.</summary>
     public double GraceSeconds { get; set; } = 30;
 
@@ -74,6 +80,7 @@ public sealed class TrainerOptionsValidator : IValidateOptions<TrainerOptions>
         if (string.IsNullOrEmpty(options.Redis) && !IsPort(options.GatewayPort))
             errors.Add($"Trainer:GatewayPort must be 1..65535 (got {options.GatewayPort})");
         if (options.HeartbeatSeconds is <= 0 or > 60) errors.Add($"Trainer:HeartbeatSeconds must be in (0, 60] (got {options.HeartbeatSeconds})");
+        if (options.ConnectTimeoutSeconds <= 0) errors.Add($"Trainer:ConnectTimeoutSeconds must be > 0 (got {options.ConnectTimeoutSeconds})");
         if (options.GraceSeconds <= 0) errors.Add($"Trainer:GraceSeconds must be > 0 (got {options.GraceSeconds})");
         if (string.IsNullOrWhiteSpace(options.AdvertiseHost)) errors.Add("Trainer:AdvertiseHost must not be empty");
         else if (options.RingBindAddress is null)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using GenCluster.Contracts.Jobs;
+using GenCluster.Contracts.Security;
 using GenCluster.Silo.Local;
 using LocalProcess = GenCluster.Silo.Local.ChildProcess;
 
@@ -85,6 +86,7 @@ public sealed class FaultCluster : IDisposable
             "--gateway-port", $"{Silo.GatewayPort}", "--threads", "1", "--data-dir", SharedDataDirectory,
             "--heartbeat-seconds", "0.5", "--grace-seconds", "20",
             "--collective-timeout-seconds", _collectiveTimeoutSeconds.ToString(CultureInfo.InvariantCulture),
+            .. Silo.Credentials.Tls.Arguments(CertificateRole.Trainer),
         ], Path.Combine(_root, "logs", $"trainer-{index}.log"));
         _trainers.Add(trainer);
         return trainer;

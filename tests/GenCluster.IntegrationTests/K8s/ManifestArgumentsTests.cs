@@ -51,6 +51,24 @@ public partial class ManifestArgumentsTests
         Assert.Contains("secret: { secretName: gencluster-api-tokens }", manifest);
     }
 
+    [Theory]
+    [InlineData("silo.yaml", "gencluster-silo-tls")]
+    [InlineData("trainers.yaml", "gencluster-trainer-tls")]
+    public void SilosAndTrainersReadTheirCertificatesFromAMountedSecret(string file, string secret)
+    {
+        var manifest = File.ReadAllText(Path.Combine(K8sDirectory(), file));
+        var container = Containers(manifest.Split('\n')).Single();
+        string Flag(string name) => Assert.Single(container.Args, a => a.StartsWith($"{name}=", StringComparison.Ordinal))[(name.Length + 1)..];
+
+        var files = new[] { Flag("--tls-cert"), Flag("--tls-key"), Flag("--tls-ca") };
+
+        Assert.DoesNotContain("--insecure-no-tls", container.Args);
+        Assert.Equal(["tls.crt", "tls.key", "ca.crt"], files.Select(Path.GetFileName));
+        var directory = Assert.Single(files.Select(Path.GetDirectoryName).Distinct());
+        Assert.Contains($"mountPath: {directory}, readOnly: true", manifest);
+        Assert.Contains($"secret: {{ secretName: {secret} }}", manifest);
+    }
+
     private static IEnumerable<(string Assembly, string[] Args)> Containers(string[] lines)
     {
         for (var i = 0; i < lines.Length; i++)

@@ -5,7 +5,9 @@ using System.Text.RegularExpressions;
 using GenCluster.Contracts.Jobs;
 using GenCluster.Contracts.Models;
 using GenCluster.IntegrationTests.Faults;
+using GenCluster.Contracts.Security;
 using GenCluster.Silo.Local;
+using GenCluster.Silo.Security;
 using Xunit.Abstractions;
 using LocalProcess = GenCluster.Silo.Local.ChildProcess;
 
@@ -31,12 +33,12 @@ public sealed partial class MultiHostTests(ITestOutputHelper log) : IDisposable
         var volume = Path.Combine(_root, "volume");
         var redis = $"{bed.Control.Address}:{RedisPort}";
         await StartRedisAsync(bed.Control);
-        var siloA = Own(Silo(bed.Control, "a", redis));
-        var siloB = Own(Silo(bed.Control2, "b", redis));
+        var siloA = Own(Silo(bed.Control, "a", redis, tls: null));
+        var siloB = Own(Silo(bed.Control2, "b", redis, siloA.Credentials.Tls));
         await siloA.StartAsync();
         await siloB.StartAsync(silos: 2);
         await siloA.WaitHealthyAsync(silos: 2);
-        var trainers = bed.GpuHosts.ToDictionary(h => h.Name, h => StartTrainer(h, redis));
+        var trainers = bed.GpuHosts.ToDictionary(h => h.Name, h => StartTrainer(h, redis, siloA.Credentials.Tls));
         await WaitForWorkersAsync(siloA, bed.GpuHosts.Select(h => h.Name), TimeSpan.FromSeconds(90), trainers.Values);
 
         // 1. A job across the three GPU hosts: every member advertises its own host's address, and the ring crosses the links.
@@ -168,7 +170,7 @@ public sealed partial class MultiHostTests(ITestOutputHelper log) : IDisposable
         RunsDirectory = volume,
     };
 
-    private SiloProcess Silo(NetHost host, string name, string redis) => new(host, Path.Combine(_root, name),
+    private SiloProcess Silo(NetHost host, string name, string redis, DevCertificateSet? tls) => new(host, Path.Combine(_root, name), tls,
         "--clustering", "redis", "--redis", redis, "--advertise", host.Address, "--runs-dir", Path.Combine(_root, "volume"));
 
     private async Task StartRedisAsync(NetHost host)
@@ -191,13 +193,16 @@ public sealed partial class MultiHostTests(ITestOutputHelper log) : IDisposable
         }
     }
 
-    private LocalProcess StartTrainer(NetHost host, string redis)
+    private LocalProcess StartTrainer(NetHost host, string redis, DevCertificateSet tls)
     {
         var trainer = LocalProcess.StartProgram($"trainer-{host.Name}", NetBed.Script, NetBed.On(host, "dotnet",
+        [
             TrainerExecutable.Locate(null, AppContext.BaseDirectory), "run", "--worker-id", host.Name, "--advertise-host", host.Address,
             "--ring-port", "29500", "--metrics-port", "29501", "--redis", redis, "--threads", "1", "--data-dir", SharedDataDirectory,
             "--heartbeat-seconds", "0.5", "--grace-seconds", "20",
-            "--collective-timeout-seconds", CollectiveDeadlineSeconds.ToString(CultureInfo.InvariantCulture)),
+            "--collective-timeout-seconds", CollectiveDeadlineSeconds.ToString(CultureInfo.InvariantCulture),
+            .. tls.Arguments(CertificateRole.Trainer),
+        ]),
             Path.Combine(_root, "logs", $"trainer-{host.Name}.log"));
         _owned.Add(new Disposer(() => trainer.Kill()));
         return trainer;

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using GenCluster.Contracts.Security;
 using GenCluster.Silo.Api;
 using GenCluster.Silo.Hosting;
 using GenCluster.Silo.Local;
@@ -10,7 +11,8 @@ namespace GenCluster.Silo.Tests.Api;
 
 /// <summary>
 /// The real silo host (file mode, free ports, a temporary data directory) started inside the test process, with a
-/// token file holding an admin and a read token; <see cref="Http"/> and <see cref="Client"/> send the admin token.
+/// token file holding an admin and a read token and a local CA's certificates (mutual TLS on the Orleans ports);
+/// <see cref="Http"/> and <see cref="Client"/> send the admin token.
 /// </summary>
 public sealed class InProcessSilo : IAsyncLifetime
 {
@@ -61,6 +63,9 @@ public sealed class InProcessSilo : IAsyncLifetime
             ["Silo:GatewayPort"] = _ports[2].ToString(),
             ["Silo:DataDirectory"] = DataDirectory,
             ["Auth:TokenFile"] = Credentials.TokenFile,
+            ["Tls:CertificateFile"] = Credentials.Tls.Certificate(CertificateRole.Silo),
+            ["Tls:KeyFile"] = Credentials.Tls.Key(CertificateRole.Silo),
+            ["Tls:CaFile"] = Credentials.Tls.CaCertificate,
         });
         builder.Configuration.AddInMemoryCollection(Settings);
         builder.AddGenClusterSilo();

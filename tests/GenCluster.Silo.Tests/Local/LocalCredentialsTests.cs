@@ -1,3 +1,4 @@
+using GenCluster.Contracts.Security;
 using GenCluster.Silo.Auth;
 using GenCluster.Silo.Local;
 
@@ -26,15 +27,39 @@ public sealed class LocalCredentialsTests : IDisposable
     }
 
     [Fact]
-    public void WritePrivateReplacesAReadableFile()
+    public void ANewCaAndCertificatesForAWeekLieBesideTheTokens()
     {
-        var path = Path.Combine(_directory, "silo.token");
-        File.WriteAllText(path, "old");
-        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        var credentials = LocalCredentials.Create(Path.Combine(_directory, "state"));
 
-        LocalCredentials.WritePrivate(path, "new");
+        Assert.Equal(Path.Combine(_directory, "state", "tls"), credentials.Tls.Directory);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(credentials.Tls.Key(CertificateRole.Trainer)));
+        var silo = ClusterTlsCredentials.Load(credentials.Tls.Options(CertificateRole.Silo), CertificateRole.Silo, TimeProvider.System);
+        Assert.InRange(silo.Certificate.NotAfter.ToUniversalTime() - DateTime.UtcNow, TimeSpan.FromDays(6.9), LocalCredentials.TlsLifetime);
+        Assert.NotEqual(File.ReadAllText(credentials.Tls.CaCertificate),
+            File.ReadAllText(LocalCredentials.Create(Path.Combine(_directory, "other")).Tls.CaCertificate));
+    }
 
-        Assert.Equal("new", File.ReadAllText(path));
-        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+    [Fact]
+    public void AnotherSiloOfTheSameClusterSharesTheCertificates()
+    {
+        var first = LocalCredentials.Create(Path.Combine(_directory, "a"));
+
+        var second = LocalCredentials.Create(Path.Combine(_directory, "b"), first.Tls);
+
+        Assert.Same(first.Tls, second.Tls);
+        Assert.False(Directory.Exists(Path.Combine(_directory, "b", "tls")));
+        Assert.NotEqual(first.AdminToken, second.AdminToken);
+    }
+
+    [Fact]
+    public void CredentialsMadeAgainInTheSameDirectoryReplaceTheOldOnes()
+    {
+        var first = LocalCredentials.Create(_directory);
+        var ca = File.ReadAllText(first.Tls.CaCertificate);
+
+        var second = LocalCredentials.Create(_directory);
+
+        Assert.NotEqual(ca, File.ReadAllText(second.Tls.CaCertificate));
+        Assert.NotEqual(first.AdminToken, second.AdminToken);
     }
 }

@@ -91,9 +91,18 @@ public class TrainerOptionsTests
         Assert.Equal("10.0.0.5", parse.GetValue<string>("--ring-bind"));
     }
 
+    [Fact]
+    public void AConnectTimeoutMustBePositive()
+    {
+        var error = Assert.Single(new TrainerOptionsValidator().Validate(null, new TrainerOptions { ConnectTimeoutSeconds = 0 }).Failures!);
+
+        Assert.Equal("Trainer:ConnectTimeoutSeconds must be > 0 (got 0)", error);
+    }
+
     private static WebApplication BuildTrainer(Dictionary<string, string?> settings)
     {
         var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Tls:Insecure"] = "true" });
         builder.Configuration.AddInMemoryCollection(settings);
         builder.AddGenClusterTrainer();
         return builder.Build();
