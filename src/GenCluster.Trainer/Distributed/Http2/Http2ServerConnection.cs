@@ -112,6 +112,13 @@ internal sealed class Http2ServerConnection
                     return;
                 }
 
+                if (Http2Frames.SizeError(header) is { } sizeError)
+                {
+                    await GoAwayAsync(FrameSizeError).ConfigureAwait(false);
+                    reason = $"the client sent {sizeError}";
+                    return;
+                }
+
                 if (header.Type == Http2FrameType.Data)
                 {
                     await OnDataAsync(header).ConfigureAwait(false);

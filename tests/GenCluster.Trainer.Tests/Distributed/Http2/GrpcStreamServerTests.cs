@@ -167,6 +167,22 @@ public sealed class GrpcStreamServerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AResetOfTheWrongSizeEndsTheConnectionWithGoAwayNamingTheFrame()
+    {
+        // Fuzzing regression: a 2-byte RST_STREAM escaped the connection as ArgumentOutOfRangeException.
+        using var socket = await ConnectRawAsync(endStreamOnHeaders: false);
+        await socket.SendAsync(Http2Frames.Single(Http2FrameType.RstStream, Http2Flags.None, 1, [0x00, 0x08]));
+
+        var frames = await ReadUntilClosedAsync(socket);
+
+        var goAway = Assert.Single(frames, f => f.Header.Type == Http2FrameType.GoAway);
+        Assert.Equal(0x6u, BinaryPrimitives.ReadUInt32BigEndian(goAway.Payload.AsSpan(4)));
+        var ended = await _handlerEnded.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.IsType<IOException>(ended);
+        Assert.Contains("a 2-byte RstStream frame (it must be 4 bytes)", ended!.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AConnectionGateRunsBeforeHttp2AndWhatItAdmitsReachesTheCall()
     {
         object? identity = null;
