@@ -9,7 +9,7 @@
 #
 #   --seconds N     fuzzing time per target (default 600)
 #   --timeout-ms N  an input running longer is a hang (default 5000)
-#   --save-corpus   minimize each target's queue (afl-cmin) and add what it keeps to the corpus as q-<hash>
+#   --save-corpus   minimize each target's queue (afl-cmin) and keep that in the corpus as q-<hash> (replacing older q-*)
 #   --keep          keep the work folder (instrumented build, afl-fuzz output) and print where it is
 #
 # Needs afl-fuzz (Debian package afl++, installed when missing and run as root) and the SharpFuzz.CommandLine tool of
@@ -90,8 +90,8 @@ export AFL_NO_AFFINITY=1                         # the cores may be busy with ot
 export AFL_NO_UI=1
 export AFL_FORKSRV_INIT_TMOUT=60000              # a loaded machine starts .NET slowly
 export AFL_ALLOW_TMP=1                           # the work folder is mktemp's own (mode 0700), not a shared one
-export AFL_SKIP_CRASHES=0
 export DOTNET_CLI_TELEMETRY_OPTOUT=1
+export DOTNET_PROCESSOR_COUNT=1                  # lets the harness run the thread pool's work on one thread (stable traces)
 
 dotnet_path=$(command -v dotnet)                 # afl-fuzz and afl-cmin want the target's path
 stat_of() { awk -F' *: *' -v key="$1" '$1 == key { print $2 }' "$2"; }
@@ -136,12 +136,22 @@ for t in "${targets[@]}"; do
     if [[ $n -gt 0 ]]; then
       timeout 300 dotnet "$work/plain/GenCluster.Fuzz.dll" replay "$t" "$keep_dir"/crash-* >"$keep_dir/replay.txt" 2>&1 || true
     fi
-    echo "$t: $crashes crashes, $hangs hangs; inputs in $keep_dir (crash replay: $keep_dir/replay.txt)"
+    # A hang under afl-fuzz may be the machine's load: run the first few again alone, with a generous limit.
+    for f in $(find "$keep_dir" -name 'hang-*' | sort | head -n 5); do
+      if timeout 60 dotnet "$work/plain/GenCluster.Fuzz.dll" replay "$t" "$f" >/dev/null 2>&1; then
+        echo "$f: finished when run again alone (a slow run, not a hang?)" >>"$keep_dir/replay.txt"
+      else
+        echo "$f: still running after 60 s when run again alone" >>"$keep_dir/replay.txt"
+      fi
+    done
+    echo "$t: $crashes crashes, $hangs hangs; inputs in $keep_dir (replayed in $keep_dir/replay.txt)"
   fi
 
   if [[ $save_corpus -eq 1 ]]; then
     minimized="$work/minimized/$t"
     if afl-cmin -i "$out/default/queue" -o "$minimized" -t "$timeout_ms" -m none -- "$dotnet_path" "$work/bin/GenCluster.Fuzz.dll" run "$t" >"$out.cmin.log" 2>&1; then
+      # The queue started from the corpus, so afl-cmin's pick of it replaces the earlier q-* entries.
+      rm -f "tests/GenCluster.Fuzz/corpus/$t"/q-*
       known=$(sha1sum "tests/GenCluster.Fuzz/corpus/$t"/* | cut -c1-40)
       added=0
       for f in "$minimized"/*; do
@@ -152,7 +162,7 @@ for t in "${targets[@]}"; do
           added=$((added + 1))
         fi
       done
-      echo "$t: afl-cmin kept $(find "$minimized" -type f | wc -l) of $corpus queue entries; $added new ones added to the corpus"
+      echo "$t: afl-cmin kept $(find "$minimized" -type f | wc -l) of $corpus queue entries; the corpus now has $added q-* entries"
     else
       echo "run.sh: afl-cmin failed for $t; see the end of $out.cmin.log" >&2
       tail -n 10 "$out.cmin.log" >&2

@@ -51,8 +51,25 @@ internal static class FuzzCommand
         {
             using var input = new MemoryStream();
             stdin.CopyTo(input);
-            (target ??= create()).Run(input.GetBuffer().AsSpan(0, (int)input.Length));
+            if (target is null)
+            {
+                OneWorkerThread();
+                target = create();
+            }
+
+            target.Run(input.GetBuffer().AsSpan(0, (int)input.Length));
         });
+    }
+
+    /// <summary>
+    /// Runs the thread pool's work items one at a time (where the runtime allows: run.sh sets DOTNET_PROCESSOR_COUNT=1).
+    /// Instrumented code on two threads at once would mix their branch traces, and the same input would show
+    /// afl-fuzz a different path each run; ring-frame's connection, call handler and sockets otherwise run in parallel.
+    /// </summary>
+    private static void OneWorkerThread()
+    {
+        ThreadPool.SetMinThreads(1, 1);
+        ThreadPool.SetMaxThreads(1, 1);
     }
 
     private static int Replay(string name, string[] paths)

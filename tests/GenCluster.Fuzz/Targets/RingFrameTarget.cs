@@ -13,8 +13,8 @@ namespace GenCluster.Fuzz.Targets;
 /// on. The input goes through a loopback socket into the ring port's own connection (<see cref="Http2ServerConnection"/>
 /// with the ring listener's limits): frame headers, SETTINGS, PING, RST_STREAM, HEADERS and CONTINUATION through the
 /// HPACK decoder, padded DATA, gRPC message prefixes and their reassembly into pooled buffers; the call hands every
-/// message to <see cref="InboundFrame.ParseOwned"/>, as <see cref="RingServer"/> does. Then the peer half-closes and
-/// drains what the port answers.
+/// message to <see cref="InboundFrame.ParseOwned"/>, as <see cref="RingServer"/> does. The peer half-closes after the
+/// input and drains what the port answers.
 /// </summary>
 /// <remarks>
 /// The connection handles the failures it expects itself (it answers or closes the connection), so whatever escapes
@@ -47,12 +47,14 @@ internal sealed class RingFrameTarget : IFuzzTarget, IDisposable
         await peer.ConnectAsync(_listener.LocalEndPoint!).ConfigureAwait(false);
         var accepted = await accepting.ConfigureAwait(false);
         RingSockets.Configure(accepted);
+        var draining = DrainAsync(peer);
+        // Sent before the port reads: an input that fits the loopback socket's buffers (any but the largest) is all
+        // there at the first read, so how the port's reads fall, and the paths they take, depend on the input alone.
+        var sending = SendAndHalfCloseAsync(peer, input);
         var call = new ParsingCall();
         var connection = new Http2ServerConnection(accepted, RingServer.Method, call.HandleAsync, _limits, identity: null, NullLogger.Instance);
-        var serving = connection.RunAsync();
-        var draining = DrainAsync(peer);
-        await SendAndHalfCloseAsync(peer, input).ConfigureAwait(false);
-        await serving.ConfigureAwait(false);
+        await connection.RunAsync().ConfigureAwait(false);
+        await sending.ConfigureAwait(false);
         await draining.ConfigureAwait(false);
         return call.Outcome();
     }
