@@ -20,7 +20,7 @@ public sealed class ModelOptionsJsonConverter : JsonConverter<ModelOptions>
             return ModelCatalog.Defaults(Entry(reader.GetString()).Kind);
         if (reader.TokenType != JsonTokenType.StartObject)
             throw new JsonException($"model must be a kind name or an object with \"{KindProperty}\", got {reader.TokenType}");
-        var node = JsonNode.Parse(ref reader) as JsonObject ?? throw new JsonException("model must be an object");
+        var node = ReadObject(ref reader, options);
         var kindNode = node.FirstOrDefault(p => string.Equals(p.Key, KindProperty, StringComparison.OrdinalIgnoreCase));
         if (kindNode.Value is null)
             throw new JsonException($"model.{KindProperty} is missing; expected one of {string.Join(", ", ModelCatalog.Kinds)}");
@@ -54,6 +54,25 @@ public sealed class ModelOptionsJsonConverter : JsonConverter<ModelOptions>
             else field.WriteTo(writer, options);
         }
         writer.WriteEndObject();
+    }
+
+    /// <summary>
+    /// The model object as a node. A field given twice keeps its last value, as the spec's other fields do, unless
+    /// <paramref name="options"/> refuse duplicates: then it fails naming the field.
+    /// </summary>
+    private static JsonObject ReadObject(ref Utf8JsonReader reader, JsonSerializerOptions options)
+    {
+        // Not JsonNode.Parse: its JsonObject throws ArgumentException on a repeated name.
+        var element = JsonElement.ParseValue(ref reader);
+        var node = new JsonObject();
+        foreach (var field in element.EnumerateObject())
+        {
+            if (!options.AllowDuplicateProperties && node.ContainsKey(field.Name))
+                throw new JsonException($"model.{field.Name} is given more than once", $"$.model.{field.Name}", null, null);
+            node[field.Name] = JsonSerializer.SerializeToNode(field.Value);
+        }
+
+        return node;
     }
 
     private static ModelCatalogEntry Entry(string? kind) =>

@@ -29,8 +29,9 @@ public static class BatchGeometry
     {
         if (spec.MinWorkers < 1 || spec.MaxWorkers < spec.MinWorkers) return [];
         var sizes = new List<int>();
-        for (var n = spec.MinWorkers; n <= spec.MaxWorkers; n++)
-            if (Fits(spec, n)) sizes.Add(n);
+        // A long counter: an int one would wrap past int.MaxValue and never end.
+        for (long n = spec.MinWorkers; n <= spec.MaxWorkers; n++)
+            if (Fits(spec, (int)n)) sizes.Add((int)n);
         return sizes;
     }
 }

@@ -12,6 +12,9 @@ public static class JobSpecValidator
     /// <summary>Smallest non-zero <see cref="JobSpec.ImageSize"/> (the trainers refuse images smaller than this too).</summary>
     public const int MinImageSize = 8;
 
+    /// <summary>Largest <see cref="JobSpec.MaxWorkers"/> accepted.</summary>
+    public const int MaxWorkersLimit = 4096;
+
     /// <summary>Device kinds.</summary>
     public static readonly IReadOnlySet<string> Devices = new HashSet<string>(StringComparer.Ordinal) { "cpu", "cuda" };
 
@@ -47,15 +50,16 @@ public static class JobSpecValidator
         if (spec.MinWorkers < 1) Add("minWorkers", $"must be >= 1, got {spec.MinWorkers}");
         if (spec.MaxWorkers < spec.MinWorkers)
             Add("maxWorkers", $"must be >= minWorkers ({spec.MinWorkers}), got {spec.MaxWorkers}");
-        if (spec.MaxWorkers > 4096) Add("maxWorkers", $"must be <= 4096, got {spec.MaxWorkers}");
+        if (spec.MaxWorkers > MaxWorkersLimit) Add("maxWorkers", $"must be <= {MaxWorkersLimit}, got {spec.MaxWorkers}");
         if (spec.CheckpointEvery < 0) Add("checkpointEvery", $"must be >= 0 (0 = only at the end), got {spec.CheckpointEvery}");
         if (spec.KeepCheckpoints < 1) Add("keepCheckpoints", $"must be >= 1, got {spec.KeepCheckpoints}");
         if (spec.SampleEvery < 0) Add("sampleEvery", $"must be >= 0 (0 = only at the end), got {spec.SampleEvery}");
         if (spec.RestartBudget < 0) Add("restartBudget", $"must be >= 0, got {spec.RestartBudget}");
         if (spec.PreemptionBudget < 0) Add("preemptionBudget", $"must be >= 0, got {spec.PreemptionBudget}");
 
+        // Only within the worker limit: the world sizes are tried one by one.
         if (spec.GlobalBatch > 0 && spec.PerWorkerBatch >= 1 && spec.MinWorkers >= 1 && spec.MaxWorkers >= spec.MinWorkers &&
-            BatchGeometry.WorldSizes(spec).Count == 0)
+            spec.MaxWorkers <= MaxWorkersLimit && BatchGeometry.WorldSizes(spec).Count == 0)
         {
             Add("globalBatch",
                 $"must be a multiple of perWorkerBatch ({spec.PerWorkerBatch}) × world size for some world size in " +

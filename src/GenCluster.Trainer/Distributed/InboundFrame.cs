@@ -82,8 +82,7 @@ internal sealed class InboundFrame
                         Skip(ref reader, 4);
                         break;
                     case 2:
-                        var length = checked((int)ReadVarint(ref reader));
-                        frame.SetBytes(field, ref reader, length);
+                        frame.SetBytes(field, ref reader, ReadVarint(ref reader));
                         break;
                     default:
                         throw new RpcException(new Status(StatusCode.InvalidArgument, $"ring frame: unsupported wire type {tag & 7} for field {field}"));
@@ -117,12 +116,15 @@ internal sealed class InboundFrame
         }
     }
 
-    private void SetBytes(int field, ref SequenceReader<byte> reader, int length)
+    private void SetBytes(int field, ref SequenceReader<byte> reader, ulong claimed)
     {
-        if (reader.Remaining < length)
+        // Compared before any narrowing: a length varint may claim up to 2^64 - 1 bytes.
+        if ((ulong)reader.Remaining < claimed)
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, $"ring frame: field {field} claims {length} bytes, {reader.Remaining} left"));
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"ring frame: field {field} claims {claimed} bytes, {reader.Remaining} left"));
         }
+
+        var length = (int)claimed;
 
         switch (field)
         {

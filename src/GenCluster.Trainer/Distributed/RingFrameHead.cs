@@ -13,7 +13,9 @@ internal static class RingFrameHead
     /// <summary>Room for the head of any ring frame (an abort's reason is cut to fit).</summary>
     public const int MaxBytes = Http2.GrpcStreamClient.MaxHeadBytes;
 
-    private const int MaxReasonChars = 1024;
+    /// <summary>Longest abort reason a head carries, in chars; a longer one is cut to it.</summary>
+    public const int MaxReasonChars = 1024;
+
     private const byte PayloadTag = (RingFrame.PayloadFieldNumber << 3) | 2;
 
     /// <summary>Writes the head of <paramref name="frame"/> (its own payload is ignored) for a payload of <paramref name="payloadLength"/> bytes.</summary>

@@ -92,17 +92,18 @@ public sealed class RingListener(
     /// <inheritdoc />
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        var ring = options.Value;
-        var limits = new GrpcStreamServerLimits(
-            WindowBytes: ring.Http2WindowBytes,
-            MaxFrameBytes: 1 << 20,
-            MaxMessageBytes: RingOptions.MaxFrameBytes + GrpcStreamClient.MaxHeadBytes + 16,
-            BufferedMessages: 2,
-            Pool: pool.Pool);
-        _server = new GrpcStreamServer(binding.EndPoint, RingServer.Method, server.Stream, limits, logger, server.AdmitAsync);
+        _server = new GrpcStreamServer(binding.EndPoint, RingServer.Method, server.Stream, Limits(options.Value, pool), logger, server.AdmitAsync);
         _server.Start();
         return Task.CompletedTask;
     }
+
+    /// <summary>What the ring port advertises and enforces on every connection.</summary>
+    internal static GrpcStreamServerLimits Limits(RingOptions ring, RingFramePool pool) => new(
+        WindowBytes: ring.Http2WindowBytes,
+        MaxFrameBytes: 1 << 20,
+        MaxMessageBytes: RingOptions.MaxFrameBytes + GrpcStreamClient.MaxHeadBytes + 16,
+        BufferedMessages: 2,
+        Pool: pool.Pool);
 
     /// <inheritdoc />
     public async Task StopAsync(CancellationToken cancellationToken)

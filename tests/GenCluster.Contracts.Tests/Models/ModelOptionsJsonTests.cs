@@ -44,6 +44,29 @@ public class ModelOptionsJsonTests
         Assert.Contains("gradientPenalty", ex.Message);
     }
 
+    [Fact]
+    public void AnOptionGivenTwiceKeepsItsLastValueLikeTheSpecsOtherFields()
+    {
+        // Fuzzing regression (corpus/job-spec/crash-0e276c8066b8): a repeated option escaped as ArgumentException.
+        var spec = JsonSerializer.Deserialize<JobSpec>(
+            """{"steps": 10, "steps": 20, "model": {"kind": "vqvae2", "beta2": 0.999, "width": 64, "beta2": 0}}""", Strict)!;
+
+        var model = Assert.IsType<VqVae2Options>(spec.Model);
+        Assert.Equal((20L, 0.0, 64), (spec.Steps, model.Beta2, model.Width));
+    }
+
+    [Fact]
+    public void AnOptionGivenTwiceIsNamedWhenTheReaderRefusesDuplicates()
+    {
+        var refusing = new JsonSerializerOptions(Strict) { AllowDuplicateProperties = false };
+
+        var ex = Assert.Throws<JsonException>(() =>
+            JsonSerializer.Deserialize<JobSpec>("""{"model": {"kind": "dcgan", "beta1": 0.5, "beta1": 0.1}}""", refusing));
+
+        Assert.Contains("model.beta1 is given more than once", ex.Message, StringComparison.Ordinal);
+        Assert.Equal("$.model.beta1", ex.Path);
+    }
+
     [Theory]
     [MemberData(nameof(Kinds))]
     public void EveryKindRoundTripsWithItsKindFirst(string kind)

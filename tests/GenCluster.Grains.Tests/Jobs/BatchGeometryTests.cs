@@ -33,4 +33,14 @@ public class BatchGeometryTests
         Assert.Contains("globalBatch 256", e.Message);
         Assert.Contains("world size 3", e.Message);
     }
+
+    [Fact]
+    public async Task WorldSizesUpToTheLargestIntEnd()
+    {
+        var spec = new JobSpec { PerWorkerBatch = 1, GlobalBatch = 2, MinWorkers = int.MaxValue - 2, MaxWorkers = int.MaxValue };
+
+        var sizes = await Task.Run(() => BatchGeometry.WorldSizes(spec)).WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Empty(sizes);
+    }
 }

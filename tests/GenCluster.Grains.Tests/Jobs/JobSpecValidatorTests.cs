@@ -57,6 +57,18 @@ public class JobSpecValidatorTests
         Assert.Contains("1..2", message);
     }
 
+    [Fact]
+    public async Task AGlobalBatchWithTooManyWorkersIsRefusedWithoutTryingEveryWorldSize()
+    {
+        // Fuzzing regression (corpus/job-spec/hang-10c0d9bdb32c): validating this spec never returned.
+        var spec = new JobSpec { PerWorkerBatch = 2, GlobalBatch = 3, MaxWorkers = int.MaxValue };
+
+        var errors = await Task.Run(() => JobSpecValidator.Validate(spec)).WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(["maxWorkers"], errors.Keys);
+        Assert.Contains($"must be <= {JobSpecValidator.MaxWorkersLimit}, got {int.MaxValue}", Assert.Single(errors["maxWorkers"]));
+    }
+
     [Theory]
     [InlineData("wgan-gp")]
     [InlineData("wasserstein")]

@@ -41,6 +41,20 @@ public class InboundFrameTests
         Assert.Equal(Grpc.Core.StatusCode.InvalidArgument, error.StatusCode);
     }
 
+    [Fact]
+    public void ALengthBeyondAnIntIsRefusedNamingTheClaim()
+    {
+        // Fuzzing regression (corpus/ring-message/crash-f401a620501c): field 1182, length-delimited, claiming about
+        // 2^48 bytes; the narrowing of the length threw OverflowException.
+        byte[] bytes = [0xF2, 0x49, 0xA8, 0xAF, 0xAF, 0xAF, 0xAF, 0xE0, 0x40];
+        var (buffer, length) = Rented(bytes, ArrayPool<byte>.Shared);
+
+        var error = Assert.Throws<Grpc.Core.RpcException>(() => InboundFrame.ParseOwned(buffer, length, ArrayPool<byte>.Shared));
+
+        Assert.Equal(Grpc.Core.StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains("field 1182 claims", error.Status.Detail, StringComparison.Ordinal);
+    }
+
     /// <summary>The message as the ring port hands it over: in a buffer rented from the pool, maybe larger than it.</summary>
     private static (byte[] Buffer, int Length) Rented(byte[] bytes, ArrayPool<byte> pool)
     {

@@ -123,6 +123,34 @@ internal static class Http2Frames
         return payload[..^padding];
     }
 
+    /// <summary>
+    /// Why <paramref name="header"/>'s length does not fit its type, or null when it does: RST_STREAM, WINDOW_UPDATE,
+    /// PING and PRIORITY have fixed sizes, SETTINGS comes in 6-byte entries (none in an acknowledgement), GOAWAY holds
+    /// at least its last stream id and error code. RFC 9113 section 6 makes each a connection error (FRAME_SIZE_ERROR).
+    /// </summary>
+    public static string? SizeError(Http2FrameHeader header)
+    {
+        var expected = header.Type switch
+        {
+            Http2FrameType.RstStream or Http2FrameType.WindowUpdate => 4,
+            Http2FrameType.Ping => 8,
+            Http2FrameType.Priority => 5,
+            Http2FrameType.Settings when header.Has(Http2Flags.EndStreamOrAck) => 0,
+            _ => -1,
+        };
+        if (expected >= 0 && header.Length != expected)
+        {
+            return $"a {header.Length}-byte {header.Type} frame (it must be {expected} bytes)";
+        }
+
+        return header.Type switch
+        {
+            Http2FrameType.Settings when header.Length % 6 != 0 => $"a {header.Length}-byte Settings frame (it must be a multiple of 6 bytes)",
+            Http2FrameType.GoAway when header.Length < 8 => $"a {header.Length}-byte GoAway frame (it must be at least 8 bytes)",
+            _ => null,
+        };
+    }
+
     /// <summary>A 4-byte big-endian payload: a WINDOW_UPDATE increment or an RST_STREAM error code.</summary>
     public static byte[] Word(uint value)
     {

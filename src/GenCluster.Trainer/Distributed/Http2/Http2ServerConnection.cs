@@ -39,7 +39,7 @@ internal sealed class Http2ServerConnection
     private CancellationTokenSource? _callCancel;
     private Task _handlerTask = Task.CompletedTask;
     private bool _requestEnded;
-    private bool _discarding;
+    private volatile bool _discarding;
     private volatile bool _responded;
     private int _prefixFilled;
     private byte[]? _message;
@@ -109,6 +109,13 @@ internal sealed class Http2ServerConnection
                 {
                     await GoAwayAsync(FrameSizeError).ConfigureAwait(false);
                     reason = $"the client sent a {header.Length}-byte frame, larger than the {_limits.MaxFrameBytes} bytes allowed";
+                    return;
+                }
+
+                if (Http2Frames.SizeError(header) is { } sizeError)
+                {
+                    await GoAwayAsync(FrameSizeError).ConfigureAwait(false);
+                    reason = $"the client sent {sizeError}";
                     return;
                 }
 
@@ -263,6 +270,13 @@ internal sealed class Http2ServerConnection
         catch (Exception ex)
         {
             await RespondAsync(StatusCode.Unknown, $"{ex.GetType().Name}: {ex.Message}", null).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Nobody reads the call's messages any more: drop what still arrives, and wake a delivery waiting for room in
+            // the full queue, or the read loop would wait there for good and never see the connection end.
+            _discarding = true;
+            await _callCancel!.CancelAsync().ConfigureAwait(false);
         }
     }
 

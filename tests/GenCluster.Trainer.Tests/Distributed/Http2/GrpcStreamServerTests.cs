@@ -167,6 +167,46 @@ public sealed class GrpcStreamServerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AResetOfTheWrongSizeEndsTheConnectionWithGoAwayNamingTheFrame()
+    {
+        // Fuzzing regression (corpus/ring-frame/crash-abc5d28eb5b0): a 2-byte RST_STREAM escaped the connection as
+        // ArgumentOutOfRangeException.
+        using var socket = await ConnectRawAsync(endStreamOnHeaders: false);
+        await socket.SendAsync(Http2Frames.Single(Http2FrameType.RstStream, Http2Flags.None, 1, [0x00, 0x08]));
+
+        var frames = await ReadUntilClosedAsync(socket);
+
+        var goAway = Assert.Single(frames, f => f.Header.Type == Http2FrameType.GoAway);
+        Assert.Equal(0x6u, BinaryPrimitives.ReadUInt32BigEndian(goAway.Payload.AsSpan(4)));
+        var ended = await _handlerEnded.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.IsType<IOException>(ended);
+        Assert.Contains("a 2-byte RstStream frame (it must be 4 bytes)", ended!.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task MessagesArrivingAfterTheCallEndedAreDroppedAndTheConnectionStillEnds()
+    {
+        // Fuzzing regression (corpus/ring-frame/hang-9b1baeb89aaa): once the handler had answered, the third message that
+        // still arrived waited for room in a queue nobody read, and the connection never read again, not even its end.
+        var limits = new GrpcStreamServerLimits(WindowBytes: 1 << 20, MaxFrameBytes: 1 << 20, MaxMessageBytes: 1 << 20, BufferedMessages: 2, Pool: ArrayPool<byte>.Shared);
+        await using var refusing = new GrpcStreamServer(
+            new IPEndPoint(IPAddress.Loopback, 0), MethodPath, _ => throw new RpcException(new Status(StatusCode.FailedPrecondition, "refused at once")),
+            limits, NullLogger.Instance);
+        refusing.Start();
+        using var socket = await ConnectRawAsync(endStreamOnHeaders: false, refusing);
+        for (var i = 0; i < 5; i++)
+        {
+            await SendDataAsync(socket, Prefixed(Pattern(10, i)), padding: -1, endStream: false);
+        }
+
+        socket.Shutdown(SocketShutdown.Send);
+        var frames = await ReadUntilClosedAsync(socket);
+
+        var trailers = Assert.Single(frames, f => f.Header.Type == Http2FrameType.Headers && f.Header.Has(Http2Flags.EndStreamOrAck));
+        Assert.True(trailers.Payload.AsSpan().IndexOf("refused at once"u8) >= 0, "the trailers carry the handler's refusal");
+    }
+
+    [Fact]
     public async Task AConnectionGateRunsBeforeHttp2AndWhatItAdmitsReachesTheCall()
     {
         object? identity = null;
@@ -244,10 +284,10 @@ public sealed class GrpcStreamServerTests : IAsyncLifetime
         return System.Text.Encoding.ASCII.GetBytes($"{tag}:{count}");
     }
 
-    private async Task<Socket> ConnectRawAsync(bool endStreamOnHeaders)
+    private async Task<Socket> ConnectRawAsync(bool endStreamOnHeaders, GrpcStreamServer? server = null)
     {
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        await socket.ConnectAsync(IPAddress.Loopback, _server.LocalEndPoint.Port);
+        await socket.ConnectAsync(IPAddress.Loopback, (server ?? _server).LocalEndPoint.Port);
         var block = new List<byte>();
         Hpack.WriteIndexed(block, Hpack.MethodPost);
         Hpack.WriteIndexed(block, Hpack.SchemeHttp);

@@ -1,0 +1,1 @@
+return GenCluster.Fuzz.FuzzCommand.Run(args);
