@@ -1,5 +1,10 @@
 using System.Runtime.CompilerServices;
 
+// One test at a time: libtorch state is process-wide (thread count, the native allocator, dispose-scope statistics),
+// and classes run in parallel corrupted each other's tensors in CI (a live-tensor test saw an integral tensor where a
+// float one was, "Unknown scalar type") while passing alone.
+[assembly: Xunit.CollectionBehavior(DisableTestParallelization = true)]
+
 namespace GenCluster.Trainer.Tests.Support;
 
 /// <summary>
