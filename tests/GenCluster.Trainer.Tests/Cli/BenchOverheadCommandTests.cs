@@ -11,37 +11,19 @@ public class BenchOverheadCommandTests
     [Fact]
     public async Task TwoRankProcessesPrintStepTimesOverheadAndEfficiency()
     {
-        var exe = Path.Combine(AppContext.BaseDirectory, "gencluster-trainer");
-        var info = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in new[] { "bench", "overhead", "--ranks", "2", "--steps", "2", "--warmup", "1", "--threads", "1", "--batch", "4", "--width", "8" })
-            info.ArgumentList.Add(arg);
-
-        using var process = Process.Start(info)!;
-        try
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-            var stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);
-            var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
-            await process.WaitForExitAsync(timeout.Token);
-
-            Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}: {await stderr}");
-            var line = Assert.Single((await stdout).Split('\n', StringSplitOptions.RemoveEmptyEntries)).Trim();
-            var match = Regex.Match(line,
-                @"^model=dcgan ranks=2 threads=1 batch=4 width=8 step_ms_ring=([\d.]+) step_ms_alone=([\d.]+) exposed_comm_ms=(-?[\d.]+) overhead_pct=(-?[\d.]+) images_per_s_ring=\d+ train_gflops=([\d.]+) matmul_gflops=([\d.]+) efficiency_pct=(\d+)$");
-            Assert.True(match.Success, $"unexpected line: {line}");
-            double Field(int i) => double.Parse(match.Groups[i].Value, CultureInfo.InvariantCulture);
-            Assert.True(Field(1) > 0 && Field(2) > 0 && Field(6) > 0, line);
-            // Step times print to 0.1 ms, so the overhead they imply is only known within their rounding.
-            var (ring, alone, exposed, overhead) = (Field(1), Field(2), Field(3), Field(4));
-            Assert.InRange(exposed, ring - alone - 0.15, ring - alone + 0.15);
-            var lowest = ((ring - 0.05) / (alone + 0.05) - 1) * 100;
-            var highest = ((ring + 0.05) / Math.Max(alone - 0.05, 1e-3) - 1) * 100;
-            Assert.InRange(overhead, lowest - 0.05, highest + 0.05);
-        }
-        finally
-        {
-            if (!process.HasExited) process.Kill(entireProcessTree: true);
-        }
+        var output = await RunAsync(TimeSpan.FromSeconds(120), "--steps", "2", "--warmup", "1", "--batch", "4", "--width", "8");
+        var line = Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries)).Trim();
+        var match = Regex.Match(line,
+            @"^model=dcgan ranks=2 threads=1 batch=4 width=8 step_ms_ring=([\d.]+) step_ms_alone=([\d.]+) exposed_comm_ms=(-?[\d.]+) overhead_pct=(-?[\d.]+) images_per_s_ring=\d+ train_gflops=([\d.]+) matmul_gflops=([\d.]+) efficiency_pct=(\d+)$");
+        Assert.True(match.Success, $"unexpected line: {line}");
+        double Field(int i) => double.Parse(match.Groups[i].Value, CultureInfo.InvariantCulture);
+        Assert.True(Field(1) > 0 && Field(2) > 0 && Field(6) > 0, line);
+        // Step times print to 0.1 ms, so the overhead they imply is only known within their rounding.
+        var (ring, alone, exposed, overhead) = (Field(1), Field(2), Field(3), Field(4));
+        Assert.InRange(exposed, ring - alone - 0.15, ring - alone + 0.15);
+        var lowest = ((ring - 0.05) / (alone + 0.05) - 1) * 100;
+        var highest = ((ring + 0.05) / Math.Max(alone - 0.05, 1e-3) - 1) * 100;
+        Assert.InRange(overhead, lowest - 0.05, highest + 0.05);
     }
 
     [Fact]
@@ -67,20 +49,28 @@ public class BenchOverheadCommandTests
     [InlineData("biggan")]
     public async Task EveryFamilyRuns(string kind)
     {
-        var exe = Path.Combine(AppContext.BaseDirectory, "gencluster-trainer");
-        var info = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in new[] { "bench", "overhead", "--ranks", "2", "--steps", "1", "--warmup", "1", "--threads", "1", "--batch", "4", "--width", "16", "--model", kind })
-            info.ArgumentList.Add(arg);
+        var output = await RunAsync(TimeSpan.FromSeconds(180), "--steps", "1", "--warmup", "1", "--batch", "4", "--width", "16", "--model", kind);
+        Assert.Matches($@"^model={kind} ranks=2 threads=1 batch=4 width=16 step_ms_ring=[\d.]+ step_ms_alone=[\d.]+ exposed_comm_ms=-?[\d.]+ overhead_pct=-?[\d.]+ images_per_s_ring=\d+$",
+            output.Trim());
+    }
+
+    /// <summary>Runs <c>bench overhead --ranks 2 --threads 1</c> with <paramref name="arguments"/>; asserts exit 0 and returns stdout.</summary>
+    private static async Task<string> RunAsync(TimeSpan limit, params string[] arguments)
+    {
+        var info = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "gencluster-trainer"))
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        foreach (var arg in new[] { "bench", "overhead", "--ranks", "2", "--threads", "1" }.Concat(arguments)) info.ArgumentList.Add(arg);
         using var process = Process.Start(info)!;
         try
         {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(180));
+            using var timeout = new CancellationTokenSource(limit);
             var stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);
             var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
             await process.WaitForExitAsync(timeout.Token);
             Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}: {await stderr}");
-            Assert.Matches($@"^model={kind} ranks=2 threads=1 batch=4 width=16 step_ms_ring=[\d.]+ step_ms_alone=[\d.]+ exposed_comm_ms=-?[\d.]+ overhead_pct=-?[\d.]+ images_per_s_ring=\d+$",
-                (await stdout).Trim());
+            return await stdout;
         }
         finally
         {
