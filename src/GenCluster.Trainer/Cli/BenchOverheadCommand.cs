@@ -82,7 +82,7 @@ public static class BenchOverheadCommand
             var withRing = StepBenchmark.Run(spec, t, s, w, ring);
             await ring.BarrierAsync(cancellationToken);
             var alone = StepBenchmark.Run(spec, t, s, w, new SingleRankCollectives());
-            var all = await ring.AllGatherAsync(new[] { withRing.MedianStepSeconds, alone.MedianStepSeconds, alone.TrainingFlops, alone.MatmulFlops }, cancellationToken);
+            var all = await ring.AllGatherAsync(new[] { withRing.MedianStepSeconds, alone.MedianStepSeconds, alone.TrainingFlops, alone.MatmulFlops, withRing.MedianCollectiveSeconds, withRing.CpuSecondsPerStep, alone.CpuSecondsPerStep }, cancellationToken);
             if (ring.Rank == 0) Console.WriteLine(Report(all, ring.WorldSize, t, spec));
             await ring.BarrierAsync(cancellationToken);
             return 0;
@@ -102,6 +102,12 @@ public static class BenchOverheadCommand
             $"model={spec.Model.Kind} ranks={ranks} threads={threads} batch={spec.PerWorkerBatch} width={ModelCatalog.WidthOf(spec.Model)} " +
             $"step_ms_ring={ringStep * 1e3:F1} step_ms_alone={aloneStep * 1e3:F1} exposed_comm_ms={(ringStep - aloneStep) * 1e3:F1} " +
             $"overhead_pct={(ringStep / aloneStep - 1) * 100:F1} images_per_s_ring={ranks * spec.PerWorkerBatch / ringStep:F0}");
+        if (perRank[0].Length > 4)
+        {
+            // Where the ring's time goes: blocked in collectives, and CPU (all threads) per step with and without it.
+            line += string.Create(CultureInfo.InvariantCulture,
+                $" comm_wait_ms={perRank.Average(r => r[4]) * 1e3:F1} cpu_ms_ring={perRank.Average(r => r[5]) * 1e3:F1} cpu_ms_alone={perRank.Average(r => r[6]) * 1e3:F1}");
+        }
         return double.IsNaN(trainFlops) ? line : line + string.Create(CultureInfo.InvariantCulture,
             $" train_gflops={trainFlops / 1e9:F1} matmul_gflops={matmulFlops / 1e9:F1} efficiency_pct={trainFlops / matmulFlops * 100:F0}");
     }

@@ -13,7 +13,10 @@ namespace GenCluster.Trainer.Training;
 /// <param name="MedianStepSeconds">Median wall time of a DCGAN step (one rank, no communication).</param>
 /// <param name="TrainingFlops">Achieved training FLOP/s (analytic FLOPs of the step over its median time).</param>
 /// <param name="MatmulFlops">libtorch's fp32 matmul FLOP/s (1024×1024) on the same threads.</param>
-public sealed record StepBenchmarkResult(double MedianStepSeconds, double TrainingFlops, double MatmulFlops)
+/// <param name="MedianCollectiveSeconds">Median time per step spent blocked in gradient collectives.</param>
+/// <param name="CpuSecondsPerStep">This process's CPU time (all threads) per timed step.</param>
+public sealed record StepBenchmarkResult(double MedianStepSeconds, double TrainingFlops, double MatmulFlops,
+    double MedianCollectiveSeconds = 0, double CpuSecondsPerStep = double.NaN)
 {
     /// <summary>Training FLOP/s as a fraction of matmul FLOP/s.</summary>
     public double Efficiency => TrainingFlops / MatmulFlops;
@@ -48,24 +51,31 @@ public static class StepBenchmark
         long step = 0;
         // The first stage (all of a single-stage model; a VQ-VAE-2's autoencoder).
         var stage = options.Stages(long.MaxValue)[0];
-        void RunStep()
+        double RunStep()
         {
             using var scope = torch.NewDisposeScope();
-            recipe.Step(new StepContext(collectives, data, sampler, noise, spec.PerWorkerBatch, 1, torch.CPU, step++, default, stage));
+            var context = new StepContext(collectives, data, sampler, noise, spec.PerWorkerBatch, 1, torch.CPU, step++, default, stage);
+            recipe.Step(context);
+            return context.AllReduceSeconds;
         }
         for (var i = 0; i < warmup; i++) RunStep();
         var times = new double[steps];
+        var waits = new double[steps];
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         for (var i = 0; i < steps; i++)
         {
             var started = Stopwatch.GetTimestamp();
-            RunStep();
+            waits[i] = RunStep();
             times[i] = Stopwatch.GetElapsedTime(started).TotalSeconds;
         }
+        var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds / steps;
         Array.Sort(times);
+        Array.Sort(waits);
         var median = times[steps / 2];
-        if (options is not DcganOptions dcgan) return new StepBenchmarkResult(median, double.NaN, double.NaN);
+        var wait = waits[steps / 2];
+        if (options is not DcganOptions dcgan) return new StepBenchmarkResult(median, double.NaN, double.NaN, wait, cpu);
         var flops = DcganFlops.TrainingFlopsPerImage(dcgan.LatentDim, dcgan.Width) * spec.PerWorkerBatch / median;
-        return new StepBenchmarkResult(median, flops, MatmulFlops());
+        return new StepBenchmarkResult(median, flops, MatmulFlops(), wait, cpu);
     }
 
     /// <summary>fp32 FLOP/s of a 1024×1024 matmul (median of 20).</summary>
