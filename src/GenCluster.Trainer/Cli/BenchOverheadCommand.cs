@@ -18,14 +18,15 @@ public static class BenchOverheadCommand
     {
         var ranks = new Option<int>("--ranks") { Description = "Trainer processes, 1..8", DefaultValueFactory = _ => 2 };
         var steps = new Option<int>("--steps") { Description = "Timed steps per mode", DefaultValueFactory = _ => 20 };
-        var warmup = new Option<int>("--warmup") { Description = "Untimed steps per mode", DefaultValueFactory = _ => 3 };
+        var warmup = new Option<int>("--warmup") { Description = "Untimed steps per mode (the runtime compiles hot code again, optimised, after a few dozen calls)", DefaultValueFactory = _ => 15 };
         var threads = new Option<int>("--threads") { Description = "TorchSharp threads per process (0 = cores / ranks)", DefaultValueFactory = _ => 0 };
         var batch = new Option<int>("--batch") { Description = "Images per rank per step", DefaultValueFactory = _ => 32 };
         var width = new Option<int>("--width") { Description = "Base width of the model", DefaultValueFactory = _ => 32 };
         var model = new Option<string>("--model") { Description = $"Model kind: {string.Join(", ", ModelCatalog.Kinds)}", DefaultValueFactory = _ => DcganOptions.KindName };
-        var command = new Command("overhead", "Step time with the ring vs the same processes without it (exposed communication per step); for DCGAN, training FLOP/s vs matmul FLOP/s.")
+        var overlap = new Option<bool>("--no-overlap") { Description = "All-reduce after backward instead of during it (to measure what overlap saves)" };
+        var command = new Command("overhead", "Step time with the ring vs the same processes without it (exposed communication per step); for DCGAN, training FLOP/s vs matmul FLOP/s. The two modes alternate in blocks after a warm-up of each, so drift (JIT tiers, other load) falls on both.")
         {
-            ranks, steps, warmup, threads, batch, width, model,
+            ranks, steps, warmup, threads, batch, width, model, overlap,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -46,7 +47,8 @@ public static class BenchOverheadCommand
             return await BenchRanks.RunAsync(n, rank =>
                 ["bench", "overhead-worker", .. BenchRanks.Common(rank, n, job),
                  "--steps", I(parse.GetValue(steps)), "--warmup", I(parse.GetValue(warmup)), "--threads", I(t),
-                 "--batch", I(parse.GetValue(batch)), "--width", I(parse.GetValue(width)), "--model", parse.GetValue(model)!], cancellationToken);
+                 "--batch", I(parse.GetValue(batch)), "--width", I(parse.GetValue(width)), "--model", parse.GetValue(model)!,
+                 .. (parse.GetValue(overlap) ? (string[])["--no-overlap"] : [])], cancellationToken);
         });
         return command;
     }
@@ -63,9 +65,10 @@ public static class BenchOverheadCommand
         var batch = new Option<int>("--batch") { Required = true };
         var width = new Option<int>("--width") { Required = true };
         var model = new Option<string>("--model") { Required = true };
+        var noOverlap = new Option<bool>("--no-overlap");
         var command = new Command("overhead-worker", "One rank of bench overhead (started by it).")
         {
-            rank, ranks, job, steps, warmup, threads, batch, width, model,
+            rank, ranks, job, steps, warmup, threads, batch, width, model, noOverlap,
         };
         command.Hidden = true;
         command.SetAction(async (parse, cancellationToken) =>
@@ -79,16 +82,33 @@ public static class BenchOverheadCommand
             await using var member = await BenchRanks.JoinAsync(parse.GetValue(rank), parse.GetValue(ranks), parse.GetValue(job)!,
                 o => o.CollectiveTimeout = TimeSpan.FromMinutes(5), cancellationToken);
             var ring = member.Ring;
-            var withRing = StepBenchmark.Run(spec, t, s, w, ring);
-            await ring.BarrierAsync(cancellationToken);
-            var alone = StepBenchmark.Run(spec, t, s, w, new SingleRankCollectives());
+            var single = new SingleRankCollectives();
+            using var session = StepBenchmark.Open(spec, t, ring.WorldSize, ring.Rank, overlap: !parse.GetValue(noOverlap));
+            session.Time(ring, w);
+            session.Time(single, w);
+            // Alternate blocks of the two modes, every rank starting each block together, so that slow drift (the JIT
+            // promoting hot code, other load on the machine) falls on both modes alike.
+            var (ringTiming, aloneTiming) = (new StepBenchmark.Timing(), new StepBenchmark.Timing());
+            for (var done = 0; done < s; done += Block)
+            {
+                var n = Math.Min(Block, s - done);
+                await ring.BarrierAsync(cancellationToken);
+                aloneTiming.Add(session.Time(single, n));
+                await ring.BarrierAsync(cancellationToken);
+                ringTiming.Add(session.Time(ring, n));
+            }
+            var (withRing, alone) = (session.Result(ringTiming), session.Result(aloneTiming));
             var all = await ring.AllGatherAsync(new[] { withRing.MedianStepSeconds, alone.MedianStepSeconds, alone.TrainingFlops, alone.MatmulFlops, withRing.MedianCollectiveSeconds, withRing.CpuSecondsPerStep, alone.CpuSecondsPerStep }, cancellationToken);
-            if (ring.Rank == 0) Console.WriteLine(Report(all, ring.WorldSize, t, spec));
+            if (ring.Rank == 0) Console.WriteLine(Report(all, ring.WorldSize, t, spec) + (parse.GetValue(noOverlap) ? " overlap=off" : " overlap=on") +
+                string.Create(CultureInfo.InvariantCulture, $" early_buckets={session.OverlapCounts.EarlyLaunches} redos={session.OverlapCounts.Redos}"));
             await ring.BarrierAsync(cancellationToken);
             return 0;
         });
         return command;
     }
+
+    /// <summary>Steps per block of one mode before switching to the other.</summary>
+    private const int Block = 5;
 
     /// <summary>One line: a step ends when the slowest rank ends it; FLOP/s are per process, averaged.</summary>
     internal static string Report(double[][] perRank, int ranks, int threads, JobSpec spec)

@@ -79,8 +79,8 @@ public sealed class ConditionalBatchNorm2d : Module<Tensor, Tensor, Tensor>
                 $"ConditionalBatchNorm2d expects condition of shape [{x.shape[0]}, {ConditionDim}]; got [{string.Join(", ", condition.shape)}].", nameof(condition));
         using var scope = NewDisposeScope();
         var n = condition.shape[0];
-        var scale = gain.forward(condition).add(1.0).view(n, Channels, 1, 1);
-        var shift = bias.forward(condition).view(n, Channels, 1, 1);
+        var scale = gain.call(condition).add(1.0).view(n, Channels, 1, 1);
+        var shift = bias.call(condition).view(n, Channels, 1, 1);
         return scope.MoveToOuter(CrossReplicaBatchNorm.Forward(bn, x).mul(scale).add(shift));
     }
 }

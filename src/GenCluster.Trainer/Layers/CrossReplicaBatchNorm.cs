@@ -58,7 +58,7 @@ public static class CrossReplicaBatchNorm
     public static Tensor Forward(BatchNorm bn, Tensor x)
     {
         var reduce = Hook.Value;
-        if (reduce is null || !bn.training) return bn.forward(x);
+        if (reduce is null || !bn.training) return bn.call(x);
         return Synchronised(bn, x, reduce);
     }
 
@@ -67,7 +67,7 @@ public static class CrossReplicaBatchNorm
     /// normalisation left out as <c>Identity</c>) runs as is.
     /// </summary>
     public static Tensor Forward(nn.Module<Tensor, Tensor> norm, Tensor x) =>
-        norm is BatchNorm bn ? Forward(bn, x) : norm.forward(x);
+        norm is BatchNorm bn ? Forward(bn, x) : norm.call(x);
 
     private static Tensor Synchronised(BatchNorm bn, Tensor x, Action<Tensor> reduce)
     {

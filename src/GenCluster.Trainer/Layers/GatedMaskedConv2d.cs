@@ -85,13 +85,13 @@ public sealed class GatedMaskedConv2d : nn.Module
         Gate(conditionVertical is null ? preactivation : preactivation + conditionVertical);
 
     /// <summary>The 1×1 link from the vertical pre-activation into the horizontal stack.</summary>
-    public Tensor VerticalToHorizontal(Tensor preVertical) => vertical_to_horizontal.forward(preVertical);
+    public Tensor VerticalToHorizontal(Tensor preVertical) => vertical_to_horizontal.call(preVertical);
 
     /// <summary>The condition's terms for the vertical and horizontal gates, or nulls.</summary>
     public (Tensor? Vertical, Tensor? Horizontal) Conditions(Tensor? condition) =>
         condition is null || condition_vertical is null
             ? (null, null)
-            : (condition_vertical.forward(condition), condition_horizontal!.forward(condition));
+            : (condition_vertical.call(condition), condition_horizontal!.call(condition));
 
     /// <summary>
     /// The horizontal stack on rows [N, C, R, W] given the vertical link and condition terms of the same rows: each
@@ -104,7 +104,7 @@ public sealed class GatedMaskedConv2d : nn.Module
         var half = _kernel / 2;
         var pre = functional.conv2d(input, w, horizontal.bias, padding: [0, half]).narrow(3, 0, width) + link;
         if (conditionHorizontal is not null) pre = pre + conditionHorizontal;
-        var output = horizontal_out.forward(Gate(pre));
+        var output = horizontal_out.call(Gate(pre));
         return First ? output : output + input;
     }
 

@@ -90,7 +90,7 @@ public sealed class GatedPixelCnn : nn.Module
         return codes;
     }
 
-    private Tensor Embed(Tensor codes) => embed.forward(codes).permute(0, 3, 1, 2);
+    private Tensor Embed(Tensor codes) => embed.call(codes).permute(0, 3, 1, 2);
 
-    private Tensor Head(Tensor h) => head2.forward(functional.relu(head1.forward(functional.relu(h))));
+    private Tensor Head(Tensor h) => head2.call(functional.relu(head1.call(functional.relu(h))));
 }

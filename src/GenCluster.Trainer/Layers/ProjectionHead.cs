@@ -54,8 +54,8 @@ public sealed class ProjectionHead : Module<Tensor, Tensor, Tensor>
         if (labels.dim() != 1 || labels.shape[0] != features.shape[0])
             throw new ArgumentException($"ProjectionHead expects labels of shape [{features.shape[0]}]; got [{string.Join(", ", labels.shape)}].", nameof(labels));
         using var scope = NewDisposeScope();
-        var unconditional = linear.forward(features).squeeze(1);
-        var projection = embed.forward(labels).mul(features).sum(1);
+        var unconditional = linear.call(features).squeeze(1);
+        var projection = embed.call(labels).mul(features).sum(1);
         return scope.MoveToOuter(unconditional.add(projection));
     }
 }

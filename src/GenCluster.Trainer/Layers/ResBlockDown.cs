@@ -65,7 +65,7 @@ public sealed class ResBlockDown : Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var h = Preactivation ? functional.relu(x) : x;
-        h = conv2.forward(functional.relu(conv1.forward(h)));
+        h = conv2.call(functional.relu(conv1.call(h)));
         if (Downsample) h = Pool(h);
         return scope.MoveToOuter(h.add(Shortcut(x)));
     }
@@ -74,13 +74,13 @@ public sealed class ResBlockDown : Module<Tensor, Tensor>
     {
         if (Preactivation)
         {
-            if (conv_sc is not null) x = conv_sc.forward(x);
+            if (conv_sc is not null) x = conv_sc.call(x);
             if (Downsample) x = Pool(x);
         }
         else
         {
             if (Downsample) x = Pool(x);
-            if (conv_sc is not null) x = conv_sc.forward(x);
+            if (conv_sc is not null) x = conv_sc.call(x);
         }
         return x;
     }

@@ -56,10 +56,10 @@ public sealed class ResBlockUp : Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor x, Tensor condition)
     {
         using var scope = NewDisposeScope();
-        var h = functional.relu(bn1.forward(x, condition));
-        h = conv1.forward(Upsample(h));
-        h = conv2.forward(functional.relu(bn2.forward(h, condition)));
-        return scope.MoveToOuter(h.add(conv_sc.forward(Upsample(x))));
+        var h = functional.relu(bn1.call(x, condition));
+        h = conv1.call(Upsample(h));
+        h = conv2.call(functional.relu(bn2.call(h, condition)));
+        return scope.MoveToOuter(h.add(conv_sc.call(Upsample(x))));
     }
 
     private static Tensor Upsample(Tensor x) => functional.interpolate(x, scale_factor: [2.0, 2.0], mode: InterpolationMode.Nearest);

@@ -71,13 +71,13 @@ public sealed class SelfAttention : Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var (n, c, height, width) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3]);
         var positions = height * width;
-        var query = f.forward(x).view(n, ReducedChannels, positions);  // f(x_i): [N, C̄, P]
-        var key = g.forward(x).view(n, ReducedChannels, positions);    // g(x_j): [N, C̄, P]
-        var value = h.forward(x).view(n, ReducedChannels, positions);  // h(x_i): [N, C̄, P]
+        var query = f.call(x).view(n, ReducedChannels, positions);  // f(x_i): [N, C̄, P]
+        var key = g.call(x).view(n, ReducedChannels, positions);    // g(x_j): [N, C̄, P]
+        var value = h.call(x).view(n, ReducedChannels, positions);  // h(x_i): [N, C̄, P]
         var s = query.transpose(1, 2).bmm(key);                         // s[i, j] = f_iᵀ g_j: [N, P, P]
         var beta = functional.softmax(s, dim: 1);                        // β_{j,i} at [i, j]: softmax over i
         var attended = value.bmm(beta).view(n, ReducedChannels, height, width); // Σ_i h_i β_{j,i} at column j
-        var o = v.forward(attended);
+        var o = v.call(attended);
         return scope.MoveToOuter(o.mul(gamma).add(x));
     }
 }

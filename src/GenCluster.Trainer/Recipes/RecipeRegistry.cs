@@ -1,5 +1,6 @@
 using GenCluster.Contracts.Jobs;
 using GenCluster.Contracts.Models;
+using GenCluster.Trainer.Training;
 using GenCluster.Trainer.Recipes.Autoencoder;
 using GenCluster.Trainer.Recipes.Gan;
 using static TorchSharp.torch;
@@ -27,8 +28,11 @@ public sealed record RecipeSetup
     /// <summary>Classes of the data set (0 = unlabelled).</summary>
     public int Classes { get; init; }
 
-    /// <summary>Target size of one gradient all-reduce message.</summary>
-    public long BucketBytes { get; init; } = 25L * 1024 * 1024;
+    /// <summary>Target size of one gradient all-reduce message (0 = <see cref="GradientBuckets.AutoBucketBytes"/>).</summary>
+    public long BucketBytes { get; init; }
+
+    /// <summary>Overlap the gradient all-reduce with backward where the recipe allows it (<see cref="BackwardOverlap"/>).</summary>
+    public bool OverlapBackward { get; init; }
 
     /// <summary>Ranks in the round (the gradient buckets carry one NaN flag per rank).</summary>
     public int WorldSize { get; init; } = 1;

@@ -13,20 +13,31 @@ namespace GenCluster.Trainer.Training;
 /// <remarks>
 /// The last bucket carries <c>flagSlots</c> extra floats after the gradients: rank r writes 1 into slot r when its
 /// loss or gradients are not finite, so the all-reduce that averages the gradients also tells every rank, identically,
-/// which ranks were bad — no separate collective for the NaN verdict.
+/// which ranks were bad — no separate collective for the NaN verdict. After the rank flags comes one more slot, set by a
+/// rank that found a bucket all-reduced during backward (<see cref="BackwardOverlap"/>) stale, so every rank redoes the
+/// average together.
 /// </remarks>
 public sealed class GradientBuckets : IDisposable
 {
     private readonly List<Bucket> _buckets = [];
+    private readonly int _rankSlots;
     private readonly int _flagSlots;
+    private InFlight? _inFlight;
 
-    /// <summary>Packs the gradients of <paramref name="parameters"/> that require them into buckets of about <paramref name="bucketBytes"/>.</summary>
+    /// <summary>
+    /// Packs the gradients of <paramref name="parameters"/> that require them into buckets of about
+    /// <paramref name="bucketBytes"/> (0 = <see cref="AutoBucketBytes"/> of their total).
+    /// </summary>
     public GradientBuckets(IEnumerable<Parameter> parameters, long bucketBytes, int flagSlots = 0)
     {
+        var trainable = parameters.Where(p => p.requires_grad).ToList();
+        if (bucketBytes <= 0) bucketBytes = AutoBucketBytes(trainable.Sum(p => p.numel() * sizeof(float)));
+        _rankSlots = flagSlots;
+        flagSlots = flagSlots > 0 ? flagSlots + 1 : 0;
         _flagSlots = flagSlots;
         var current = new List<Parameter>();
         long currentBytes = 0;
-        foreach (var p in parameters.Where(p => p.requires_grad).Reverse())
+        foreach (var p in Enumerable.Reverse(trainable))
         {
             var bytes = p.numel() * sizeof(float);
             if (current.Count > 0 && currentBytes + bytes > bucketBytes)
@@ -40,6 +51,12 @@ public sealed class GradientBuckets : IDisposable
         }
         if (current.Count > 0 || flagSlots > 0) _buckets.Add(new Bucket(current, flagSlots));
     }
+
+    /// <summary>
+    /// The automatic bucket size: a quarter of the gradients, so that three buckets can all-reduce while backward still
+    /// runs, but at least 64 KiB (below that a collective's fixed cost dominates) and at most DDP's 25 MiB.
+    /// </summary>
+    public static long AutoBucketBytes(long totalBytes) => Math.Clamp(totalBytes / 4, 64L * 1024, 25L * 1024 * 1024);
 
     /// <summary>Number of buckets.</summary>
     public int Count => _buckets.Count;
@@ -56,10 +73,26 @@ public sealed class GradientBuckets : IDisposable
         span[rank] = bad ? 1f : 0f;
     }
 
+    /// <summary>Buckets all-reduced during backward so far (cumulative; <see cref="BackwardOverlap"/>).</summary>
+    public long EarlyLaunches { get; private set; }
+
+    /// <summary>Averages redone because a bucket all-reduced during backward turned out stale on some rank (cumulative).</summary>
+    public long Redos { get; private set; }
+
+    /// <summary>Which bucket holds <paramref name="parameter"/>'s gradient, or −1.</summary>
+    public int IndexOf(Parameter parameter)
+    {
+        for (var i = 0; i < _buckets.Count; i++)
+        {
+            if (_buckets[i].Parameters.Any(p => ReferenceEquals(p, parameter))) return i;
+        }
+        return -1;
+    }
+
     /// <summary>The ranks whose flag is set after the all-reduce (a flag averaged over n ranks is 1/n, still non-zero).</summary>
     public IReadOnlyList<int> FlaggedRanks()
     {
-        var span = _buckets[^1].Memory.Span[^_flagSlots..];
+        var span = _buckets[^1].Memory.Span[^_flagSlots..^1];
         var ranks = new List<int>();
         for (var r = 0; r < span.Length; r++)
         {
@@ -121,9 +154,116 @@ public sealed class GradientBuckets : IDisposable
         return (seconds, bytes);
     }
 
+    /// <summary>
+    /// Starts all-reducing buckets during backward: from now on <see cref="MarkReady"/> launches each bucket, in bucket
+    /// order, on <paramref name="ordered"/> as soon as it and every bucket before it are ready. The last bucket (it
+    /// carries the flags) always waits for <see cref="Average"/>.
+    /// </summary>
+    internal void BeginInFlight(OrderedCollectives ordered, CancellationToken cancellationToken) =>
+        _inFlight = new InFlight(ordered, cancellationToken, _buckets.Count);
+
+    /// <summary>Whether buckets may be launching during backward now.</summary>
+    internal bool InFlightActive => _inFlight is not null;
+
+    /// <summary>Bucket <paramref name="index"/>'s gradients are final for this step (see <see cref="BeginInFlight"/>).</summary>
+    internal void MarkReady(int index)
+    {
+        var run = _inFlight;
+        if (run is null) return;
+        run.Ready[index] = true;
+        while (run.Next < _buckets.Count - 1 && run.Ready[run.Next])
+        {
+            var bucket = _buckets[run.Next];
+            using (torch.no_grad())
+            {
+                bucket.Gather();
+                bucket.TakeSnapshot();
+            }
+            run.Bad |= !bucket.Finite();
+            run.Tasks[run.Next] = run.Collectives.AllReduceAsync(bucket.Memory, ReduceOp.Average, run.CancellationToken);
+            run.Next++;
+            EarlyLaunches++;
+        }
+    }
+
+    /// <summary>
+    /// Averages the gradients over the round and agrees on non-finite values in the same all-reduces: the buckets not yet
+    /// launched during backward are gathered and all-reduced now, the flags with the last one. A bucket launched during
+    /// backward whose gradients changed after its launch (a parameter used again after the hook said it was final) is
+    /// stale; any rank finding one raises the stale flag, and every rank then averages all buckets again, synchronously,
+    /// so the result never depends on the hooks being right. Writes the averages into the gradients.
+    /// </summary>
+    /// <param name="collectives">The round's collectives (for the buckets launched now; with buckets in flight, their ordered chain is used).</param>
+    /// <param name="rank">This rank (its flag slot).</param>
+    /// <param name="localBad">Whether this rank's loss was not finite.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    public BucketAverage Average(ICollectives collectives, int rank, bool localBad, CancellationToken cancellationToken)
+    {
+        if (_flagSlots == 0) throw new InvalidOperationException("these buckets were built without flag slots");
+        var run = _inFlight;
+        _inFlight = null;
+        var started = Stopwatch.GetTimestamp();
+        var launched = run?.Next ?? 0;
+        var bad = localBad || (run?.Bad ?? false);
+        var stale = false;
+        using (torch.no_grad())
+        {
+            for (var i = 0; i < launched; i++) stale |= !_buckets[i].MatchesSnapshot();
+            for (var i = launched; i < _buckets.Count; i++)
+            {
+                _buckets[i].Gather();
+                bad |= !_buckets[i].Finite();
+            }
+        }
+        SetFlag(rank, bad);
+        _buckets[^1].Memory.Span[^1] = stale ? 1f : 0f;
+        var via = run?.Collectives ?? collectives;
+        var tasks = run?.Tasks ?? new Task?[_buckets.Count];
+        for (var i = launched; i < _buckets.Count; i++)
+        {
+            tasks[i] = via.AllReduceAsync(_buckets[i].Memory, ReduceOp.Average, cancellationToken);
+            // Without buckets in flight each waits for the one before, as every rank issues them in this order anyway.
+            if (run is null) tasks[i]!.GetAwaiter().GetResult();
+        }
+        foreach (var task in tasks) task?.GetAwaiter().GetResult();
+        if (_buckets[^1].Memory.Span[^1] != 0)
+        {
+            // Some rank's early bucket was stale: gather everything again and average it the plain way, on every rank.
+            Redos++;
+            Gather();
+            bad = localBad || !AllFinite();
+            SetFlag(rank, bad);
+            _buckets[^1].Memory.Span[^1] = 0;
+            foreach (var bucket in _buckets)
+            {
+                via.AllReduceAsync(bucket.Memory, ReduceOp.Average, cancellationToken).GetAwaiter().GetResult();
+            }
+        }
+        var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        using (torch.no_grad())
+        {
+            foreach (var bucket in _buckets) bucket.Scatter();
+        }
+        return new BucketAverage(seconds, TotalBytes, FlaggedRanks(), launched);
+    }
+
     public void Dispose()
     {
-        foreach (var bucket in _buckets) bucket.Flat.Dispose();
+        foreach (var bucket in _buckets)
+        {
+            bucket.Flat.Dispose();
+            bucket.Snapshot?.Dispose();
+        }
+    }
+
+    private sealed class InFlight(OrderedCollectives collectives, CancellationToken cancellationToken, int count)
+    {
+        public OrderedCollectives Collectives { get; } = collectives;
+        public CancellationToken CancellationToken { get; } = cancellationToken;
+        public bool[] Ready { get; } = new bool[count];
+        public Task?[] Tasks { get; } = new Task?[count];
+        public int Next { get; set; }
+        public bool Bad { get; set; }
     }
 
     /// <summary>One flat buffer: its parameters' gradients back to back, then any flag slots.</summary>
@@ -145,6 +285,9 @@ public sealed class GradientBuckets : IDisposable
         }
 
         public Tensor Flat { get; }
+
+        /// <summary>A copy of the gradients as gathered for an all-reduce launched during backward (to check they stayed final).</summary>
+        public Tensor? Snapshot { get; private set; }
 
         public Memory<float> Memory { get; }
 
@@ -208,6 +351,48 @@ public sealed class GradientBuckets : IDisposable
             }
         }
 
+        /// <summary>Whether every gathered value is finite.</summary>
+        public bool Finite()
+        {
+            using var gradients = Gradients();
+            using var finite = gradients.isfinite().all();
+            return finite.item<bool>();
+        }
+
+        /// <summary>Copies the gathered gradients aside.</summary>
+        public void TakeSnapshot()
+        {
+            if (Snapshot is null)
+            {
+                using (NewDisposeScope())
+                {
+                    Snapshot = torch.empty(_offsets[^1], ScalarType.Float32).DetachFromDisposeScope();
+                }
+            }
+            using var gradients = Gradients();
+            Snapshot.copy_(gradients);
+        }
+
+        /// <summary>Whether the parameters' gradients still equal the snapshot (a missing gradient counts as zeros).</summary>
+        public bool MatchesSnapshot()
+        {
+            for (var i = 0; i < _parameters.Count; i++)
+            {
+                using var slice = Snapshot!.narrow(0, _offsets[i], _offsets[i + 1] - _offsets[i]);
+                using var grad = _parameters[i].grad;
+                if (grad is null)
+                {
+                    using var nonZero = slice.count_nonzero();
+                    if (nonZero.item<long>() != 0) return false;
+                    continue;
+                }
+                using var flat = grad.reshape(-1);
+                using var onDevice = flat.to(slice.device);
+                if (!slice.Equals(onDevice)) return false; // torch.equal: same shape and values (NaN never equals)
+            }
+            return true;
+        }
+
         public void Scatter()
         {
             for (var i = 0; i < _parameters.Count; i++)
@@ -232,3 +417,10 @@ public sealed class GradientBuckets : IDisposable
         }
     }
 }
+
+/// <summary>Result of <see cref="GradientBuckets.Average"/>.</summary>
+/// <param name="Seconds">Time the caller waited for the average (the exposed communication).</param>
+/// <param name="Bytes">Bytes all-reduced (gradients and flags).</param>
+/// <param name="FlaggedRanks">Ranks whose loss or gradients were not finite (empty: apply the update).</param>
+/// <param name="LaunchedDuringBackward">Buckets that were all-reducing before backward ended.</param>
+public sealed record BucketAverage(double Seconds, long Bytes, IReadOnlyList<int> FlaggedRanks, int LaunchedDuringBackward);

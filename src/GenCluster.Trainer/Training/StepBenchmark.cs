@@ -33,49 +33,112 @@ public static class StepBenchmark
         Run(spec, threads, steps, warmup, new SingleRankCollectives());
 
     /// <summary>As <see cref="Run(JobSpec, int, int, int)"/>, all-reducing gradients over <paramref name="collectives"/>.</summary>
-    public static StepBenchmarkResult Run(JobSpec spec, int threads, int steps, int warmup, ICollectives collectives)
+    public static StepBenchmarkResult Run(JobSpec spec, int threads, int steps, int warmup, ICollectives collectives, bool overlap = true)
     {
-        torch.set_num_threads(threads);
-        var count = Math.Max(spec.PerWorkerBatch * 4 * collectives.WorldSize, 256);
-        var pixels = new byte[count * 28 * 28];
-        new Random(1).NextBytes(pixels);
-        var labels = Enumerable.Range(0, count).Select(i => i % 10).ToArray();
-        var data = new ImageDataset(pixels, count, 28, 28, 1, labels, 10);
-        var options = spec.Model;
-        using var recipe = RecipeRegistry.Create(options, new RecipeSetup
+        using var session = Open(spec, threads, collectives.WorldSize, collectives.Rank, overlap);
+        session.Time(collectives, warmup);
+        return session.Result(session.Time(collectives, steps));
+    }
+
+    /// <summary>
+    /// A model, data and randomness for timing steps of <paramref name="spec"/> as rank <paramref name="rank"/> of
+    /// <paramref name="worldSize"/>, over any collectives (the ring, or none to time the same work alone).
+    /// </summary>
+    public static Session Open(JobSpec spec, int threads, int worldSize, int rank, bool overlap = true) =>
+        new(spec, threads, worldSize, rank, overlap);
+
+    /// <summary>Step times, time blocked in collectives and CPU time, accumulated over calls of <see cref="Session.Time"/>.</summary>
+    public sealed class Timing
+    {
+        internal List<double> Steps { get; } = [];
+        internal List<double> Waits { get; } = [];
+        internal double CpuSeconds { get; set; }
+
+        /// <summary>Adds another block's figures.</summary>
+        public void Add(Timing other)
         {
-            Seed = spec.Seed, Classes = 10, WorldSize = collectives.WorldSize,
-        });
-        using var noise = new NoiseStreams(spec.Seed);
-        var sampler = new DistributedSampler(count, collectives.WorldSize, collectives.Rank, spec.PerWorkerBatch, spec.Seed);
-        long step = 0;
-        // The first stage (all of a single-stage model; a VQ-VAE-2's autoencoder).
-        var stage = options.Stages(long.MaxValue)[0];
-        double RunStep()
-        {
-            using var scope = torch.NewDisposeScope();
-            var context = new StepContext(collectives, data, sampler, noise, spec.PerWorkerBatch, 1, torch.CPU, step++, default, stage);
-            recipe.Step(context);
-            return context.AllReduceSeconds;
+            Steps.AddRange(other.Steps);
+            Waits.AddRange(other.Waits);
+            CpuSeconds += other.CpuSeconds;
         }
-        for (var i = 0; i < warmup; i++) RunStep();
-        var times = new double[steps];
-        var waits = new double[steps];
-        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
-        for (var i = 0; i < steps; i++)
+    }
+
+    /// <summary>See <see cref="Open"/>.</summary>
+    public sealed class Session : IDisposable
+    {
+        private readonly JobSpec _spec;
+        private readonly ImageDataset _data;
+        private readonly ITrainingRecipe _recipe;
+        private readonly NoiseStreams _noise;
+        private readonly DistributedSampler _sampler;
+        private readonly TrainingStage _stage;
+        private long _step;
+
+        internal Session(JobSpec spec, int threads, int worldSize, int rank, bool overlap)
         {
-            var started = Stopwatch.GetTimestamp();
-            waits[i] = RunStep();
-            times[i] = Stopwatch.GetElapsedTime(started).TotalSeconds;
+            torch.set_num_threads(threads);
+            _spec = spec;
+            var count = Math.Max(spec.PerWorkerBatch * 4 * worldSize, 256);
+            var pixels = new byte[count * 28 * 28];
+            new Random(1).NextBytes(pixels);
+            var labels = Enumerable.Range(0, count).Select(i => i % 10).ToArray();
+            _data = new ImageDataset(pixels, count, 28, 28, 1, labels, 10);
+            _recipe = RecipeRegistry.Create(spec.Model, new RecipeSetup
+            {
+                Seed = spec.Seed, Classes = 10, WorldSize = worldSize, Rank = rank, OverlapBackward = overlap,
+            });
+            _noise = new NoiseStreams(spec.Seed);
+            _sampler = new DistributedSampler(count, worldSize, rank, spec.PerWorkerBatch, spec.Seed);
+            // The first stage (all of a single-stage model; a VQ-VAE-2's autoencoder).
+            _stage = spec.Model.Stages(long.MaxValue)[0];
         }
-        var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds / steps;
-        Array.Sort(times);
-        Array.Sort(waits);
-        var median = times[steps / 2];
-        var wait = waits[steps / 2];
-        if (options is not DcganOptions dcgan) return new StepBenchmarkResult(median, double.NaN, double.NaN, wait, cpu);
-        var flops = DcganFlops.TrainingFlopsPerImage(dcgan.LatentDim, dcgan.Width) * spec.PerWorkerBatch / median;
-        return new StepBenchmarkResult(median, flops, MatmulFlops(), wait, cpu);
+
+        /// <summary>Gradient buckets all-reduced during backward so far, and averages redone (GAN kinds; else zeros).</summary>
+        public (long EarlyLaunches, long Redos) OverlapCounts => _recipe is GanRecipe gan ? gan.OverlapCounts : (0, 0);
+
+        /// <summary>Runs <paramref name="steps"/> steps over <paramref name="collectives"/> and returns their figures.</summary>
+        public Timing Time(ICollectives collectives, int steps)
+        {
+            var timing = new Timing();
+            var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+            for (var i = 0; i < steps; i++)
+            {
+                var started = Stopwatch.GetTimestamp();
+                using (torch.NewDisposeScope())
+                {
+                    var context = new StepContext(collectives, _data, _sampler, _noise, _spec.PerWorkerBatch, 1, torch.CPU, _step++, default, _stage);
+                    _recipe.Step(context);
+                    timing.Waits.Add(context.AllReduceSeconds);
+                }
+                timing.Steps.Add(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            }
+            timing.CpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
+            return timing;
+        }
+
+        /// <summary>Medians of <paramref name="timing"/>; for DCGAN, its FLOP/s against matmul's.</summary>
+        public StepBenchmarkResult Result(Timing timing)
+        {
+            var median = Median(timing.Steps);
+            var wait = Median(timing.Waits);
+            var cpu = timing.CpuSeconds / Math.Max(1, timing.Steps.Count);
+            if (_spec.Model is not DcganOptions dcgan) return new StepBenchmarkResult(median, double.NaN, double.NaN, wait, cpu);
+            var flops = DcganFlops.TrainingFlopsPerImage(dcgan.LatentDim, dcgan.Width) * _spec.PerWorkerBatch / median;
+            return new StepBenchmarkResult(median, flops, MatmulFlops(), wait, cpu);
+        }
+
+        public void Dispose()
+        {
+            _recipe.Dispose();
+            _noise.Dispose();
+        }
+
+        private static double Median(List<double> values)
+        {
+            if (values.Count == 0) return double.NaN;
+            var sorted = values.Order().ToArray();
+            return sorted[sorted.Length / 2];
+        }
     }
 
     /// <summary>fp32 FLOP/s of a 1024×1024 matmul (median of 20).</summary>

@@ -28,6 +28,7 @@ public sealed class StepContext
     private readonly NoiseStreams _noise;
     private readonly CancellationToken _cancellationToken;
     private readonly Dictionary<string, double> _metrics = new(StringComparer.Ordinal);
+    private OrderedCollectives? _ordered;
 
     internal StepContext(ICollectives collectives, ImageDataset data, DistributedSampler sampler, NoiseStreams noise,
         int perWorkerBatch, int accumulation, Device device, long step, CancellationToken cancellationToken, TrainingStage? stage = null)
@@ -110,17 +111,31 @@ public sealed class StepContext
     public bool AverageGradients(GradientBuckets buckets, string phase, double localLoss)
     {
         _cancellationToken.ThrowIfCancellationRequested();
-        buckets.Gather();
-        var bad = !double.IsFinite(localLoss) || !buckets.AllFinite();
-        buckets.SetFlag(Rank, bad);
-        var (seconds, bytes) = buckets.AllReduceAndScatter(_collectives, _cancellationToken);
-        AllReduceSeconds += seconds;
-        AllReduceBytes += bytes;
-        var flagged = buckets.FlaggedRanks();
-        if (flagged.Count == 0) return true;
-        SkipReason ??= $"{phase} update skipped: non-finite values on rank(s) {string.Join(", ", flagged)}";
+        var average = buckets.Average(_collectives, Rank, !double.IsFinite(localLoss), _cancellationToken);
+        AllReduceSeconds += average.Seconds;
+        AllReduceBytes += average.Bytes;
+        if (average.FlaggedRanks.Count == 0) return true;
+        SkipReason ??= $"{phase} update skipped: non-finite values on rank(s) {string.Join(", ", average.FlaggedRanks)}";
         return false;
     }
+
+    /// <summary>
+    /// Overlaps the next <see cref="AverageGradients"/> of <paramref name="overlap"/>'s buckets with backward: call it
+    /// before the forward pass whose backward completes the gradients (the last micro-batch's). Nothing happens with one
+    /// rank or a null <paramref name="overlap"/> (overlap off).
+    /// </summary>
+    public void OverlapBackward(BackwardOverlap? overlap)
+    {
+        if (overlap is null || WorldSize == 1) return;
+        _ordered ??= new OrderedCollectives(_collectives);
+        overlap.Arm(_ordered, _cancellationToken);
+    }
+
+    /// <summary>
+    /// The collectives for a call made now: while buckets launched during backward are still in flight, the ordered
+    /// chain they run on (so this call follows them on every rank), otherwise the round's collectives directly.
+    /// </summary>
+    private ICollectives Collectives => _ordered is { } ordered && !ordered.Drain().IsCompleted ? ordered : _collectives;
 
     /// <summary>
     /// The sharded counterpart of <see cref="AverageGradients"/> followed by the optimiser's step (ZeRO-1): agrees on
@@ -134,14 +149,14 @@ public sealed class StepContext
         buckets.Gather();
         var bad = !double.IsFinite(localLoss) || !buckets.AllFinite();
         buckets.SetFlag(Rank, bad);
-        AllReduceSeconds += buckets.AgreeOnFlags(_collectives, _cancellationToken);
+        AllReduceSeconds += buckets.AgreeOnFlags(Collectives, _cancellationToken);
         var flagged = buckets.FlaggedRanks();
         if (flagged.Count > 0)
         {
             SkipReason ??= $"{phase} update skipped: non-finite values on rank(s) {string.Join(", ", flagged)}";
             return false;
         }
-        var (seconds, bytes) = optimizer.Step(_collectives, _cancellationToken);
+        var (seconds, bytes) = optimizer.Step(Collectives, _cancellationToken);
         AllReduceSeconds += seconds;
         AllReduceBytes += bytes;
         return true;
@@ -152,7 +167,7 @@ public sealed class StepContext
     {
         if (WorldSize == 1) return;
         var memory = new TensorMemory(statistics).Memory;
-        _collectives.AllReduceAsync(memory, ReduceOp.Sum, _cancellationToken).GetAwaiter().GetResult();
+        Collectives.AllReduceAsync(memory, ReduceOp.Sum, _cancellationToken).GetAwaiter().GetResult();
     }
 
     /// <summary>

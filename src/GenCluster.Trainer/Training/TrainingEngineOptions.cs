@@ -20,8 +20,14 @@ public sealed record TrainingEngineOptions
     /// <summary>Local copy of the data sets to take missing files from (<c>Trainer:SharedDatasetDirectory</c>); null = <c>../shared/datasets/&lt;name&gt;</c> beside the repository.</summary>
     public string? SharedDatasetDirectory { get; init; }
 
-    /// <summary>Target size of one gradient all-reduce message in bytes (<c>Trainer:BucketBytes</c>); DDP's default is 25 MB.</summary>
-    public long BucketBytes { get; init; } = 25L * 1024 * 1024;
+    /// <summary>
+    /// Target size of one gradient all-reduce message in bytes (<c>Trainer:BucketBytes</c>); 0 (default) sizes buckets
+    /// per network (<see cref="GradientBuckets.AutoBucketBytes"/>: a quarter of its gradients, 64 KiB..25 MiB).
+    /// </summary>
+    public long BucketBytes { get; init; }
+
+    /// <summary>All-reduce gradient buckets during backward (<c>Trainer:OverlapBackward</c>, default on; <see cref="BackwardOverlap"/>).</summary>
+    public bool OverlapBackward { get; init; } = true;
 
     /// <summary>Steps in a row skipped for NaN/Inf before training stops so the job rolls back (<c>Trainer:MaxConsecutiveSkips</c>).</summary>
     public int MaxConsecutiveSkips { get; init; } = 5;
@@ -40,7 +46,7 @@ public sealed class TrainingEngineOptionsValidator : IValidateOptions<TrainingEn
         if (options.Threads < 0) errors.Add($"Trainer:Threads must be 0 (default) or positive, got {options.Threads}");
         if (!IsDevice(options.Device)) errors.Add($"Trainer:Device must be 'cpu' or 'cuda:N', got '{options.Device}'");
         if (string.IsNullOrWhiteSpace(options.DataDirectory)) errors.Add("Trainer:DataDirectory must be set");
-        if (options.BucketBytes < 4096) errors.Add($"Trainer:BucketBytes must be at least 4096, got {options.BucketBytes}");
+        if (options.BucketBytes is < 0 or (> 0 and < 4096)) errors.Add($"Trainer:BucketBytes must be 0 (automatic) or at least 4096, got {options.BucketBytes}");
         if (options.MaxConsecutiveSkips < 1) errors.Add($"Trainer:MaxConsecutiveSkips must be at least 1, got {options.MaxConsecutiveSkips}");
         if (options.SampleCount is < 1 or > 1024) errors.Add($"Trainer:SampleCount must be in 1..1024, got {options.SampleCount}");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -149,6 +149,7 @@ public sealed class TrainingSession : IDisposable
             Width = setup.Dataset.Width,
             Classes = setup.Dataset.Classes,
             BucketBytes = setup.Engine.BucketBytes,
+            OverlapBackward = setup.Engine.OverlapBackward,
             WorldSize = _collectives.WorldSize,
             Rank = _collectives.Rank,
             ShardOptimizer = spec.ShardOptimizer,

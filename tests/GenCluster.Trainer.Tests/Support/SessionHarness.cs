@@ -25,8 +25,10 @@ public static class SessionHarness
     /// <summary>Sessions training tiny networks with the GAN recipe of the spec's kind.</summary>
     public static TrainingSession[] Create(
         int world, JobSpec spec, string runDirectory, ImageDataset data, Func<int, GanNetworks> networks,
-        InProcessGroup group, CheckpointRef? resumeFrom = null, TrainingEngineOptions? engine = null, int accumulation = 1) =>
-        CreateWith(world, spec, runDirectory, data, rank => TinyGan.Recipe((GanOptions)spec.Model, networks(rank), world, rank, spec.ShardOptimizer), group, resumeFrom, engine, accumulation);
+        InProcessGroup group, CheckpointRef? resumeFrom = null, TrainingEngineOptions? engine = null, int accumulation = 1,
+        bool overlap = false, long bucketBytes = 8192) =>
+        CreateWith(world, spec, runDirectory, data,
+            rank => TinyGan.Recipe((GanOptions)spec.Model, networks(rank), world, rank, spec.ShardOptimizer, overlap, bucketBytes), group, resumeFrom, engine, accumulation);
 
     /// <summary>Sessions training the given recipes.</summary>
     public static TrainingSession[] CreateWith(

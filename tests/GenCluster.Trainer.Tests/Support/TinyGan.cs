@@ -28,8 +28,8 @@ public sealed class TinyGenerator : Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor z, Tensor labels)
     {
         using var scope = NewDisposeScope();
-        var x = functional.relu(fc1.forward(z));
-        return scope.MoveToOuter(torch.tanh(fc2.forward(x)).view(z.shape[0], 1, Size, Size));
+        var x = functional.relu(fc1.call(z));
+        return scope.MoveToOuter(torch.tanh(fc2.call(x)).view(z.shape[0], 1, Size, Size));
     }
 }
 
@@ -51,8 +51,8 @@ public sealed class TinyDiscriminator : Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor images, Tensor labels)
     {
         using var scope = NewDisposeScope();
-        var x = functional.leaky_relu(fc1.forward(images.flatten(1)), 0.2);
-        var logits = fc2.forward(x).view(-1);
+        var x = functional.leaky_relu(fc1.call(images.flatten(1)), 0.2);
+        var logits = fc2.call(x).view(-1);
         if (Poison) logits = logits * float.NaN;
         return scope.MoveToOuter(logits);
     }
@@ -79,7 +79,9 @@ public static class TinyGan
     }
 
     /// <summary>A GAN recipe of <paramref name="options"/>'s kind around tiny networks, for rank <paramref name="rank"/> of a round of <paramref name="worldSize"/>.</summary>
-    public static GanRecipe Recipe(GanOptions options, GanNetworks networks, int worldSize, int rank = 0, bool shardOptimizer = false) =>
+    /// <remarks><paramref name="overlap"/> all-reduces buckets during backward; <paramref name="bucketBytes"/> 1 puts every parameter in its own bucket.</remarks>
+    public static GanRecipe Recipe(GanOptions options, GanNetworks networks, int worldSize, int rank = 0, bool shardOptimizer = false,
+        bool overlap = false, long bucketBytes = 8192) =>
         new(options, networks, GanObjectives.For(options),
-            new RecipeSetup { WorldSize = worldSize, Rank = rank, ShardOptimizer = shardOptimizer, BucketBytes = 8192, Height = 8, Width = 8 });
+            new RecipeSetup { WorldSize = worldSize, Rank = rank, ShardOptimizer = shardOptimizer, BucketBytes = bucketBytes, Height = 8, Width = 8, OverlapBackward = overlap });
 }

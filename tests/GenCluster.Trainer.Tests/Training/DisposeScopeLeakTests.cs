@@ -2,6 +2,7 @@ using GenCluster.Contracts.Models;
 using GenCluster.Trainer.Checkpoints;
 using GenCluster.Trainer.Data;
 using GenCluster.Trainer.Recipes;
+using GenCluster.Trainer.Recipes.Gan;
 using GenCluster.Trainer.Tests.Support;
 using GenCluster.Trainer.Training;
 using TorchSharp;
@@ -66,16 +67,18 @@ public class DisposeScopeLeakTests
 
     /// <summary>
     /// Cross-replica BatchNorm on two ranks (threads): the all-reduce autograd nodes and wire copies leave nothing behind;
-    /// with sharded optimiser state, neither do the shard updates nor gathering and saving the state for checkpoints.
+    /// with sharded optimiser state, neither do the shard updates nor gathering and saving the state for checkpoints;
+    /// with buckets all-reduced during backward, neither do the gradient-arrival nodes and bucket snapshots.
     /// </summary>
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void SyncBatchNormStepsKeepTheLiveTensorCountFlatOnEveryRank(bool shardOptimizer)
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public void TwoRankStepsKeepTheLiveTensorCountFlatOnEveryRank(bool shardOptimizer, bool overlap)
     {
         const int world = 2;
         using var group = new InProcessGroup(world);
-        var options = new DcganOptions { LatentDim = 8, Width = 4, EmaDecay = 0.9, DSteps = 2, SyncBatchNorm = true };
+        var options = new DcganOptions { LatentDim = 8, Width = 4, EmaDecay = 0.9, DSteps = 2, SyncBatchNorm = !overlap };
         var labels = Enumerable.Range(0, 64).Select(i => i % 10).ToArray();
         var data = new ImageDataset(SyntheticIdx.Images(64, 28, 28), 64, 28, 28, 1, labels, 10);
         var counts = new (long Before, long After, long Bytes)[world];
@@ -86,7 +89,11 @@ public class DisposeScopeLeakTests
             {
                 torch.set_num_threads(1);
                 using var recipe = RecipeRegistry.Create(options,
-                    new RecipeSetup { Seed = 1, Classes = 10, BucketBytes = 8192, WorldSize = world, Rank = rank, ShardOptimizer = shardOptimizer });
+                    new RecipeSetup
+                    {
+                        Seed = 1, Classes = 10, BucketBytes = overlap ? 1024 : 8192, WorldSize = world, Rank = rank, ShardOptimizer = shardOptimizer,
+                        OverlapBackward = overlap,
+                    });
                 using var noise = new NoiseStreams(5);
                 var sampler = new DistributedSampler(64, world, rank, 4, seed: 1);
                 long step = 0;
@@ -96,7 +103,7 @@ public class DisposeScopeLeakTests
                     using var scope = torch.NewDisposeScope();
                     var context = new StepContext(group.For(rank), data, sampler, noise, 4, 2, torch.CPU, step++, default);
                     recipe.Step(context);
-                    bytes += context.SyncBatchNormBytes;
+                    bytes += overlap ? ((GanRecipe)recipe).OverlapCounts.EarlyLaunches : context.SyncBatchNormBytes;
                     if (step % 4 == 0)
                     {
                         RecipeCheckpoint.GatherOptimizers(recipe, group.For(rank), default);
@@ -124,8 +131,10 @@ public class DisposeScopeLeakTests
         for (var rank = 0; rank < world; rank++)
         {
             var (before, after, bytes) = counts[rank];
-            Assert.True(bytes > 0, $"rank {rank}: the steps should have synchronised BatchNorm statistics");
-            Assert.True(after == before, $"rank {rank}: live tensors grew from {before} to {after} over 12 synchronised steps");
+            Assert.True(bytes > 0, overlap
+                ? $"rank {rank}: buckets should have been all-reduced during backward"
+                : $"rank {rank}: the steps should have synchronised BatchNorm statistics");
+            Assert.True(after == before, $"rank {rank}: live tensors grew from {before} to {after} over 12 two-rank steps");
         }
     }
 

@@ -20,7 +20,7 @@ public sealed class ResidualBlock : Module<Tensor, Tensor>
     }
 
     /// <inheritdoc />
-    public override Tensor forward(Tensor x) => x + conv2.forward(functional.relu(conv1.forward(functional.relu(x))));
+    public override Tensor forward(Tensor x) => x + conv2.call(functional.relu(conv1.call(functional.relu(x))));
 }
 
 /// <summary>
@@ -60,7 +60,7 @@ public sealed class ConvEncoder : Module<Tensor, Tensor>
     }
 
     /// <inheritdoc />
-    public override Tensor forward(Tensor x) => body.forward(x);
+    public override Tensor forward(Tensor x) => body.call(x);
 }
 
 /// <summary>The decoder: a 3×3 convolution, residual blocks, a ReLU and 4×4 transposed convolutions up by <c>stride</c> (2 or 4).</summary>
@@ -93,5 +93,5 @@ public sealed class ConvDecoder : Module<Tensor, Tensor>
     }
 
     /// <inheritdoc />
-    public override Tensor forward(Tensor x) => body.forward(x);
+    public override Tensor forward(Tensor x) => body.call(x);
 }

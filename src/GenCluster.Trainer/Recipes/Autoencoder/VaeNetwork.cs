@@ -50,11 +50,11 @@ public sealed class VaeNetwork : nn.Module
     /// <summary>q(z|x): μ and log σ² [N, J] of images in [−1, 1].</summary>
     public (Tensor Mean, Tensor LogVariance) Encode(Tensor images)
     {
-        var h = encoder.forward(images);
-        return (mean.forward(h), log_variance.forward(h));
+        var h = encoder.call(images);
+        return (mean.call(h), log_variance.call(h));
     }
 
     /// <summary>p(x|z)'s parameter per pixel [N, C, H, W]: Bernoulli logits or the Gaussian mean (in [0, 1] pixel units).</summary>
     public Tensor Decode(Tensor z) =>
-        decoder.forward(decoder_input.forward(z).reshape(-1, 2 * _width, _side, _side));
+        decoder.call(decoder_input.call(z).reshape(-1, 2 * _width, _side, _side));
 }

@@ -88,15 +88,15 @@ public sealed class VqVaeNetwork : VectorQuantizedAutoencoder
     /// <inheritdoc />
     public override IReadOnlyList<QuantizedLevel> Encode(Tensor images)
     {
-        var z = quantize_conv.forward(encoder.forward(images));
+        var z = quantize_conv.call(encoder.call(images));
         return [new QuantizedLevel("codes", z, quantize.Quantize(z))];
     }
 
     /// <inheritdoc />
-    protected override Tensor DecodeLevels(IReadOnlyList<QuantizedLevel> levels) => decoder.forward(levels[0].Quantized.StraightThrough);
+    protected override Tensor DecodeLevels(IReadOnlyList<QuantizedLevel> levels) => decoder.call(levels[0].Quantized.StraightThrough);
 
     /// <inheritdoc />
-    public override Tensor Decode(IReadOnlyList<Tensor> codes) => decoder.forward(quantize.Lookup(codes[0]));
+    public override Tensor Decode(IReadOnlyList<Tensor> codes) => decoder.call(quantize.Lookup(codes[0]));
 }
 
 /// <summary>
@@ -145,11 +145,11 @@ public sealed class VqVae2Network : VectorQuantizedAutoencoder
     /// <inheritdoc />
     public override IReadOnlyList<QuantizedLevel> Encode(Tensor images)
     {
-        var bottomFeatures = encoder_bottom.forward(images);
-        var zTop = quantize_conv_top.forward(encoder_top.forward(bottomFeatures));
+        var bottomFeatures = encoder_bottom.call(images);
+        var zTop = quantize_conv_top.call(encoder_top.call(bottomFeatures));
         var top = quantize_top.Quantize(zTop);
-        var decodedTop = decoder_top.forward(top.StraightThrough);
-        var zBottom = quantize_conv_bottom.forward(torch.cat([decodedTop, bottomFeatures], 1));
+        var decodedTop = decoder_top.call(top.StraightThrough);
+        var zBottom = quantize_conv_bottom.call(torch.cat([decodedTop, bottomFeatures], 1));
         return [new QuantizedLevel("top", zTop, top), new QuantizedLevel("bottom", zBottom, quantize_bottom.Quantize(zBottom))];
     }
 
@@ -162,5 +162,5 @@ public sealed class VqVae2Network : VectorQuantizedAutoencoder
         DecodeQuantized(quantize_top.Lookup(codes[0]), quantize_bottom.Lookup(codes[1]));
 
     private Tensor DecodeQuantized(Tensor top, Tensor bottom) =>
-        decoder.forward(torch.cat([upsample_top.forward(top), bottom], 1));
+        decoder.call(torch.cat([upsample_top.call(top), bottom], 1));
 }

@@ -67,9 +67,9 @@ public sealed class VqVae2Prior : nn.Module
     /// <summary>The bottom prior's condition [N, C, H, W] from the top codes.</summary>
     private Tensor Condition(Tensor topCodes, long height, long width)
     {
-        var h = condition_embed.forward(topCodes).permute(0, 3, 1, 2);
-        h = functional.relu(condition_conv1.forward(h));
+        var h = condition_embed.call(topCodes).permute(0, 3, 1, 2);
+        h = functional.relu(condition_conv1.call(h));
         h = functional.interpolate(h, size: [height, width], mode: InterpolationMode.Nearest);
-        return functional.relu(condition_conv2.forward(h));
+        return functional.relu(condition_conv2.call(h));
     }
 }

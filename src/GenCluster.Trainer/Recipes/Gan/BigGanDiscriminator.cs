@@ -44,10 +44,10 @@ public sealed class BigGanDiscriminator : Module<Tensor, Tensor, Tensor>
         var h = images;
         for (var i = 0; i < blocks.Count; i++)
         {
-            h = blocks[i].forward(h);
-            if (i == _attentionAfter) h = attention!.forward(h);
+            h = blocks[i].call(h);
+            if (i == _attentionAfter) h = attention!.call(h);
         }
         var features = functional.relu(h).sum([2, 3]);
-        return scope.MoveToOuter(head.forward(features, labels));
+        return scope.MoveToOuter(head.call(features, labels));
     }
 }

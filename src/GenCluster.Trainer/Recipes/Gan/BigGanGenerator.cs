@@ -75,16 +75,16 @@ public sealed class BigGanGenerator : Module<Tensor, Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var chunks = _chunks > 1 ? HierarchicalLatents.Split(z, _chunks) : [z];
-        var embedding = shared.forward(labels);
+        var embedding = shared.call(labels);
         var side = _architecture.BottomWidth;
-        var h = linear.forward(chunks[0]).view(z.shape[0], _architecture.GInput, side, side);
+        var h = linear.call(chunks[0]).view(z.shape[0], _architecture.GInput, side, side);
         for (var i = 0; i < blocks.Count; i++)
         {
             var condition = _chunks > 1 ? HierarchicalLatents.Condition(embedding, chunks[i + 1]) : embedding;
-            h = blocks[i].forward(h, condition);
-            if (i == _attentionAfter) h = attention!.forward(h);
+            h = blocks[i].call(h, condition);
+            if (i == _attentionAfter) h = attention!.call(h);
         }
         h = functional.relu(CrossReplicaBatchNorm.Forward(output_bn, h));
-        return scope.MoveToOuter(torch.tanh(output_conv.forward(h)));
+        return scope.MoveToOuter(torch.tanh(output_conv.call(h)));
     }
 }

@@ -43,9 +43,9 @@ public sealed class DcganGenerator : Module<Tensor, Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var x = z.view(z.shape[0], LatentDim, 1, 1);
-        x = functional.relu(CrossReplicaBatchNorm.Forward(bn1, deconv1.forward(x)));
-        x = functional.relu(CrossReplicaBatchNorm.Forward(bn2, deconv2.forward(x)));
-        x = functional.relu(CrossReplicaBatchNorm.Forward(bn3, deconv3.forward(x)));
-        return scope.MoveToOuter(torch.tanh(deconv4.forward(x)));
+        x = functional.relu(CrossReplicaBatchNorm.Forward(bn1, deconv1.call(x)));
+        x = functional.relu(CrossReplicaBatchNorm.Forward(bn2, deconv2.call(x)));
+        x = functional.relu(CrossReplicaBatchNorm.Forward(bn3, deconv3.call(x)));
+        return scope.MoveToOuter(torch.tanh(deconv4.call(x)));
     }
 }

@@ -39,6 +39,8 @@ public sealed class GanRecipe : ITrainingRecipe
     private readonly ShardedAdam? _shardedD;
     private readonly GradientBuckets _bucketsG;
     private readonly GradientBuckets _bucketsD;
+    private readonly BackwardOverlap? _overlapG;
+    private readonly BackwardOverlap? _overlapD;
     private readonly Parameter[] _parametersD;
     private readonly double _orthogonal;
     private readonly IReadOnlyList<Parameter> _orthogonallyRegularised;
@@ -91,6 +93,14 @@ public sealed class GanRecipe : ITrainingRecipe
             : (0, []);
         _bucketsG = new GradientBuckets(_g.parameters(), setup.BucketBytes, setup.WorldSize);
         _bucketsD = new GradientBuckets(_parametersD, setup.BucketBytes, setup.WorldSize);
+        OverlapRefusal = setup.OverlapBackward
+            ? BackwardOverlap.Refusal(objective is GradientPenaltyObjective, options.SyncBatchNorm, setup.ShardOptimizer)
+            : "off (Trainer:OverlapBackward)";
+        if (OverlapRefusal is null)
+        {
+            _overlapG = new BackwardOverlap(_g, _bucketsG);
+            _overlapD = new BackwardOverlap(_d, _bucketsD);
+        }
         if (setup.ShardOptimizer)
         {
             if (OptimizerSharding.Refusal(options) is { } refusal) throw new ArgumentException($"shardOptimizer: {refusal}", nameof(setup));
@@ -111,6 +121,13 @@ public sealed class GanRecipe : ITrainingRecipe
 
     /// <inheritdoc />
     public string Kind => _options.Kind;
+
+    /// <summary>Why gradients are not all-reduced during backward, or null when they are.</summary>
+    public string? OverlapRefusal { get; }
+
+    /// <summary>Buckets of G and D all-reduced during backward so far, and averages redone because one was stale.</summary>
+    public (long EarlyLaunches, long Redos) OverlapCounts =>
+        (_bucketsG.EarlyLaunches + _bucketsD.EarlyLaunches, _bucketsG.Redos + _bucketsD.Redos);
 
     /// <inheritdoc />
     public IReadOnlyList<RecipeNetwork> Networks { get; }
@@ -159,6 +176,12 @@ public sealed class GanRecipe : ITrainingRecipe
                 var z = context.Latents(_latentDim);
                 var fakeLabels = _classes > 0 ? context.RandomLabels(_classes) : realLabels;
                 Tensor fake;
+                if (m == accumulation - 1)
+                {
+                    // The last micro-batch's backward completes D's gradients; the last fakes' backward (in G's update) G's.
+                    context.OverlapBackward(_overlapD);
+                    if (last) context.OverlapBackward(_overlapG);
+                }
                 if (last)
                 {
                     fake = _g.forward(z, fakeLabels);

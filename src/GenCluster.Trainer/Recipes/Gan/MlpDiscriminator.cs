@@ -36,10 +36,10 @@ public sealed class MlpDiscriminator : Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor images, Tensor labels)
     {
         using var scope = NewDisposeScope();
-        var x = functional.leaky_relu(fc1.forward(images.flatten(1)), Slope);
-        var features = functional.leaky_relu(fc2.forward(x), Slope);
-        var logits = fc3.forward(features).view(-1);
-        if (_classes > 0) logits = logits + (embed.forward(labels) * features).sum(1);
+        var x = functional.leaky_relu(fc1.call(images.flatten(1)), Slope);
+        var features = functional.leaky_relu(fc2.call(x), Slope);
+        var logits = fc3.call(features).view(-1);
+        if (_classes > 0) logits = logits + (embed.call(labels) * features).sum(1);
         return scope.MoveToOuter(logits);
     }
 }

@@ -42,10 +42,10 @@ public sealed class MlpGenerator : Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor z, Tensor labels)
     {
         using var scope = NewDisposeScope();
-        var x = functional.leaky_relu(fc1.forward(z), Slope);
+        var x = functional.leaky_relu(fc1.call(z), Slope);
         if (_classes > 0)
-            x = torch.cat([x, functional.leaky_relu(label1.forward(functional.one_hot(labels, _classes).to_type(z.dtype)), Slope)], 1);
-        x = functional.leaky_relu(CrossReplicaBatchNorm.Forward(bn2, fc2.forward(x)), Slope);
-        return scope.MoveToOuter(torch.tanh(fc3.forward(x)).view([z.shape[0], .. _imageShape]));
+            x = torch.cat([x, functional.leaky_relu(label1.call(functional.one_hot(labels, _classes).to_type(z.dtype)), Slope)], 1);
+        x = functional.leaky_relu(CrossReplicaBatchNorm.Forward(bn2, fc2.call(x)), Slope);
+        return scope.MoveToOuter(torch.tanh(fc3.call(x)).view([z.shape[0], .. _imageShape]));
     }
 }

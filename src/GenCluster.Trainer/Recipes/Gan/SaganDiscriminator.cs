@@ -38,11 +38,11 @@ public sealed class SaganDiscriminator : Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor images, Tensor labels)
     {
         using var scope = NewDisposeScope();
-        var x = functional.leaky_relu(conv1.forward(images), Slope);
-        if (_attentionAt == 14) x = attention.forward(x);
-        x = functional.leaky_relu(conv2.forward(x), Slope);
-        if (_attentionAt == 7) x = attention.forward(x);
-        x = functional.leaky_relu(conv3.forward(x), Slope);
-        return scope.MoveToOuter(conv4.forward(x).view(-1));
+        var x = functional.leaky_relu(conv1.call(images), Slope);
+        if (_attentionAt == 14) x = attention.call(x);
+        x = functional.leaky_relu(conv2.call(x), Slope);
+        if (_attentionAt == 7) x = attention.call(x);
+        x = functional.leaky_relu(conv3.call(x), Slope);
+        return scope.MoveToOuter(conv4.call(x).view(-1));
     }
 }

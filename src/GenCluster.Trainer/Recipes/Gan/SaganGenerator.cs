@@ -48,11 +48,11 @@ public sealed class SaganGenerator : Module<Tensor, Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var x = z.view(z.shape[0], LatentDim, 1, 1);
-        x = functional.relu(CrossReplicaBatchNorm.Forward(bn1, deconv1.forward(x)));
-        x = functional.relu(CrossReplicaBatchNorm.Forward(bn2, deconv2.forward(x)));
-        if (_attentionAt == 7) x = attention.forward(x);
-        x = functional.relu(CrossReplicaBatchNorm.Forward(bn3, deconv3.forward(x)));
-        if (_attentionAt == 14) x = attention.forward(x);
-        return scope.MoveToOuter(torch.tanh(deconv4.forward(x)));
+        x = functional.relu(CrossReplicaBatchNorm.Forward(bn1, deconv1.call(x)));
+        x = functional.relu(CrossReplicaBatchNorm.Forward(bn2, deconv2.call(x)));
+        if (_attentionAt == 7) x = attention.call(x);
+        x = functional.relu(CrossReplicaBatchNorm.Forward(bn3, deconv3.call(x)));
+        if (_attentionAt == 14) x = attention.call(x);
+        return scope.MoveToOuter(torch.tanh(deconv4.call(x)));
     }
 }

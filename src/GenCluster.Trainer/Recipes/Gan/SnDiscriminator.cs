@@ -32,9 +32,9 @@ public sealed class SnDiscriminator : Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor images, Tensor labels)
     {
         using var scope = NewDisposeScope();
-        var x = functional.leaky_relu(conv1.forward(images), Slope);
-        x = functional.leaky_relu(conv2.forward(x), Slope);
-        x = functional.leaky_relu(conv3.forward(x), Slope);
-        return scope.MoveToOuter(conv4.forward(x).view(-1));
+        var x = functional.leaky_relu(conv1.call(images), Slope);
+        x = functional.leaky_relu(conv2.call(x), Slope);
+        x = functional.leaky_relu(conv3.call(x), Slope);
+        return scope.MoveToOuter(conv4.call(x).view(-1));
     }
 }
