@@ -96,6 +96,12 @@ public interface ITrainingRecipe : IDisposable
     long GradientBytesPerStep { get; }
 
     /// <summary>
+    /// Gradient buckets all-reduced during backward so far (<see cref="Training.BackwardOverlap"/>), and averages redone
+    /// because one of them was stale; zeros for a recipe that does not overlap.
+    /// </summary>
+    (long EarlyLaunches, long Redos) OverlapCounts => (0, 0);
+
+    /// <summary>
     /// Recomputes the buffers of <see cref="BufferPolicy.Recomputed"/> networks from the current parameters (standing
     /// statistics). The cadence calls it on every rank before a sample grid and a checkpoint, so every rank holds the
     /// same buffers as rank 0, the one that samples and saves.

@@ -93,8 +93,8 @@ public static class StepBenchmark
             _stage = spec.Model.Stages(long.MaxValue)[0];
         }
 
-        /// <summary>Gradient buckets all-reduced during backward so far, and averages redone (GAN kinds; else zeros).</summary>
-        public (long EarlyLaunches, long Redos) OverlapCounts => _recipe is GanRecipe gan ? gan.OverlapCounts : (0, 0);
+        /// <summary>Gradient buckets all-reduced during backward so far, and averages redone.</summary>
+        public (long EarlyLaunches, long Redos) OverlapCounts => _recipe.OverlapCounts;
 
         /// <summary>Runs <paramref name="steps"/> steps over <paramref name="collectives"/> and returns their figures.</summary>
         public Timing Time(ICollectives collectives, int steps)

@@ -21,6 +21,7 @@ public sealed class VaeRecipe : ITrainingRecipe, IReconstructingRecipe
     private readonly VaeNetwork _network;
     private readonly OptimizerHelper _optimizer;
     private readonly GradientBuckets _buckets;
+    private readonly BackwardOverlap? _overlap;
 
     /// <summary>The registry's factory.</summary>
     public static ITrainingRecipe Create(ModelOptions options, RecipeSetup setup) => new VaeRecipe((VaeOptions)options, setup);
@@ -37,6 +38,7 @@ public sealed class VaeRecipe : ITrainingRecipe, IReconstructingRecipe
         _optimizer = optim.Adam(_network.parameters(), options.LearningRate, options.Beta1, options.Beta2);
         Optimizers = [new("vae", _optimizer)];
         _buckets = new GradientBuckets(_network.parameters(), setup.BucketBytes, setup.WorldSize);
+        if (setup.OverlapBackward) _overlap = new BackwardOverlap(_network, _buckets);
     }
 
     /// <summary>Metric names.</summary>
@@ -81,6 +83,9 @@ public sealed class VaeRecipe : ITrainingRecipe, IReconstructingRecipe
     }
 
     /// <inheritdoc />
+    public (long EarlyLaunches, long Redos) OverlapCounts => (_buckets.EarlyLaunches, _buckets.Redos);
+
+    /// <inheritdoc />
     public void Step(StepContext context)
     {
         _optimizer.zero_grad();
@@ -88,6 +93,7 @@ public sealed class VaeRecipe : ITrainingRecipe, IReconstructingRecipe
         for (var m = 0; m < context.Accumulation; m++)
         {
             var (images, _) = context.NextBatch();
+            if (m == context.Accumulation - 1) context.OverlapBackward(_overlap);
             var targets = images.add(1).div(2);
             var (mean, logVariance) = _network.Encode(images);
             var z = Reparameterization.Sample(mean, logVariance, context.Latents(_network.LatentDim));

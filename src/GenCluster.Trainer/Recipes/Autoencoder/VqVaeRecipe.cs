@@ -34,6 +34,8 @@ public sealed class VqVaeRecipe : ITrainingRecipe, IReconstructingRecipe
     private readonly OptimizerHelper? _priorOptimizer;
     private readonly GradientBuckets _buckets;
     private readonly GradientBuckets? _priorBuckets;
+    private readonly BackwardOverlap? _overlap;
+    private readonly BackwardOverlap? _priorOverlap;
 
     /// <summary>Metric names.</summary>
     public const string Mse = "mse", Commitment = "commitment", Restarts = "restarts", NllTop = "nll_top_bits", NllBottom = "nll_bottom_bits";
@@ -53,6 +55,7 @@ public sealed class VqVaeRecipe : ITrainingRecipe, IReconstructingRecipe
         _optimizer = optim.Adam(_autoencoder.parameters(), options.LearningRate, options.Beta1, options.Beta2);
         var optimizers = new List<RecipeOptimizer> { new("autoencoder", _optimizer) };
         _buckets = new GradientBuckets(_autoencoder.parameters(), setup.BucketBytes, setup.WorldSize);
+        if (setup.OverlapBackward) _overlap = new BackwardOverlap(_autoencoder, _buckets);
         var metrics = new List<string> { Mse, Commitment };
         foreach (var (level, _) in _autoencoder.Quantizers) metrics.AddRange([$"perplexity_{level}", $"usage_{level}"]);
         metrics.Add(Restarts);
@@ -73,6 +76,7 @@ public sealed class VqVaeRecipe : ITrainingRecipe, IReconstructingRecipe
                 networks.Add(new("prior_ema", _priorEma, BufferPolicy.IdenticalByConstruction));
             }
             _priorBuckets = new GradientBuckets(_prior.parameters(), setup.BucketBytes, setup.WorldSize);
+            if (setup.OverlapBackward) _priorOverlap = new BackwardOverlap(_prior, _priorBuckets);
             metrics.AddRange([NllTop, NllBottom]);
         }
         Networks = networks;
@@ -119,6 +123,11 @@ public sealed class VqVaeRecipe : ITrainingRecipe, IReconstructingRecipe
     }
 
     /// <inheritdoc />
+    public (long EarlyLaunches, long Redos) OverlapCounts => (
+        _buckets.EarlyLaunches + (_priorBuckets?.EarlyLaunches ?? 0),
+        _buckets.Redos + (_priorBuckets?.Redos ?? 0));
+
+    /// <inheritdoc />
     public void Step(StepContext context)
     {
         if (context.Stage.Name == VqVae2Options.PriorStage) PriorStep(context);
@@ -132,6 +141,7 @@ public sealed class VqVaeRecipe : ITrainingRecipe, IReconstructingRecipe
         for (var m = 0; m < context.Accumulation; m++)
         {
             var (images, _) = context.NextBatch();
+            if (m == context.Accumulation - 1) context.OverlapBackward(_overlap);
             var pass = _autoencoder.Forward(images);
             var reconstruction = functional.mse_loss(pass.Reconstruction, images);
             var commit = pass.Levels.Select(l => l.Quantized.Commitment).Aggregate((a, b) => a + b);
@@ -179,6 +189,7 @@ public sealed class VqVaeRecipe : ITrainingRecipe, IReconstructingRecipe
         {
             var (images, _) = context.NextBatch();
             var codes = CodesOf(images);
+            if (m == context.Accumulation - 1) context.OverlapBackward(_priorOverlap);
             var (nllTop, nllBottom) = _prior.NegativeLogLikelihood(codes[0], codes[1]);
             var scaled = (nllTop + nllBottom) / context.Accumulation;
             scaled.backward();

@@ -125,7 +125,7 @@ public sealed class GanRecipe : ITrainingRecipe
     /// <summary>Why gradients are not all-reduced during backward, or null when they are.</summary>
     public string? OverlapRefusal { get; }
 
-    /// <summary>Buckets of G and D all-reduced during backward so far, and averages redone because one was stale.</summary>
+    /// <inheritdoc />
     public (long EarlyLaunches, long Redos) OverlapCounts =>
         (_bucketsG.EarlyLaunches + _bucketsD.EarlyLaunches, _bucketsG.Redos + _bucketsD.Redos);
 

@@ -28,11 +28,22 @@ public class AutoencoderDataParallelTests
     internal static ImageDataset Data(int size = 8) =>
         new(SyntheticIdx.Images(240, size, size), 240, size, size, 1, Enumerable.Range(0, 240).Select(i => i % 10).ToArray(), 10);
 
-    internal static ITrainingRecipe Recipe(ModelOptions options, long seed, int world, int size = 8) =>
-        RecipeRegistry.Create(options, new RecipeSetup { Seed = seed, Height = size, Width = size, Classes = 10, BucketBytes = 4096, WorldSize = world });
+    /// <remarks><paramref name="overlap"/> all-reduces during backward, every parameter in its own bucket.</remarks>
+    internal static ITrainingRecipe Recipe(ModelOptions options, long seed, int world, int size = 8, bool overlap = false) =>
+        RecipeRegistry.Create(options, new RecipeSetup
+        {
+            Seed = seed, Height = size, Width = size, Classes = 10, BucketBytes = overlap ? 1 : 4096, WorldSize = world, OverlapBackward = overlap,
+        });
 
     /// <summary>Trains <paramref name="steps"/> steps on <paramref name="world"/> ranks; returns every rank's final recipe state and the start.</summary>
     internal static async Task<(List<float[]> States, float[] Start)> Train(ModelOptions options, int world, int steps, int accumulation = 1, int size = 8, Action<StepProgress>? onStep = null)
+    {
+        var (states, start, _) = await TrainCounting(options, world, steps, accumulation, size, onStep);
+        return (states, start);
+    }
+
+    private static async Task<(List<float[]> States, float[] Start, (long EarlyLaunches, long Redos) Overlap)> TrainCounting(
+        ModelOptions options, int world, int steps, int accumulation = 1, int size = 8, Action<StepProgress>? onStep = null, bool overlap = false)
     {
         using var temp = RepoPaths.NewTemp();
         using var group = new InProcessGroup(world);
@@ -40,13 +51,14 @@ public class AutoencoderDataParallelTests
         float[] start;
         using (var initial = Recipe(options, 11, 1, size)) start = SessionHarness.State(initial);
         // Each rank builds other weights: the round-start broadcast must make them rank 0's.
-        var sessions = SessionHarness.CreateWith(world, spec, temp.Path, Data(size), rank => Recipe(options, 11 + 100 * rank, world, size), group, accumulation: accumulation);
+        var sessions = SessionHarness.CreateWith(world, spec, temp.Path, Data(size), rank => Recipe(options, 11 + 100 * rank, world, size, overlap), group, accumulation: accumulation);
         if (onStep is not null) sessions[0].StepCompleted += onStep;
         try
         {
             var results = await SessionHarness.RunAll(sessions, steps);
             Assert.All(results, r => Assert.Equal(0, r.SkippedSteps));
-            return (sessions.Select(s => SessionHarness.State(s.Recipe)).ToList(), start);
+            var counts = sessions.Select(s => s.Recipe.OverlapCounts).ToList();
+            return (sessions.Select(s => SessionHarness.State(s.Recipe)).ToList(), start, (counts.Sum(c => c.EarlyLaunches), counts.Sum(c => c.Redos)));
         }
         finally
         {
@@ -73,6 +85,29 @@ public class AutoencoderDataParallelTests
         foreach (var rank in parallel) Assert.Equal(parallel[0], rank);
         var maxDiff = single[0].Zip(parallel[0]).Max(p => Math.Abs(p.First - p.Second));
         Assert.True(maxDiff <= 1e-5, $"{kind}: max |1 worker - {world} workers × {accumulation}| after {steps} steps is {maxDiff}, expected ≤ 1e-5");
+    }
+
+    /// <summary>
+    /// All-reducing buckets during backward gives bit for bit the plain run (the VQ-VAE's codebook statistics, summed
+    /// after the gradients, queue behind the buckets still in flight), with buckets launched early and none redone.
+    /// </summary>
+    [Theory]
+    [InlineData("vae", 2, 1)]
+    [InlineData("vqvae", 2, 1)]
+    [InlineData("vqvae", 3, 2)]
+    public async Task WithOverlapTheRunMatchesTheOneWithout(string kind, int world, int accumulation)
+    {
+        ModelOptions options = kind == "vae" ? Vae : VqVae;
+        const int steps = 6;
+        var (plain, _, none) = await TrainCounting(options, world, steps, accumulation);
+        var (overlapped, _, counts) = await TrainCounting(options, world, steps, accumulation, overlap: true);
+
+        foreach (var rank in overlapped) Assert.Equal(overlapped[0], rank);
+        var maxDiff = plain[0].Zip(overlapped[0]).Max(p => Math.Abs(p.First - p.Second));
+        Assert.True(maxDiff == 0, $"{kind}: max |overlap - no overlap| on {world} workers × {accumulation} after {steps} steps is {maxDiff}, expected 0");
+        Assert.Equal((0L, 0L), none);
+        Assert.True(counts.EarlyLaunches >= steps * world, $"{kind}: expected buckets all-reduced during backward, got {counts.EarlyLaunches}");
+        Assert.Equal(0, counts.Redos);
     }
 
     /// <summary>The property above is not vacuous: a codebook updated from each rank's own statistics drifts apart.</summary>
