@@ -14,7 +14,8 @@ public class BenchOverheadCommandTests
         var output = await RunAsync(TimeSpan.FromSeconds(120), "--steps", "2", "--warmup", "1", "--batch", "4", "--width", "8");
         var line = Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries)).Trim();
         var match = Regex.Match(line,
-            @"^model=dcgan ranks=2 threads=1 batch=4 width=8 step_ms_ring=([\d.]+) step_ms_alone=([\d.]+) exposed_comm_ms=(-?[\d.]+) overhead_pct=(-?[\d.]+) images_per_s_ring=\d+ train_gflops=([\d.]+) matmul_gflops=([\d.]+) efficiency_pct=(\d+)$");
+            @"^model=dcgan ranks=2 threads=1 batch=4 width=8 step_ms_ring=([\d.]+) step_ms_alone=([\d.]+) exposed_comm_ms=(-?[\d.]+) overhead_pct=(-?[\d.]+) images_per_s_ring=\d+ " +
+            @"comm_wait_ms=[\d.]+ cpu_ms_ring=[\d.]+ cpu_ms_alone=[\d.]+ train_gflops=([\d.]+) matmul_gflops=([\d.]+) efficiency_pct=(\d+) overlap=on early_buckets=(\d+) redos=(\d+)$");
         Assert.True(match.Success, $"unexpected line: {line}");
         double Field(int i) => double.Parse(match.Groups[i].Value, CultureInfo.InvariantCulture);
         Assert.True(Field(1) > 0 && Field(2) > 0 && Field(6) > 0, line);
@@ -24,6 +25,16 @@ public class BenchOverheadCommandTests
         var lowest = ((ring - 0.05) / (alone + 0.05) - 1) * 100;
         var highest = ((ring + 0.05) / Math.Max(alone - 0.05, 1e-3) - 1) * 100;
         Assert.InRange(overhead, lowest - 0.05, highest + 0.05);
+        // Rank 0 all-reduced buckets during backward (width 8 still splits G and D into several), none stale.
+        Assert.True(Field(8) > 0, line);
+        Assert.Equal(0, Field(9));
+    }
+
+    [Fact]
+    public async Task WithoutOverlapNoBucketLaunchesDuringBackward()
+    {
+        var output = await RunAsync(TimeSpan.FromSeconds(120), "--steps", "2", "--warmup", "1", "--batch", "4", "--width", "8", "--no-overlap");
+        Assert.Matches(@" overlap=off early_buckets=0 redos=0$", output.Trim());
     }
 
     [Fact]
@@ -50,7 +61,8 @@ public class BenchOverheadCommandTests
     public async Task EveryFamilyRuns(string kind)
     {
         var output = await RunAsync(TimeSpan.FromSeconds(180), "--steps", "1", "--warmup", "1", "--batch", "4", "--width", "16", "--model", kind);
-        Assert.Matches($@"^model={kind} ranks=2 threads=1 batch=4 width=16 step_ms_ring=[\d.]+ step_ms_alone=[\d.]+ exposed_comm_ms=-?[\d.]+ overhead_pct=-?[\d.]+ images_per_s_ring=\d+$",
+        Assert.Matches($@"^model={kind} ranks=2 threads=1 batch=4 width=16 step_ms_ring=[\d.]+ step_ms_alone=[\d.]+ exposed_comm_ms=-?[\d.]+ overhead_pct=-?[\d.]+ images_per_s_ring=\d+ " +
+            @"comm_wait_ms=[\d.]+ cpu_ms_ring=[\d.]+ cpu_ms_alone=[\d.]+ overlap=on early_buckets=[1-9]\d* redos=0$",
             output.Trim());
     }
 

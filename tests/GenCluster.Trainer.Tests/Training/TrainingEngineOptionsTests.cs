@@ -20,7 +20,21 @@ public class TrainingEngineOptionsTests
             .GetRequiredService<IOptions<TrainingEngineOptions>>().Value;
 
         Assert.Equal((2, "cuda:1", "/data"), (options.Threads, options.Device, options.DataDirectory));
-        Assert.Equal(25L * 1024 * 1024, options.BucketBytes);
+        Assert.Equal(0, options.BucketBytes); // automatic
+        Assert.True(options.OverlapBackward);
+    }
+
+    [Theory]
+    [InlineData("-1")]
+    [InlineData("100")]
+    public void ABucketSizeIsAutomaticOrAtLeast4KiB(string bytes)
+    {
+        var provider = Build(new() { ["Trainer:BucketBytes"] = bytes });
+        var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<TrainingEngineOptions>>().Value);
+        Assert.Contains(ex.Failures, f => f.Contains("Trainer:BucketBytes") && f.Contains(bytes));
+        var off = Build(new() { ["Trainer:OverlapBackward"] = "false", ["Trainer:BucketBytes"] = "4096" })
+            .GetRequiredService<IOptions<TrainingEngineOptions>>().Value;
+        Assert.Equal((false, 4096L), (off.OverlapBackward, off.BucketBytes));
     }
 
     [Fact]
