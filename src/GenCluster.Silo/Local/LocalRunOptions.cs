@@ -1,3 +1,4 @@
+using GenCluster.Contracts.Workers;
 using GenCluster.Contracts.Jobs;
 
 namespace GenCluster.Silo.Local;
@@ -94,7 +95,7 @@ public sealed record LocalRunOptions
     }
 
     /// <summary>TorchSharp threads each trainer gets: the explicit value, or the cores shared out (at least 1).</summary>
-    public int ThreadsPerTrainer(int processorCount) => Threads > 0 ? Threads : Math.Max(1, processorCount / Workers);
+    public int ThreadsPerTrainer(int processorCount) => Threads > 0 ? Threads : ThreadBudget.ComputeThreads(processorCount, Workers);
 
     /// <summary>The job this run submits (gang of exactly <see cref="Workers"/>); a dataset path goes in absolute, as trainers run elsewhere.</summary>
     public JobSpec ToJobSpec(string runsDirectory)

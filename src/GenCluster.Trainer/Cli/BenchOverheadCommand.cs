@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using GenCluster.Contracts.Jobs;
 using GenCluster.Contracts.Models;
+using GenCluster.Contracts.Workers;
 using GenCluster.Trainer.Training;
 
 namespace GenCluster.Trainer.Cli;
@@ -19,7 +20,7 @@ public static class BenchOverheadCommand
         var ranks = new Option<int>("--ranks") { Description = "Trainer processes, 1..8", DefaultValueFactory = _ => 2 };
         var steps = new Option<int>("--steps") { Description = "Timed steps per mode", DefaultValueFactory = _ => 20 };
         var warmup = new Option<int>("--warmup") { Description = "Untimed steps per mode (the runtime compiles hot code again, optimised, after a few dozen calls)", DefaultValueFactory = _ => 15 };
-        var threads = new Option<int>("--threads") { Description = "TorchSharp threads per process (0 = cores / ranks)", DefaultValueFactory = _ => 0 };
+        var threads = new Option<int>("--threads") { Description = "TorchSharp threads per process (0 = the cores' share of each rank, one left to the ring from 4 cores each)", DefaultValueFactory = _ => 0 };
         var batch = new Option<int>("--batch") { Description = "Images per rank per step", DefaultValueFactory = _ => 32 };
         var width = new Option<int>("--width") { Description = "Base width of the model", DefaultValueFactory = _ => 32 };
         var model = new Option<string>("--model") { Description = $"Model kind: {string.Join(", ", ModelCatalog.Kinds)}", DefaultValueFactory = _ => DcganOptions.KindName };
@@ -41,7 +42,7 @@ public static class BenchOverheadCommand
                 await Console.Error.WriteLineAsync($"--model: expected one of {string.Join(", ", ModelCatalog.Kinds)}, got '{parse.GetValue(model)}'.");
                 return 2;
             }
-            var t = parse.GetValue(threads) > 0 ? parse.GetValue(threads) : Math.Max(1, Environment.ProcessorCount / n);
+            var t = parse.GetValue(threads) > 0 ? parse.GetValue(threads) : ThreadBudget.ComputeThreads(Environment.ProcessorCount, n);
             var job = $"bench-overhead-{Environment.ProcessId}";
             string I(int v) => v.ToString(CultureInfo.InvariantCulture);
             return await BenchRanks.RunAsync(n, rank =>
