@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using GenCluster.Trainer.Distributed;
 
 namespace GenCluster.Trainer.Cli;
 
@@ -31,9 +32,14 @@ public static class BenchAllReduceCommand
         {
             Description = "Run rank i in network namespace i, bound to its address: netns=ip,... one per rank (root; see scripts/netbed/netbed.sh).",
         };
+        var transport = new Option<string>("--transport")
+        {
+            Description = "How ranks on the same host connect: unix (their Unix domain sockets, the default) or tcp (Ring:SameHostTransport). Each line ends with the transport the ring used.",
+            DefaultValueFactory = _ => "unix",
+        };
         var command = new Command("allreduce", "Ring all-reduce (float32 sum, in place) across local processes; prints busbw like nccl-tests.")
         {
-            ranks, size, sizes, iters, warmup, bf16, hosts,
+            ranks, size, sizes, iters, warmup, bf16, hosts, transport,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -76,13 +82,21 @@ public static class BenchAllReduceCommand
                 return 2;
             }
 
-            var plan = new BenchPlan(n, bytes, Math.Max(1, parse.GetValue(iters)), Math.Max(0, parse.GetValue(warmup)), parse.GetValue(bf16), placement);
+            if (!RingTransports.TryParse(parse.GetValue(transport), out var sameHost))
+            {
+                await Console.Error.WriteLineAsync($"--transport: expected unix or tcp, got '{parse.GetValue(transport)}'.").ConfigureAwait(false);
+                return 2;
+            }
+
+            var plan = new BenchPlan(
+                n, bytes, Math.Max(1, parse.GetValue(iters)), Math.Max(0, parse.GetValue(warmup)), parse.GetValue(bf16), placement, sameHost);
             return await RunAsync(plan, cancellationToken).ConfigureAwait(false);
         });
         return command;
     }
 
-    private sealed record BenchPlan(int Ranks, long[] Bytes, int Iters, int Warmup, bool Bf16, IReadOnlyList<BenchHost>? Hosts);
+    private sealed record BenchPlan(
+        int Ranks, long[] Bytes, int Iters, int Warmup, bool Bf16, IReadOnlyList<BenchHost>? Hosts, RingTransport SameHost);
 
     private static Task<int> RunAsync(BenchPlan plan, CancellationToken cancellationToken)
     {
@@ -92,6 +106,7 @@ public static class BenchAllReduceCommand
         [
             "bench", "allreduce-worker", .. BenchRanks.Common(rank, plan.Ranks, job),
             "--bytes", string.Join(',', plan.Bytes.Select(I)), "--iters", I(plan.Iters), "--warmup", I(plan.Warmup),
+            "--transport", plan.SameHost.Label(),
             .. plan.Bf16 ? new[] { "--bf16" } : [],
         ], cancellationToken, plan.Hosts);
     }

@@ -21,26 +21,29 @@ internal static class BenchAllReduceWorker
         var job = new Option<string>("--job") { Required = true };
         var bf16 = new Option<bool>("--bf16");
         var bind = new Option<string?>("--bind") { Description = "Address the ring server binds to (default loopback)." };
+        var transport = new Option<string>("--transport") { DefaultValueFactory = _ => "unix" };
         var command = new Command("allreduce-worker", "One rank of bench allreduce (started by it).")
         {
-            rank, ranks, bytes, iters, warmup, job, bf16, bind,
+            rank, ranks, bytes, iters, warmup, job, bf16, bind, transport,
         };
         command.Hidden = true;
         command.SetAction((parse, cancellationToken) => RunAsync(
             parse.GetValue(rank), parse.GetValue(ranks),
             parse.GetValue(bytes)!.Split(',').Select(b => long.Parse(b, CultureInfo.InvariantCulture)).ToArray(),
             parse.GetValue(iters), parse.GetValue(warmup), parse.GetValue(job)!, parse.GetValue(bf16),
-            parse.GetValue(bind) is { } address ? System.Net.IPAddress.Parse(address) : null, cancellationToken));
+            parse.GetValue(bind) is { } address ? System.Net.IPAddress.Parse(address) : null, parse.GetValue(transport)!, cancellationToken));
         return command;
     }
 
     private static async Task<int> RunAsync(
-        int rank, int n, long[] sizes, int iters, int warmup, string job, bool bf16, System.Net.IPAddress? bind, CancellationToken cancellationToken)
+        int rank, int n, long[] sizes, int iters, int warmup, string job, bool bf16, System.Net.IPAddress? bind, string transport,
+        CancellationToken cancellationToken)
     {
         await using var member = await BenchRanks.JoinAsync(rank, n, job, o =>
         {
             o.CollectiveTimeout = TimeSpan.FromMinutes(2);
             o.UseBf16 = bf16;
+            o.SameHostTransport = transport;
         }, cancellationToken, bind).ConfigureAwait(false);
         await MeasureAsync(member.Ring, rank, n, sizes, iters, warmup, cancellationToken).ConfigureAwait(false);
         await member.Ring.BarrierAsync(cancellationToken).ConfigureAwait(false);
@@ -71,7 +74,8 @@ internal static class BenchAllReduceWorker
             }
 
             var wrong = CountWrong(buffer, n);
-            var gathered = await ring.AllGatherAsync(times.Append(wrong).Append(cpu.Average()).ToArray(), cancellationToken).ConfigureAwait(false);
+            var unix = ring.SuccessorTransport == RingTransport.Unix ? 1 : 0;
+            var gathered = await ring.AllGatherAsync(times.Append(wrong).Append(cpu.Average()).Append(unix).ToArray(), cancellationToken).ConfigureAwait(false);
             if (rank == 0)
             {
                 // An iteration ends when the slowest rank has the result.
@@ -81,8 +85,16 @@ internal static class BenchAllReduceWorker
                 var busbw = algbw * 2 * (n - 1) / n;
                 // CPU (user + system) of one rank's whole process during one all-reduce, averaged over ranks and iterations.
                 var cpuMs = gathered.Average(g => g[iters + 1]) * 1e3;
+                // The transport of every ring link: the Unix socket is tried only between ranks on one host.
+                var links = gathered.Count(g => g[iters + 2] == 1) switch
+                {
+                    _ when n == 1 => "none",
+                    0 => "tcp",
+                    var all when all == n => "unix",
+                    _ => "mixed",
+                };
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"ranks={n} bytes={size} time_ms={mean * 1e3:F3} algbw_GBs={algbw:F3} busbw_GBs={busbw:F3} wrong={gathered.Sum(g => (long)g[iters])} cpu_ms={cpuMs:F1}"));
+                    $"ranks={n} bytes={size} time_ms={mean * 1e3:F3} algbw_GBs={algbw:F3} busbw_GBs={busbw:F3} wrong={gathered.Sum(g => (long)g[iters])} cpu_ms={cpuMs:F1} transport={links}"));
             }
         }
     }

@@ -111,6 +111,12 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
     /// <inheritdoc />
     public int WorldSize => _peers.Count;
 
+    /// <summary>
+    /// The transport of the stream to the successor: <see cref="RingTransport.Unix"/> when it went over the successor's
+    /// Unix socket on this host; null until the stream is up (the first collective opens it).
+    /// </summary>
+    public RingTransport? SuccessorTransport => _outbound is { Ready.IsCompletedSuccessfully: true } outbound ? outbound.Transport : null;
+
     /// <summary>Collectives started so far in this round (the next one gets this sequence number).</summary>
     public long Sequence => Interlocked.Read(ref _sequence);
 
@@ -739,11 +745,43 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
         var handshake = new RingHandshake.Client(JobId, Round, Rank, JobSecret);
         // The successor answers the handshake only once it hosts this round's session, which may take the join timeout:
         // the collective's own deadline reports a successor that never does; this one only bounds the attempt.
+        var unixSocketPath = RingRoute.UnixSocketPathTo(_peers[Rank], successor, _options);
         _outbound = GrpcStreamClient.Start(
             successor, StreamMethod, headers, _options.DeadlineOf(0) + StopGrace, _lifetime.Token,
-            (socket, ct) => RingHandshakeSocket.ConnectAsync(socket, handshake, successor, ct));
+            (socket, ct) => RingHandshakeSocket.ConnectAsync(socket, handshake, successor, ct), unixSocketPath);
         _ = WatchOutboundAsync(_outbound);
+        _ = ReportTransportAsync(_outbound, unixSocketPath);
         return _outbound;
+    }
+
+    /// <summary>Logs and counts the transport the successor stream uses once it is up, and a fallback from the Unix socket once per socket.</summary>
+    private async Task ReportTransportAsync(GrpcStreamClient call, string? unixSocketPath)
+    {
+        var opened = true;
+        try
+        {
+            await call.Ready.ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // The collective reports a stream that never opened; a fallback before that is still worth a line.
+            opened = false;
+        }
+
+        var endpoint = _peers[Successor];
+        if (call.UnixFallbackReason is { } reason && unixSocketPath is not null && RingRoute.FirstFallbackFrom(unixSocketPath))
+        {
+            RingLog.UnixFallback(_logger, Rank, Successor, endpoint, reason);
+        }
+
+        if (!opened)
+        {
+            return;
+        }
+
+        var transport = call.Transport.Label();
+        _instruments.Connections.Add(1, new KeyValuePair<string, object?>("transport", transport));
+        RingLog.Connected(_logger, Rank, JobId, Round, Successor, endpoint, transport);
     }
 
     /// <summary>

@@ -68,34 +68,67 @@ public sealed record RingListenerBinding(IPEndPoint EndPoint);
 
 /// <summary>
 /// The ring port: a <see cref="GrpcStreamServer"/> whose connections pass <see cref="RingServer.AdmitAsync"/> (the
-/// handshake) before HTTP/2, and which hands every predecessor stream to <see cref="RingServer"/>.
+/// handshake) before HTTP/2, and which hands every predecessor stream to <see cref="RingServer"/>. Unless
+/// <see cref="RingOptions.SameHostTransport"/> is <c>tcp</c>, a second one serves the same ring on a Unix domain
+/// socket (<see cref="RingUnixSocket"/>) for predecessors on this host; the socket file goes when the listener stops.
 /// </summary>
 public sealed class RingListener(
     RingListenerBinding binding, RingServer server, RingFramePool pool, IOptions<RingOptions> options, ILogger<RingListener> logger) : IHostedService
 {
     private GrpcStreamServer? _server;
+    private GrpcStreamServer? _unix;
 
-    /// <summary>The bound endpoint as a ring peer address (<c>http://127.0.0.1:port</c>; the wildcard becomes loopback).</summary>
+    /// <summary>
+    /// The bound endpoint as a ring peer address (<c>http://127.0.0.1:port</c>; the wildcard becomes loopback), with the
+    /// Unix socket's path as its <c>uds</c> query while the listener serves one (<see cref="RingPeerAddress"/>).
+    /// </summary>
     public string Endpoint
     {
         get
         {
             var bound = _server?.LocalEndPoint ?? throw new InvalidOperationException("The ring listener has not started.");
             var host = bound.Address.Equals(IPAddress.Any) || bound.Address.Equals(IPAddress.IPv6Any) ? IPAddress.Loopback : bound.Address;
-            return $"http://{(host.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{host}]" : host.ToString())}:{bound.Port}";
+            var tcp = $"http://{(host.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{host}]" : host.ToString())}:{bound.Port}";
+            return RingPeerAddress.Format(tcp, UnixSocketPath);
         }
     }
 
-    /// <summary>Connections that passed the ring handshake and reached HTTP/2 since the listener started.</summary>
-    internal long Http2Connections => _server?.Http2Connections ?? 0;
+    /// <summary>The Unix socket the listener serves; null when it serves TCP only.</summary>
+    public string? UnixSocketPath => _unix?.BoundEndPoint.ToString();
+
+    /// <summary>Connections that passed the ring handshake and reached HTTP/2 since the listener started, over either transport.</summary>
+    internal long Http2Connections => Http2ConnectionsOver(RingTransport.Tcp) + Http2ConnectionsOver(RingTransport.Unix);
+
+    /// <summary>Connections that passed the ring handshake and reached HTTP/2 over <paramref name="transport"/>.</summary>
+    internal long Http2ConnectionsOver(RingTransport transport) =>
+        (transport == RingTransport.Unix ? _unix : _server)?.Http2Connections ?? 0;
 
     /// <inheritdoc />
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _server = new GrpcStreamServer(binding.EndPoint, RingServer.Method, server.Stream, Limits(options.Value, pool), logger, server.AdmitAsync);
+        var ring = options.Value;
+        _server = Serve(binding.EndPoint, ring);
         _server.Start();
+        if (ring.PrefersUnix && RingUnixSocket.PathFor(_server.LocalEndPoint.Port) is { } path)
+        {
+            try
+            {
+                RingUnixSocket.PrepareDirectory(path);
+                _unix = Serve(new System.Net.Sockets.UnixDomainSocketEndPoint(path), ring);
+                _unix.Start();
+                RingLog.ListeningOnUnixSocket(logger, path);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or PlatformNotSupportedException)
+            {
+                RingLog.UnixSocketUnavailable(logger, path, ex.Message);
+            }
+        }
+
         return Task.CompletedTask;
     }
+
+    private GrpcStreamServer Serve(EndPoint endpoint, RingOptions ring) =>
+        new(endpoint, RingServer.Method, server.Stream, Limits(ring, pool), logger, server.AdmitAsync);
 
     /// <summary>What the ring port advertises and enforces on every connection.</summary>
     internal static GrpcStreamServerLimits Limits(RingOptions ring, RingFramePool pool) => new(
@@ -108,6 +141,11 @@ public sealed class RingListener(
     /// <inheritdoc />
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        if (_unix is not null)
+        {
+            await _unix.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (_server is not null)
         {
             await _server.DisposeAsync().ConfigureAwait(false);
@@ -149,5 +187,6 @@ public sealed class RingCollectivesFactory(
         InboxFrames = source.InboxFrames,
         Http2WindowBytes = source.Http2WindowBytes,
         UseBf16 = source.UseBf16,
+        SameHostTransport = source.SameHostTransport,
     };
 }

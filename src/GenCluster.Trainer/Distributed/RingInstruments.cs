@@ -24,6 +24,9 @@ public sealed class RingInstruments
             "gencluster_ring_sent_bytes_total", unit: "By", description: "Payload bytes sent to the ring successor.");
         RejectedFrames = Meter.CreateCounter<long>(
             "gencluster_ring_rejected_frames_total", description: "Ring connections, streams or frames refused (failed handshake, wrong job, stale round).");
+        Connections = Meter.CreateCounter<long>(
+            "gencluster_ring_connections_total",
+            description: "Ring connections this trainer opened to its successor, by transport (unix: the successor's Unix domain socket on this host; tcp).");
     }
 
     /// <summary>The meter owning the instruments.</summary>
@@ -40,4 +43,7 @@ public sealed class RingInstruments
 
     /// <summary>Rejected connections (handshake), streams and frames, tagged with <c>reason</c>.</summary>
     public Counter<long> RejectedFrames { get; }
+
+    /// <summary>Connections opened to the successor, tagged with <c>transport</c> (<c>unix</c> or <c>tcp</c>).</summary>
+    public Counter<long> Connections { get; }
 }

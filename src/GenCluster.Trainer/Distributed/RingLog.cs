@@ -19,4 +19,19 @@ internal static partial class RingLog
     [LoggerMessage(EventId = 3004, Level = LogLevel.Warning,
         Message = "Ring refused a connection from {Remote} in the handshake ({Reason}): {Detail}")]
     public static partial void HandshakeRefused(ILogger logger, string remote, string reason, string detail);
+
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Information,
+        Message = "Ring rank {Rank} of job {Job} round {Round} sends to rank {Successor} ({Endpoint}) over {Transport}")]
+    public static partial void Connected(ILogger logger, int rank, string job, long round, int successor, string endpoint, string transport);
+
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Warning,
+        Message = "Ring rank {Rank}: the Unix socket of rank {Successor} did not connect, using TCP to {Endpoint} instead ({Reason}); logged once per socket")]
+    public static partial void UnixFallback(ILogger logger, int rank, int successor, string endpoint, string reason);
+
+    [LoggerMessage(EventId = 3007, Level = LogLevel.Information, Message = "Ring port also listens on the Unix socket {Path}")]
+    public static partial void ListeningOnUnixSocket(ILogger logger, string path);
+
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Warning,
+        Message = "Ring port serves TCP only: cannot listen on the Unix socket {Path} ({Reason})")]
+    public static partial void UnixSocketUnavailable(ILogger logger, string path, string reason);
 }

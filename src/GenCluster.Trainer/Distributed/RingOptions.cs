@@ -51,6 +51,17 @@ public sealed class RingOptions
     /// Default false: float32, exact for exactly representable sums.
     /// </summary>
     public bool UseBf16 { get; set; }
+
+    /// <summary>
+    /// How a rank reaches a successor on the same host: <c>unix</c> (default) listens on a Unix domain socket besides
+    /// the TCP port, advertises its path with the ring endpoint, and sends over the successor's socket when both
+    /// advertise the same IP address (falling back to TCP when it does not connect); <c>tcp</c> neither listens on
+    /// nor uses Unix sockets.
+    /// </summary>
+    public string SameHostTransport { get; set; } = "unix";
+
+    /// <summary>Whether <see cref="SameHostTransport"/> is <c>unix</c>.</summary>
+    internal bool PrefersUnix => RingTransports.TryParse(SameHostTransport, out var transport) && transport == RingTransport.Unix;
 }
 
 /// <summary>Checks <see cref="RingOptions"/>; messages name the configuration key and the value found.</summary>
@@ -87,6 +98,11 @@ public sealed class RingOptionsValidator : IValidateOptions<RingOptions>
         if (options.Http2WindowBytes < 65_535)
         {
             errors.Add($"{RingOptions.Section}:{nameof(RingOptions.Http2WindowBytes)} must be at least 65535, got {options.Http2WindowBytes}.");
+        }
+
+        if (!RingTransports.TryParse(options.SameHostTransport, out _))
+        {
+            errors.Add($"{RingOptions.Section}:{nameof(RingOptions.SameHostTransport)} must be 'unix' or 'tcp', got '{options.SameHostTransport}'.");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

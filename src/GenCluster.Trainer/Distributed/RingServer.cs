@@ -36,7 +36,7 @@ public sealed class RingServer(
     /// </summary>
     internal async Task<object?> AdmitAsync(Socket socket, CancellationToken cancellationToken)
     {
-        var remote = RingSockets.Describe(socket.RemoteEndPoint);
+        var remote = RingSockets.Describe(socket);
         try
         {
             if (Interlocked.Increment(ref _pendingHandshakes) > MaxPendingHandshakes)

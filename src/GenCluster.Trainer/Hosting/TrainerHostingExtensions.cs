@@ -71,7 +71,8 @@ public static class TrainerHostingExtensions
 
         builder.Services.AddSingleton<IClientConnectionRetryFilter, GatewayConnectRetryFilter>();
         builder.Services.AddSingleton(sp => WorkerIdentity.Describe(
-            sp.GetRequiredService<IOptions<TrainerOptions>>().Value, sp.GetRequiredService<IOptions<TrainingEngineOptions>>().Value.Device));
+            sp.GetRequiredService<IOptions<TrainerOptions>>().Value, sp.GetRequiredService<IOptions<TrainingEngineOptions>>().Value.Device,
+            sp.GetRequiredService<IOptions<RingOptions>>().Value));
         builder.Services.AddSingleton<IControlPlane, OrleansControlPlane>();
         builder.Services.AddSingleton<DatasetCache>();
         builder.Services.AddSingleton<IRoundRunner, TrainingRoundRunner>();
@@ -102,12 +103,19 @@ public static class TrainerHostingExtensions
 /// <summary>How this process introduces itself to the control plane.</summary>
 public static class WorkerIdentity
 {
-    /// <summary>Builds the registration record from the options (default id: host name and process id).</summary>
-    public static WorkerInfo Describe(TrainerOptions options, string device)
+    /// <summary>
+    /// Builds the registration record from the options (default id: host name and process id). The ring endpoint
+    /// carries the path of the ring port's Unix socket (<see cref="RingPeerAddress"/>) unless <paramref name="ring"/>
+    /// turns the same-host transport off; the path depends only on the port and this process, so it is known before the
+    /// listener starts.
+    /// </summary>
+    public static WorkerInfo Describe(TrainerOptions options, string device, RingOptions? ring = null)
     {
+        ArgumentNullException.ThrowIfNull(options);
         var host = Dns.GetHostName();
         var id = string.IsNullOrEmpty(options.WorkerId) ? $"{host}-{Environment.ProcessId}" : options.WorkerId;
-        return new WorkerInfo(id, host, $"http://{options.AdvertiseHost}:{options.RingPort}",
+        var unixSocketPath = (ring ?? new RingOptions()).PrefersUnix ? RingUnixSocket.PathFor(options.RingPort) : null;
+        return new WorkerInfo(id, host, RingPeerAddress.Format($"http://{options.AdvertiseHost}:{options.RingPort}", unixSocketPath),
             $"http://{options.AdvertiseHost}:{options.MetricsPort}", device);
     }
 }

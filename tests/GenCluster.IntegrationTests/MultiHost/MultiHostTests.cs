@@ -125,6 +125,9 @@ public sealed partial class MultiHostTests(ITestOutputHelper log) : IDisposable
             var busbw = BusbwLine().Matches(output).Select(m => (Bytes: long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture),
                 MBs: double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture) * 1000)).ToList();
             Assert.True(busbw.Count == 2, $"bench allreduce printed no busbw lines:\n{output}");
+            // The namespaces share one file system, so each rank's Unix socket file is visible to the others, but their
+            // addresses differ: every link must go over TCP, through the shaped link.
+            Assert.True(output.Split('\n').Count(l => l.EndsWith("transport=tcp", StringComparison.Ordinal)) == 2, $"a link left TCP:\n{output}");
             foreach (var (bytes, mbs) in busbw) table.Add($"| {profile} | {lineRate:F0} | {bytes >> 20} MiB | {mbs:F1} | {mbs / lineRate:P0} |");
             if (profile == "1gbit")
             {

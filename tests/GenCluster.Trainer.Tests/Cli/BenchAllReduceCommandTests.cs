@@ -7,12 +7,14 @@ namespace GenCluster.Trainer.Tests.Cli;
 
 public class BenchAllReduceCommandTests
 {
-    [Fact]
-    public async Task RunsRanksAsProcessesAndPrintsOneExactLinePerSize()
+    [Theory]
+    [InlineData("unix")]
+    [InlineData("tcp")]
+    public async Task RunsRanksAsProcessesAndPrintsOneExactLinePerSize(string transport)
     {
         var exe = Path.Combine(AppContext.BaseDirectory, "gencluster-trainer");
         var info = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in new[] { "bench", "allreduce", "--ranks", "3", "--sizes", "4KiB,1MiB", "--iters", "2", "--warmup", "1" })
+        foreach (var arg in new[] { "bench", "allreduce", "--ranks", "3", "--sizes", "4KiB,1MiB", "--iters", "2", "--warmup", "1", "--transport", transport })
         {
             info.ArgumentList.Add(arg);
         }
@@ -28,7 +30,7 @@ public class BenchAllReduceCommandTests
 
             Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}: {await stderr}");
             Assert.Equal(2, lines.Length);
-            var pattern = new Regex(@"^ranks=3 bytes=(\d+) time_ms=([\d.]+) algbw_GBs=([\d.]+) busbw_GBs=([\d.]+) wrong=0 cpu_ms=([\d.]+)$");
+            var pattern = new Regex($@"^ranks=3 bytes=(\d+) time_ms=([\d.]+) algbw_GBs=([\d.]+) busbw_GBs=([\d.]+) wrong=0 cpu_ms=([\d.]+) transport={transport}$");
             var sizes = new List<long>();
             foreach (var line in lines)
             {
@@ -50,6 +52,28 @@ public class BenchAllReduceCommandTests
                 process.Kill(entireProcessTree: true);
             }
         }
+    }
+
+    [Fact]
+    public async Task AnUnknownTransportIsRefusedNamingTheFlagAndTheValue()
+    {
+        var info = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "gencluster-trainer"))
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        foreach (var arg in new[] { "bench", "allreduce", "--ranks", "2", "--transport", "shm" })
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(info)!;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
+        await process.StandardOutput.ReadToEndAsync(timeout.Token);
+        await process.WaitForExitAsync(timeout.Token);
+
+        Assert.Equal(2, process.ExitCode);
+        Assert.Contains("--transport: expected unix or tcp, got 'shm'", await stderr, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -80,12 +80,18 @@ internal sealed class RingNode : IAsyncDisposable
     /// <summary>Connections that passed the handshake and reached this node's HTTP/2 layer.</summary>
     public long Http2Connections => _ring.Http2Connections;
 
-    public static async Task<RingNode> StartAsync(Action<RingOptions>? configure = null)
+    /// <summary>Connections that passed the handshake and reached this node's HTTP/2 layer over <paramref name="transport"/>.</summary>
+    public long Http2ConnectionsOver(RingTransport transport) => _ring.Http2ConnectionsOver(transport);
+
+    /// <summary>The Unix socket this node's ring port also listens on; null when it serves TCP only.</summary>
+    public string? UnixSocketPath => _ring.UnixSocketPath;
+
+    public static async Task<RingNode> StartAsync(Action<RingOptions>? configure = null, IPAddress? address = null, int port = 0)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
         builder.Services.AddGenClusterRing(configure: configure);
-        builder.Services.ListenRing(IPAddress.Loopback, 0);
+        builder.Services.ListenRing(address ?? IPAddress.Loopback, port);
         var app = builder.Build();
         await app.StartAsync();
         return new RingNode(app);

@@ -99,6 +99,18 @@ public class TrainerOptionsTests
         Assert.Equal("Trainer:ConnectTimeoutSeconds must be > 0 (got 0)", error);
     }
 
+    [Fact]
+    public void TheTrainerAdvertisesItsRingSocketUnlessTheSameHostTransportIsTcp()
+    {
+        using var app = BuildTrainer(new() { ["Trainer:AdvertiseHost"] = "10.9.8.7", ["Trainer:RingBind"] = "127.0.0.1", ["Trainer:RingPort"] = "7301" });
+        using var tcp = BuildTrainer(new() { ["Trainer:RingPort"] = "7301", ["Ring:SameHostTransport"] = "tcp" });
+
+        var advertised = RingPeerAddress.Parse(app.Services.GetRequiredService<GenCluster.Contracts.Workers.WorkerInfo>().RingEndpoint);
+        Assert.Equal(new RingPeerAddress("http://10.9.8.7:7301", "10.9.8.7", RingUnixSocket.PathFor(7301)), advertised);
+        Assert.Contains($"ring-7301-{Environment.ProcessId}.sock", advertised.UnixSocketPath, StringComparison.Ordinal);
+        Assert.Equal("http://127.0.0.1:7301", tcp.Services.GetRequiredService<GenCluster.Contracts.Workers.WorkerInfo>().RingEndpoint);
+    }
+
     private static WebApplication BuildTrainer(Dictionary<string, string?> settings)
     {
         var builder = WebApplication.CreateSlimBuilder();

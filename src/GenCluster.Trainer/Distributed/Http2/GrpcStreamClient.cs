@@ -28,7 +28,8 @@ internal sealed class GrpcStreamClient : IAsyncDisposable
     public const int MaxHeadBytes = 4096;
 
     private readonly string _endpoint;
-    private readonly Socket _socket;
+    private readonly string? _unixSocketPath;
+    private Socket _socket;
     private readonly SemaphoreSlim _socketLock = new(1, 1);
     private readonly SemaphoreSlim _messageLock = new(1, 1);
     private readonly CancellationTokenSource _closing = new();
@@ -45,13 +46,19 @@ internal sealed class GrpcStreamClient : IAsyncDisposable
     private RpcException? _failure;
     private Task _reader = Task.CompletedTask;
 
-    private GrpcStreamClient(string endpoint)
+    private GrpcStreamClient(string endpoint, string? unixSocketPath)
     {
         _endpoint = endpoint;
-        _socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        RingSockets.Configure(_socket);
+        _unixSocketPath = unixSocketPath;
+        _socket = unixSocketPath is null ? NewTcpSocket() : new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         Ready = Task.CompletedTask;
     }
+
+    /// <summary>The transport the connection uses; final once <see cref="Ready"/> completes.</summary>
+    public RingTransport Transport { get; private set; }
+
+    /// <summary>Why the Unix socket given to <see cref="Start"/> did not connect (the call then went over TCP); null when it did, or none was given.</summary>
+    public string? UnixFallbackReason { get; private set; }
 
     /// <summary>Completes once the connection is up and the server's settings are known; faults if it cannot be.</summary>
     public Task Ready { get; private set; }
@@ -75,16 +82,21 @@ internal sealed class GrpcStreamClient : IAsyncDisposable
     /// Optional: runs on the connected socket before the HTTP/2 preface (the server must expect it); an
     /// <see cref="RpcException"/> it throws keeps its status.
     /// </param>
+    /// <param name="unixSocketPath">
+    /// Optional: the server's Unix domain socket, tried first; when it does not connect (no such file, nobody listening,
+    /// no permission) the call goes to <paramref name="endpoint"/> over TCP instead (<see cref="UnixFallbackReason"/>).
+    /// Once connected, the handshake and HTTP/2 run over it exactly as over TCP.
+    /// </param>
     public static GrpcStreamClient Start(
         string endpoint, string method, IEnumerable<KeyValuePair<string, string>> metadata, TimeSpan connectTimeout, CancellationToken lifetime,
-        Func<Socket, CancellationToken, Task>? handshake = null)
+        Func<Socket, CancellationToken, Task>? handshake = null, string? unixSocketPath = null)
     {
         if (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp)
         {
             throw new ArgumentException($"endpoint: expected http://host:port (cleartext HTTP/2), got {endpoint}.", nameof(endpoint));
         }
 
-        var client = new GrpcStreamClient(endpoint);
+        var client = new GrpcStreamClient(endpoint, unixSocketPath);
         client.Ready = client.ConnectAsync(uri, method, metadata.ToList(), connectTimeout, handshake, lifetime);
         client.Ready.ContinueWith(
             t =>
@@ -208,16 +220,17 @@ internal sealed class GrpcStreamClient : IAsyncDisposable
 
         Fail(StatusCode.Cancelled, $"the stream to {_endpoint} was closed by this side");
         await _closing.CancelAsync().ConfigureAwait(false);
+        var socket = Volatile.Read(ref _socket);
         try
         {
-            _socket.Shutdown(SocketShutdown.Both);
+            socket.Shutdown(SocketShutdown.Both);
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
         {
             // Never connected or already closed.
         }
 
-        _socket.Dispose();
+        socket.Dispose();
         await Task.WhenAny(_reader, Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
         _closing.Dispose();
     }
@@ -234,8 +247,18 @@ internal sealed class GrpcStreamClient : IAsyncDisposable
         var connected = false;
         try
         {
-            await _socket.ConnectAsync(target, deadline.Token).ConfigureAwait(false);
-            connected = true;
+            if (_unixSocketPath is not null)
+            {
+                connected = await TryConnectUnixAsync(_unixSocketPath, deadline.Token).ConfigureAwait(false);
+            }
+
+            if (!connected)
+            {
+                await _socket.ConnectAsync(target, deadline.Token).ConfigureAwait(false);
+                Transport = RingTransport.Tcp;
+                connected = true;
+            }
+
             if (handshake is not null)
             {
                 await handshake(_socket, deadline.Token).ConfigureAwait(false);
@@ -257,6 +280,43 @@ internal sealed class GrpcStreamClient : IAsyncDisposable
         _reader = ReadLoopAsync();
         await SendAsync(opening.ToArray(), deadline.Token).ConfigureAwait(false);
         await _settings.Task.WaitAsync(deadline.Token).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Connects the Unix socket made in the constructor to <paramref name="path"/>; when that fails, puts a TCP socket in
+    /// its place, notes why and returns false. Cancellation is not a failure of the socket and propagates.
+    /// </summary>
+    private async Task<bool> TryConnectUnixAsync(string path, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _socket.ConnectAsync(new UnixDomainSocketEndPoint(path), cancellationToken).ConfigureAwait(false);
+            Transport = RingTransport.Unix;
+            return true;
+        }
+        catch (Exception ex) when (ex is SocketException or IOException or ArgumentException && !cancellationToken.IsCancellationRequested)
+        {
+            UnixFallbackReason = $"{path}: {ex.Message}";
+        }
+
+        var unix = _socket;
+        Volatile.Write(ref _socket, NewTcpSocket());
+        unix.Dispose();
+        if (cancellationToken.IsCancellationRequested)
+        {
+            // Disposal may have run between the two writes and closed only the Unix socket.
+            _socket.Dispose();
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+
+        return false;
+    }
+
+    private static Socket NewTcpSocket()
+    {
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        RingSockets.Configure(socket);
+        return socket;
     }
 
     private static byte[] RequestHeaders(Uri uri, string method, List<KeyValuePair<string, string>> metadata)

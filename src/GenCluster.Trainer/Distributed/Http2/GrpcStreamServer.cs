@@ -30,10 +30,15 @@ internal sealed class GrpcStreamServer : IAsyncDisposable
     private readonly ConcurrentDictionary<Socket, Task> _accepted = new();
     private readonly ConcurrentDictionary<Http2ServerConnection, byte> _connections = new();
     private Task _accepting = Task.CompletedTask;
+    private readonly string? _unixPath;
     private long _http2Connections;
 
-    /// <summary>Binds <paramref name="endpoint"/> (port 0 picks a free one); <see cref="Start"/> begins accepting.</summary>
-    /// <param name="endpoint">Address and port to listen on.</param>
+    /// <summary>
+    /// Binds <paramref name="endpoint"/>: an address and TCP port (port 0 picks a free one), or a
+    /// <see cref="UnixDomainSocketEndPoint"/> path (a file already at the path, left by a process that died, is replaced;
+    /// the server removes the file when disposed). <see cref="Start"/> begins accepting.
+    /// </summary>
+    /// <param name="endpoint">Where to listen.</param>
     /// <param name="method">The one method served, e.g. <c>/gencluster.ring.RingService/Stream</c>; others get UNIMPLEMENTED.</param>
     /// <param name="handler">Runs each call; returns the serialized response message or throws <see cref="RpcException"/>.</param>
     /// <param name="limits">Windows, frame and message sizes, buffer pool.</param>
@@ -44,7 +49,7 @@ internal sealed class GrpcStreamServer : IAsyncDisposable
     /// connection closed. Its token fires when the server stops.
     /// </param>
     public GrpcStreamServer(
-        IPEndPoint endpoint, string method, Func<GrpcServerCall, Task<byte[]>> handler, GrpcStreamServerLimits limits, ILogger logger,
+        EndPoint endpoint, string method, Func<GrpcServerCall, Task<byte[]>> handler, GrpcStreamServerLimits limits, ILogger logger,
         Func<Socket, CancellationToken, Task<object?>>? gate = null)
     {
         _method = method;
@@ -52,7 +57,10 @@ internal sealed class GrpcStreamServer : IAsyncDisposable
         _limits = limits;
         _gate = gate;
         _logger = logger;
-        _listener = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        _unixPath = (endpoint as UnixDomainSocketEndPoint)?.ToString();
+        _listener = _unixPath is null
+            ? new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp)
+            : new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
             if (endpoint.AddressFamily == AddressFamily.InterNetworkV6)
@@ -60,20 +68,29 @@ internal sealed class GrpcStreamServer : IAsyncDisposable
                 _listener.DualMode = true;
             }
 
+            if (_unixPath is not null && File.Exists(_unixPath))
+            {
+                File.Delete(_unixPath);
+            }
+
             _listener.Bind(endpoint);
             _listener.Listen(512);
         }
-        catch (SocketException ex)
+        catch (Exception ex) when (ex is SocketException or IOException or UnauthorizedAccessException)
         {
             _listener.Dispose();
             throw new IOException($"ring port: cannot listen on {endpoint}: {ex.Message}", ex);
         }
 
-        LocalEndPoint = (IPEndPoint)_listener.LocalEndPoint!;
+        BoundEndPoint = _unixPath is null ? _listener.LocalEndPoint! : endpoint;
     }
 
-    /// <summary>The address and port actually bound.</summary>
-    public IPEndPoint LocalEndPoint { get; }
+    /// <summary>The address and port, or the Unix socket, actually bound.</summary>
+    public EndPoint BoundEndPoint { get; }
+
+    /// <summary>The address and port actually bound (TCP servers only).</summary>
+    public IPEndPoint LocalEndPoint => BoundEndPoint as IPEndPoint
+        ?? throw new InvalidOperationException($"this server listens on the Unix socket {BoundEndPoint}, not on TCP.");
 
     /// <summary>Connections that reached HTTP/2 (passed the gate, when there is one) since the server started.</summary>
     public long Http2Connections => Interlocked.Read(ref _http2Connections);
@@ -96,8 +113,26 @@ internal sealed class GrpcStreamServer : IAsyncDisposable
             socket.Dispose();
         }
 
+        RemoveSocketFile();
         await Task.WhenAny(Task.WhenAll(_accepted.Values.Append(_accepting)), Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false);
         _stopping.Dispose();
+    }
+
+    private void RemoveSocketFile()
+    {
+        if (_unixPath is null)
+        {
+            return;
+        }
+
+        try
+        {
+            File.Delete(_unixPath);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Http2Log.SocketFileKept(_logger, _unixPath, ex.Message);
+        }
     }
 
     private async Task AcceptLoopAsync()
@@ -115,7 +150,7 @@ internal sealed class GrpcStreamServer : IAsyncDisposable
             }
             catch (SocketException ex)
             {
-                Http2Log.AcceptFailed(_logger, LocalEndPoint.ToString(), ex.Message);
+                Http2Log.AcceptFailed(_logger, BoundEndPoint.ToString()!, ex.Message);
                 continue;
             }
 
@@ -131,7 +166,7 @@ internal sealed class GrpcStreamServer : IAsyncDisposable
         object? identity = null;
         if (_gate is not null)
         {
-            var remote = RingSockets.Describe(socket.RemoteEndPoint);
+            var remote = RingSockets.Describe(socket);
             try
             {
                 identity = await _gate(socket, _stopping.Token).ConfigureAwait(false);
@@ -182,4 +217,7 @@ internal static partial class Http2Log
 
     [LoggerMessage(EventId = 5102, Level = LogLevel.Debug, Message = "Ring connection from {Peer} ended: {Reason}")]
     public static partial void ConnectionEnded(ILogger logger, string peer, string reason);
+
+    [LoggerMessage(EventId = 5103, Level = LogLevel.Warning, Message = "Ring port {Path}: cannot remove the Unix socket file: {Reason}")]
+    public static partial void SocketFileKept(ILogger logger, string path, string reason);
 }

@@ -62,7 +62,7 @@ internal sealed class Http2ServerConnection
         _limits = limits;
         _identity = identity;
         _logger = logger;
-        _peer = RingSockets.Describe(socket.RemoteEndPoint);
+        _peer = RingSockets.Describe(socket);
     }
 
     /// <summary>Closes the connection now; the running call sees cancellation.</summary>

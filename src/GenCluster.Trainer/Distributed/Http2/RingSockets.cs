@@ -4,11 +4,18 @@ namespace GenCluster.Trainer.Distributed.Http2;
 internal static class RingSockets
 {
     /// <summary>
-    /// No Nagle delay, and TCP keep-alive (probes after 30 s idle, every 5 s, 3 tries), so a connection to a host that
-    /// vanished without a reset (power loss, partition) is closed within about 45 s instead of lingering forever.
+    /// On TCP sockets: no Nagle delay, and TCP keep-alive (probes after 30 s idle, every 5 s, 3 tries), so a connection
+    /// to a host that vanished without a reset (power loss, partition) is closed within about 45 s instead of
+    /// lingering forever. Unix domain sockets have neither (their peer is on this host: its death closes them) and are
+    /// left as they are.
     /// </summary>
     public static void Configure(System.Net.Sockets.Socket socket)
     {
+        if (socket.AddressFamily is not (System.Net.Sockets.AddressFamily.InterNetwork or System.Net.Sockets.AddressFamily.InterNetworkV6))
+        {
+            return;
+        }
+
         socket.NoDelay = true;
         socket.SetSocketOption(System.Net.Sockets.SocketOptionLevel.Socket, System.Net.Sockets.SocketOptionName.KeepAlive, true);
         socket.SetSocketOption(System.Net.Sockets.SocketOptionLevel.Tcp, System.Net.Sockets.SocketOptionName.TcpKeepAliveTime, 30);
@@ -35,6 +42,27 @@ internal static class RingSockets
         }
 
         return filled;
+    }
+
+    /// <summary>
+    /// The peer of <paramref name="socket"/> as gRPC writes it: its address for TCP (<see cref="Describe(System.Net.EndPoint?)"/>),
+    /// <c>unix:PATH</c> with the listener's path for a Unix domain socket, whose connecting end has no name.
+    /// </summary>
+    public static string Describe(System.Net.Sockets.Socket socket)
+    {
+        if (socket.AddressFamily != System.Net.Sockets.AddressFamily.Unix)
+        {
+            return Describe(socket.RemoteEndPoint);
+        }
+
+        try
+        {
+            return $"unix:{socket.LocalEndPoint}";
+        }
+        catch (Exception ex) when (ex is System.Net.Sockets.SocketException or ObjectDisposedException)
+        {
+            return "unix:";
+        }
     }
 
     /// <summary>The peer's address as gRPC writes it (<c>ipv4:127.0.0.1:50432</c>, <c>ipv6:[::1]:50432</c>).</summary>

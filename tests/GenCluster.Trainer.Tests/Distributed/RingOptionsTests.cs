@@ -1,0 +1,47 @@
+using GenCluster.Trainer.Distributed;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace GenCluster.Trainer.Tests.Distributed;
+
+public class RingOptionsTests
+{
+    [Theory]
+    [InlineData("unix", true)]
+    [InlineData("tcp", false)]
+    [InlineData("UNIX", true)]
+    public void TheSameHostTransportIsUnixOrTcp(string value, bool unix)
+    {
+        var options = new RingOptions { SameHostTransport = value };
+
+        Assert.True(new RingOptionsValidator().Validate(null, options).Succeeded);
+        Assert.Equal(unix, options.PrefersUnix);
+    }
+
+    [Fact]
+    public void UnixIsTheDefault() => Assert.Equal("unix", new RingOptions().SameHostTransport);
+
+    [Theory]
+    [InlineData("udp")]
+    [InlineData("")]
+    public void AnyOtherTransportIsRefusedNamingTheFieldAndTheValue(string value)
+    {
+        var result = new RingOptionsValidator().Validate(null, new RingOptions { SameHostTransport = value });
+
+        var error = Assert.Single(result.Failures!);
+        Assert.Contains("Ring:SameHostTransport", error, StringComparison.Ordinal);
+        Assert.Contains($"'{value}'", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AConfiguredTransportIsValidatedWhenTheRingIsResolved()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Ring:SameHostTransport"] = "shm" }).Build();
+        using var services = new ServiceCollection().AddLogging().AddGenClusterRing(configuration).BuildServiceProvider();
+
+        var error = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IOptions<RingOptions>>().Value);
+
+        Assert.Contains("Ring:SameHostTransport must be 'unix' or 'tcp', got 'shm'", error.Message, StringComparison.Ordinal);
+    }
+}
