@@ -24,10 +24,18 @@ public static class BenchOverheadCommand
         var batch = new Option<int>("--batch") { Description = "Images per rank per step", DefaultValueFactory = _ => 32 };
         var width = new Option<int>("--width") { Description = "Base width of the model", DefaultValueFactory = _ => 32 };
         var model = new Option<string>("--model") { Description = $"Model kind: {string.Join(", ", ModelCatalog.Kinds)}", DefaultValueFactory = _ => DcganOptions.KindName };
-        var overlap = new Option<bool>("--no-overlap") { Description = "All-reduce after backward instead of during it (to measure what overlap saves)" };
+        var overlap = new Option<string>("--overlap")
+        {
+            Description = "All-reduce gradient buckets during backward: auto (where each rank has a spare core, as trainers decide), on or off",
+            DefaultValueFactory = _ => "auto",
+        };
+        var hosts = new Option<string?>("--hosts")
+        {
+            Description = "Run rank i in network namespace i, bound to its address: netns=ip,... one per rank (root; see scripts/netbed/netbed.sh).",
+        };
         var command = new Command("overhead", "Step time with the ring vs the same processes without it (exposed communication per step); for DCGAN, training FLOP/s vs matmul FLOP/s. The two modes alternate in blocks after a warm-up of each, so drift (JIT tiers, other load) falls on both.")
         {
-            ranks, steps, warmup, threads, batch, width, model, overlap,
+            ranks, steps, warmup, threads, batch, width, model, overlap, hosts,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -42,14 +50,30 @@ public static class BenchOverheadCommand
                 await Console.Error.WriteLineAsync($"--model: expected one of {string.Join(", ", ModelCatalog.Kinds)}, got '{parse.GetValue(model)}'.");
                 return 2;
             }
+            IReadOnlyList<BenchHost>? placement = null;
+            try
+            {
+                if (parse.GetValue(hosts) is { } text) placement = BenchHost.ParseList(text, n, "--hosts");
+            }
+            catch (FormatException ex)
+            {
+                await Console.Error.WriteLineAsync(ex.Message);
+                return 2;
+            }
             var t = parse.GetValue(threads) > 0 ? parse.GetValue(threads) : ThreadBudget.ComputeThreads(Environment.ProcessorCount, n);
+            if (!OverlapPolicy.Modes.Contains(parse.GetValue(overlap)))
+            {
+                await Console.Error.WriteLineAsync($"--overlap: expected one of {string.Join(", ", OverlapPolicy.Modes)}, got '{parse.GetValue(overlap)}'.");
+                return 2;
+            }
+            var overlaps = OverlapPolicy.Overlaps(parse.GetValue(overlap)!, Environment.ProcessorCount, t, placement is null ? n : 1);
             var job = $"bench-overhead-{Environment.ProcessId}";
             string I(int v) => v.ToString(CultureInfo.InvariantCulture);
             return await BenchRanks.RunAsync(n, rank =>
                 ["bench", "overhead-worker", .. BenchRanks.Common(rank, n, job),
                  "--steps", I(parse.GetValue(steps)), "--warmup", I(parse.GetValue(warmup)), "--threads", I(t),
                  "--batch", I(parse.GetValue(batch)), "--width", I(parse.GetValue(width)), "--model", parse.GetValue(model)!,
-                 .. (parse.GetValue(overlap) ? (string[])["--no-overlap"] : [])], cancellationToken);
+                 .. (overlaps ? [] : (string[])["--no-overlap"])], cancellationToken, placement);
         });
         return command;
     }
@@ -67,9 +91,10 @@ public static class BenchOverheadCommand
         var width = new Option<int>("--width") { Required = true };
         var model = new Option<string>("--model") { Required = true };
         var noOverlap = new Option<bool>("--no-overlap");
+        var bind = new Option<string?>("--bind");
         var command = new Command("overhead-worker", "One rank of bench overhead (started by it).")
         {
-            rank, ranks, job, steps, warmup, threads, batch, width, model, noOverlap,
+            rank, ranks, job, steps, warmup, threads, batch, width, model, noOverlap, bind,
         };
         command.Hidden = true;
         command.SetAction(async (parse, cancellationToken) =>
@@ -81,7 +106,8 @@ public static class BenchOverheadCommand
             };
             int s = parse.GetValue(steps), w = parse.GetValue(warmup), t = parse.GetValue(threads);
             await using var member = await BenchRanks.JoinAsync(parse.GetValue(rank), parse.GetValue(ranks), parse.GetValue(job)!,
-                o => o.CollectiveTimeout = TimeSpan.FromMinutes(5), cancellationToken);
+                o => o.CollectiveTimeout = TimeSpan.FromMinutes(5), cancellationToken,
+                parse.GetValue(bind) is { } address ? System.Net.IPAddress.Parse(address) : null);
             var ring = member.Ring;
             var single = new SingleRankCollectives();
             using var session = StepBenchmark.Open(spec, t, ring.WorldSize, ring.Rank, overlap: !parse.GetValue(noOverlap));

@@ -34,6 +34,9 @@ public sealed record RecipeSetup
     /// <summary>Overlap the gradient all-reduce with backward where the recipe allows it (<see cref="BackwardOverlap"/>).</summary>
     public bool OverlapBackward { get; init; }
 
+    /// <summary>Whether gradients overlap with backward here: asked for, with ranks to all-reduce with (one rank registers no hooks).</summary>
+    public bool Overlaps => OverlapBackward && WorldSize > 1;
+
     /// <summary>Ranks in the round (the gradient buckets carry one NaN flag per rank).</summary>
     public int WorldSize { get; init; } = 1;
 

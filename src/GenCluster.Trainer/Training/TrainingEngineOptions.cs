@@ -26,8 +26,8 @@ public sealed record TrainingEngineOptions
     /// </summary>
     public long BucketBytes { get; init; }
 
-    /// <summary>All-reduce gradient buckets during backward (<c>Trainer:OverlapBackward</c>, default on; <see cref="BackwardOverlap"/>).</summary>
-    public bool OverlapBackward { get; init; } = true;
+    /// <summary>All-reduce gradient buckets during backward (<c>Trainer:OverlapBackward</c>): auto (default), on or off; see <see cref="OverlapPolicy"/>.</summary>
+    public string OverlapBackward { get; init; } = "auto";
 
     /// <summary>Steps in a row skipped for NaN/Inf before training stops so the job rolls back (<c>Trainer:MaxConsecutiveSkips</c>).</summary>
     public int MaxConsecutiveSkips { get; init; } = 5;
@@ -47,6 +47,8 @@ public sealed class TrainingEngineOptionsValidator : IValidateOptions<TrainingEn
         if (!IsDevice(options.Device)) errors.Add($"Trainer:Device must be 'cpu' or 'cuda:N', got '{options.Device}'");
         if (string.IsNullOrWhiteSpace(options.DataDirectory)) errors.Add("Trainer:DataDirectory must be set");
         if (options.BucketBytes is < 0 or (> 0 and < 4096)) errors.Add($"Trainer:BucketBytes must be 0 (automatic) or at least 4096, got {options.BucketBytes}");
+        if (!OverlapPolicy.Modes.Contains(options.OverlapBackward))
+            errors.Add($"Trainer:OverlapBackward must be one of {string.Join(", ", OverlapPolicy.Modes)}, got '{options.OverlapBackward}'");
         if (options.MaxConsecutiveSkips < 1) errors.Add($"Trainer:MaxConsecutiveSkips must be at least 1, got {options.MaxConsecutiveSkips}");
         if (options.SampleCount is < 1 or > 1024) errors.Add($"Trainer:SampleCount must be in 1..1024, got {options.SampleCount}");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -37,6 +37,9 @@ public sealed record SessionSetup
     /// <summary>Trainer-local settings.</summary>
     public TrainingEngineOptions Engine { get; init; } = new();
 
+    /// <summary>Ranks of the round on this trainer's host, itself included (they share its cores: <see cref="OverlapPolicy"/>).</summary>
+    public int RanksOnHost { get; init; } = 1;
+
     /// <summary>The recipe to train; null = the registry's recipe for <c>Spec.Model</c>. The session owns and disposes it.</summary>
     public ITrainingRecipe? Recipe { get; init; }
 
@@ -149,7 +152,7 @@ public sealed class TrainingSession : IDisposable
             Width = setup.Dataset.Width,
             Classes = setup.Dataset.Classes,
             BucketBytes = setup.Engine.BucketBytes,
-            OverlapBackward = setup.Engine.OverlapBackward,
+            OverlapBackward = OverlapPolicy.Overlaps(setup.Engine.OverlapBackward, Environment.ProcessorCount, setup.Engine.Threads, setup.RanksOnHost),
             WorldSize = _collectives.WorldSize,
             Rank = _collectives.Rank,
             ShardOptimizer = spec.ShardOptimizer,

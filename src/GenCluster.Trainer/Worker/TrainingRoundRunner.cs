@@ -33,6 +33,13 @@ public sealed partial class TrainingRoundRunner(
     /// </summary>
     public static Action<RingOptions> RingSettingsOf(JobSpec spec) => options => options.UseBf16 = spec.GradientTransfer == "bf16";
 
+    /// <summary>Members of the round advertising this rank's address (they share its host's cores).</summary>
+    internal static int RanksOnHost(Assignment assignment)
+    {
+        var self = RingPeerAddress.Parse(assignment.Peers[assignment.Rank]);
+        return assignment.Peers.Count(p => RingPeerAddress.Parse(p).HasSameAddressAs(self));
+    }
+
     public async Task<RoundOutcome> RunAsync(Assignment assignment, RoundControl control, CancellationToken cancellationToken)
     {
         var key = RoundKey.Of(assignment);
@@ -51,6 +58,7 @@ public sealed partial class TrainingRoundRunner(
                 Collectives = collectives,
                 Dataset = dataset,
                 Engine = engine.Value,
+                RanksOnHost = RanksOnHost(assignment),
                 ResumeFrom = resume,
                 Instruments = instruments,
                 Time = time,

@@ -11,7 +11,7 @@ public class BenchOverheadCommandTests
     [Fact]
     public async Task TwoRankProcessesPrintStepTimesOverheadAndEfficiency()
     {
-        var output = await RunAsync(TimeSpan.FromSeconds(120), "--steps", "2", "--warmup", "1", "--batch", "4", "--width", "8");
+        var output = await RunAsync(TimeSpan.FromSeconds(120), "--steps", "2", "--warmup", "1", "--batch", "4", "--width", "8", "--overlap", "on");
         var line = Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries)).Trim();
         var match = Regex.Match(line,
             @"^model=dcgan ranks=2 threads=1 batch=4 width=8 step_ms_ring=([\d.]+) step_ms_alone=([\d.]+) exposed_comm_ms=(-?[\d.]+) overhead_pct=(-?[\d.]+) images_per_s_ring=\d+ " +
@@ -33,7 +33,7 @@ public class BenchOverheadCommandTests
     [Fact]
     public async Task WithoutOverlapNoBucketLaunchesDuringBackward()
     {
-        var output = await RunAsync(TimeSpan.FromSeconds(120), "--steps", "2", "--warmup", "1", "--batch", "4", "--width", "8", "--no-overlap");
+        var output = await RunAsync(TimeSpan.FromSeconds(120), "--steps", "2", "--warmup", "1", "--batch", "4", "--width", "8", "--overlap", "off");
         Assert.Matches(@" overlap=off early_buckets=0 redos=0$", output.Trim());
     }
 
@@ -60,7 +60,7 @@ public class BenchOverheadCommandTests
     [InlineData("biggan")]
     public async Task EveryFamilyRuns(string kind)
     {
-        var output = await RunAsync(TimeSpan.FromSeconds(180), "--steps", "1", "--warmup", "1", "--batch", "4", "--width", "16", "--model", kind);
+        var output = await RunAsync(TimeSpan.FromSeconds(180), "--steps", "1", "--warmup", "1", "--batch", "4", "--width", "16", "--model", kind, "--overlap", "on");
         Assert.Matches($@"^model={kind} ranks=2 threads=1 batch=4 width=16 step_ms_ring=[\d.]+ step_ms_alone=[\d.]+ exposed_comm_ms=-?[\d.]+ overhead_pct=-?[\d.]+ images_per_s_ring=\d+ " +
             @"comm_wait_ms=[\d.]+ cpu_ms_ring=[\d.]+ cpu_ms_alone=[\d.]+ overlap=on early_buckets=[1-9]\d* redos=0$",
             output.Trim());

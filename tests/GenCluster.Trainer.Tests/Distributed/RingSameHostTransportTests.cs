@@ -224,11 +224,16 @@ public class RingSameHostTransportTests
     }
 
     [Fact]
-    public void UnixSocketsTakeNoTcpSettings()
+    public void UnixSocketsTakeNoTcpSettingsButLargerBuffers()
     {
         using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        var before = socket.SendBufferSize;
 
         RingSockets.Configure(socket);
+
+        // The kernel caps the request at net.core.wmem_max (and reports double what it keeps): larger than before unless capped there.
+        var cap = int.Parse(File.ReadAllText("/proc/sys/net/core/wmem_max").Trim());
+        Assert.True(socket.SendBufferSize >= Math.Min(RingSockets.UnixBufferBytes, cap), $"send buffer {socket.SendBufferSize} (was {before}, cap {cap})");
     }
 
     private static float[][] Inputs(int n, int length)

@@ -21,7 +21,7 @@ public class TrainingEngineOptionsTests
 
         Assert.Equal((2, "cuda:1", "/data"), (options.Threads, options.Device, options.DataDirectory));
         Assert.Equal(0, options.BucketBytes); // automatic
-        Assert.True(options.OverlapBackward);
+        Assert.Equal("auto", options.OverlapBackward);
     }
 
     [Theory]
@@ -32,9 +32,12 @@ public class TrainingEngineOptionsTests
         var provider = Build(new() { ["Trainer:BucketBytes"] = bytes });
         var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<TrainingEngineOptions>>().Value);
         Assert.Contains(ex.Failures, f => f.Contains("Trainer:BucketBytes") && f.Contains(bytes));
-        var off = Build(new() { ["Trainer:OverlapBackward"] = "false", ["Trainer:BucketBytes"] = "4096" })
+        var off = Build(new() { ["Trainer:OverlapBackward"] = "off", ["Trainer:BucketBytes"] = "4096" })
             .GetRequiredService<IOptions<TrainingEngineOptions>>().Value;
-        Assert.Equal((false, 4096L), (off.OverlapBackward, off.BucketBytes));
+        Assert.Equal(("off", 4096L), (off.OverlapBackward, off.BucketBytes));
+        var bad = Build(new() { ["Trainer:OverlapBackward"] = "sometimes" });
+        var error = Assert.Throws<OptionsValidationException>(() => bad.GetRequiredService<IOptions<TrainingEngineOptions>>().Value);
+        Assert.Contains(error.Failures, f => f.Contains("Trainer:OverlapBackward") && f.Contains("'sometimes'") && f.Contains("auto, on, off"));
     }
 
     [Fact]

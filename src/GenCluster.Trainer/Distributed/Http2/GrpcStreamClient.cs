@@ -51,6 +51,7 @@ internal sealed class GrpcStreamClient : IAsyncDisposable
         _endpoint = endpoint;
         _unixSocketPath = unixSocketPath;
         _socket = unixSocketPath is null ? NewTcpSocket() : new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        if (unixSocketPath is not null) RingSockets.Configure(_socket);
         Ready = Task.CompletedTask;
     }
 

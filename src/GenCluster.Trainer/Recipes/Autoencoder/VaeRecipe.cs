@@ -38,7 +38,7 @@ public sealed class VaeRecipe : ITrainingRecipe, IReconstructingRecipe
         _optimizer = optim.Adam(_network.parameters(), options.LearningRate, options.Beta1, options.Beta2);
         Optimizers = [new("vae", _optimizer)];
         _buckets = new GradientBuckets(_network.parameters(), setup.BucketBytes, setup.WorldSize);
-        if (setup.OverlapBackward) _overlap = new BackwardOverlap(_network, _buckets);
+        if (setup.Overlaps) _overlap = new BackwardOverlap(_network, _buckets);
     }
 
     /// <summary>Metric names.</summary>

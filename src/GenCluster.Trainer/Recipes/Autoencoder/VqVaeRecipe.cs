@@ -55,7 +55,7 @@ public sealed class VqVaeRecipe : ITrainingRecipe, IReconstructingRecipe
         _optimizer = optim.Adam(_autoencoder.parameters(), options.LearningRate, options.Beta1, options.Beta2);
         var optimizers = new List<RecipeOptimizer> { new("autoencoder", _optimizer) };
         _buckets = new GradientBuckets(_autoencoder.parameters(), setup.BucketBytes, setup.WorldSize);
-        if (setup.OverlapBackward) _overlap = new BackwardOverlap(_autoencoder, _buckets);
+        if (setup.Overlaps) _overlap = new BackwardOverlap(_autoencoder, _buckets);
         var metrics = new List<string> { Mse, Commitment };
         foreach (var (level, _) in _autoencoder.Quantizers) metrics.AddRange([$"perplexity_{level}", $"usage_{level}"]);
         metrics.Add(Restarts);
@@ -76,7 +76,7 @@ public sealed class VqVaeRecipe : ITrainingRecipe, IReconstructingRecipe
                 networks.Add(new("prior_ema", _priorEma, BufferPolicy.IdenticalByConstruction));
             }
             _priorBuckets = new GradientBuckets(_prior.parameters(), setup.BucketBytes, setup.WorldSize);
-            if (setup.OverlapBackward) _priorOverlap = new BackwardOverlap(_prior, _priorBuckets);
+            if (setup.Overlaps) _priorOverlap = new BackwardOverlap(_prior, _priorBuckets);
             metrics.AddRange([NllTop, NllBottom]);
         }
         Networks = networks;

@@ -93,9 +93,9 @@ public sealed class GanRecipe : ITrainingRecipe
             : (0, []);
         _bucketsG = new GradientBuckets(_g.parameters(), setup.BucketBytes, setup.WorldSize);
         _bucketsD = new GradientBuckets(_parametersD, setup.BucketBytes, setup.WorldSize);
-        OverlapRefusal = setup.OverlapBackward
-            ? BackwardOverlap.Refusal(objective is GradientPenaltyObjective, options.SyncBatchNorm, setup.ShardOptimizer)
-            : "off (Trainer:OverlapBackward)";
+        OverlapRefusal = !setup.OverlapBackward ? "off (Trainer:OverlapBackward)"
+            : !setup.Overlaps ? "off (one rank: nothing to all-reduce)"
+            : BackwardOverlap.Refusal(objective is GradientPenaltyObjective, options.SyncBatchNorm, setup.ShardOptimizer);
         if (OverlapRefusal is null)
         {
             _overlapG = new BackwardOverlap(_g, _bucketsG);
