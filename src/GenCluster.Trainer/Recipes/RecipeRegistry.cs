@@ -34,6 +34,14 @@ public sealed record RecipeSetup
     /// <summary>Overlap the gradient all-reduce with backward where the recipe allows it (<see cref="BackwardOverlap"/>).</summary>
     public bool OverlapBackward { get; init; }
 
+    /// <summary>
+    /// The bucket size for a network whose gradients <paramref name="overlapping"/> all-reduce during backward or not:
+    /// <see cref="BucketBytes"/> when set; otherwise a quarter of the network's gradients when overlapping (0, see
+    /// <see cref="GradientBuckets.AutoBucketBytes"/>), and DDP's 25 MiB when not, since buckets only help by starting
+    /// early: after backward one large all-reduce pays the per-collective latency once.
+    /// </summary>
+    public long BucketBytesFor(bool overlapping) => BucketBytes > 0 ? BucketBytes : overlapping ? 0 : 25L * 1024 * 1024;
+
     /// <summary>Whether gradients overlap with backward here: asked for, with ranks to all-reduce with (one rank registers no hooks).</summary>
     public bool Overlaps => OverlapBackward && WorldSize > 1;
 

@@ -54,7 +54,7 @@ public sealed class VqVaeRecipe : ITrainingRecipe, IReconstructingRecipe
         var networks = new List<RecipeNetwork> { new("autoencoder", _autoencoder, BufferPolicy.AllReducedBeforeUpdate) };
         _optimizer = optim.Adam(_autoencoder.parameters(), options.LearningRate, options.Beta1, options.Beta2);
         var optimizers = new List<RecipeOptimizer> { new("autoencoder", _optimizer) };
-        _buckets = new GradientBuckets(_autoencoder.parameters(), setup.BucketBytes, setup.WorldSize);
+        _buckets = new GradientBuckets(_autoencoder.parameters(), setup.BucketBytesFor(setup.Overlaps), setup.WorldSize);
         if (setup.Overlaps) _overlap = new BackwardOverlap(_autoencoder, _buckets);
         var metrics = new List<string> { Mse, Commitment };
         foreach (var (level, _) in _autoencoder.Quantizers) metrics.AddRange([$"perplexity_{level}", $"usage_{level}"]);
@@ -75,7 +75,7 @@ public sealed class VqVaeRecipe : ITrainingRecipe, IReconstructingRecipe
                 // A function of the synchronised prior after every step, so identical on every rank.
                 networks.Add(new("prior_ema", _priorEma, BufferPolicy.IdenticalByConstruction));
             }
-            _priorBuckets = new GradientBuckets(_prior.parameters(), setup.BucketBytes, setup.WorldSize);
+            _priorBuckets = new GradientBuckets(_prior.parameters(), setup.BucketBytesFor(setup.Overlaps), setup.WorldSize);
             if (setup.Overlaps) _priorOverlap = new BackwardOverlap(_prior, _priorBuckets);
             metrics.AddRange([NllTop, NllBottom]);
         }

@@ -91,11 +91,12 @@ public sealed class GanRecipe : ITrainingRecipe
         (_orthogonal, _orthogonallyRegularised) = (options, _g) is (BigGanOptions big, BigGanGenerator bigG)
             ? (big.OrthogonalRegularization, bigG.OrthogonallyRegularised())
             : (0, []);
-        _bucketsG = new GradientBuckets(_g.parameters(), setup.BucketBytes, setup.WorldSize);
-        _bucketsD = new GradientBuckets(_parametersD, setup.BucketBytes, setup.WorldSize);
         OverlapRefusal = !setup.OverlapBackward ? "off (Trainer:OverlapBackward)"
             : !setup.Overlaps ? "off (one rank: nothing to all-reduce)"
             : BackwardOverlap.Refusal(objective is GradientPenaltyObjective, options.SyncBatchNorm, setup.ShardOptimizer);
+        var bucketBytes = setup.BucketBytesFor(OverlapRefusal is null);
+        _bucketsG = new GradientBuckets(_g.parameters(), bucketBytes, setup.WorldSize);
+        _bucketsD = new GradientBuckets(_parametersD, bucketBytes, setup.WorldSize);
         if (OverlapRefusal is null)
         {
             _overlapG = new BackwardOverlap(_g, _bucketsG);
