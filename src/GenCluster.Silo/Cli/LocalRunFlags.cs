@@ -27,6 +27,7 @@ internal sealed class LocalRunFlags
     private readonly Option<int> _sampleEvery;
     private readonly Option<long> _seed;
     private readonly Option<string> _gradientTransfer;
+    private readonly Option<string> _overlap;
     private readonly Option<int> _threads;
     private readonly Option<string> _runs;
     private readonly Option<string> _data;
@@ -59,6 +60,7 @@ internal sealed class LocalRunFlags
         _checkpointEvery = new("--checkpoint-every") { Description = "Checkpoint every N steps", DefaultValueFactory = _ => d.CheckpointEvery };
         _sampleEvery = new("--sample-every") { Description = "Sample grid every N steps (0 = only at the end)", DefaultValueFactory = _ => d.SampleEvery };
         _seed = new("--seed") { Description = "Seed", DefaultValueFactory = _ => d.Seed };
+        _overlap = new("--overlap") { Description = "All-reduce gradients during backward: auto (where every trainer has a core beside its threads), on or off", DefaultValueFactory = _ => d.Overlap };
         _gradientTransfer = new("--gradient-transfer") { Description = "Gradients on the ring: fp32 (exact) or bf16 (half the bytes)", DefaultValueFactory = _ => d.GradientTransfer };
         _threads = new("--threads") { Description = "TorchSharp threads per trainer (0 = share the cores)", DefaultValueFactory = _ => d.Threads };
         _runs = new("--runs-dir") { Description = "Where runs (checkpoints, samples) go", DefaultValueFactory = _ => d.RunsDirectory };
@@ -70,7 +72,7 @@ internal sealed class LocalRunFlags
     /// <summary>Adds every flag to <paramref name="command"/>.</summary>
     public void AddTo(Command command)
     {
-        Option[] all = [_model, _set, _syncBn, _evaluate, _dataset, _imageSize, _channels, _workers, _steps, _batch, _globalBatch, _dSteps, _emaStart, _width, _limit, _checkpointEvery, _sampleEvery, _seed, _gradientTransfer, _shardOptimizer, _threads, _runs, _data, _trainer, _grace];
+        Option[] all = [_model, _set, _syncBn, _evaluate, _dataset, _imageSize, _channels, _workers, _steps, _batch, _globalBatch, _dSteps, _emaStart, _width, _limit, _checkpointEvery, _sampleEvery, _seed, _gradientTransfer, _overlap, _shardOptimizer, _threads, _runs, _data, _trainer, _grace];
         foreach (var option in all) command.Options.Add(option);
     }
 
@@ -111,6 +113,7 @@ internal sealed class LocalRunFlags
         SampleEvery = result.GetValue(_sampleEvery),
         Seed = result.GetValue(_seed),
         GradientTransfer = result.GetValue(_gradientTransfer)!,
+        Overlap = result.GetValue(_overlap)!,
         ShardOptimizer = result.GetValue(_shardOptimizer),
         Threads = result.GetValue(_threads),
         RunsDirectory = result.GetValue(_runs)!,

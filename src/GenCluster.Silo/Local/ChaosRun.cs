@@ -59,7 +59,7 @@ public sealed class ChaosRun(LocalRunOptions local, ChaosOptions chaos, TextWrit
         var trainerAssembly = TrainerExecutable.Locate(local.TrainerPath, AppContext.BaseDirectory);
         var threads = local.ThreadsPerTrainer(Environment.ProcessorCount);
         var data = Path.GetFullPath(local.DataDirectory);
-        string[] trainerArguments = ["--heartbeat-seconds", "0.5", "--collective-timeout-seconds", "5"];
+        string[] trainerArguments = ["--heartbeat-seconds", "0.5", "--collective-timeout-seconds", "5", "--overlap", local.Overlap];
         output.WriteLine($"GenCluster chaos: silo + {local.Workers} trainers; SIGKILL a trainer every {chaos.KillEverySeconds:F0} s, " +
                          $"SIGTERM one at {chaos.SigtermAtSeconds:F0} s, silo SIGKILL+restart at {chaos.SiloRestartAtSeconds:F0} s");
 

@@ -24,7 +24,7 @@ public sealed class LocalRun(LocalRunOptions options, TextWriter output, TimePro
 
         await using var cluster = await LocalCluster.StartSiloAsync(Path.Combine(AppContext.BaseDirectory, "gencluster.dll"), state, runs, cancellationToken);
         for (var i = 0; i < options.Workers; i++)
-            cluster.StartTrainer(trainerAssembly, threads, Path.GetFullPath(options.DataDirectory), options.GraceSeconds);
+            cluster.StartTrainer(trainerAssembly, threads, Path.GetFullPath(options.DataDirectory), options.GraceSeconds, "--overlap", options.Overlap);
 
         var job = await cluster.Api.SubmitAsync(options.ToJobSpec(runs), cancellationToken);
         output.WriteLine($"job       {job.Id}");

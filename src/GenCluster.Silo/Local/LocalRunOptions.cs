@@ -51,6 +51,9 @@ public sealed record LocalRunOptions
     /// <summary>Gradient encoding on the ring, <c>fp32</c> or <c>bf16</c> (<c>--gradient-transfer</c>).</summary>
     public string GradientTransfer { get; init; } = "fp32";
 
+    /// <summary>Whether trainers all-reduce gradients during backward (<c>--overlap</c>): auto (where each has a spare core), on or off.</summary>
+    public string Overlap { get; init; } = "auto";
+
     /// <summary>Shard the optimiser state over the workers, ZeRO-1 (<c>--shard-optimizer</c>; GAN kinds with Adam).</summary>
     public bool ShardOptimizer { get; init; }
 
@@ -77,6 +80,7 @@ public sealed record LocalRunOptions
     {
         var errors = new List<string>();
         if (Workers is < 1 or > 8) errors.Add($"--workers must be 1..8 on one machine (got {Workers})");
+        if (Overlap is not ("auto" or "on" or "off")) errors.Add($"--overlap must be auto, on or off (got '{Overlap}')");
         if (Steps < 1) errors.Add($"--steps must be >= 1 (got {Steps})");
         if (PerWorkerBatch < 1) errors.Add($"--batch must be >= 1 (got {PerWorkerBatch})");
         if (GlobalBatch < 0) errors.Add($"--global-batch must be >= 0 (got {GlobalBatch})");

@@ -50,6 +50,8 @@ public static class RunCommand
         Add("--grace-seconds", $"{S}:{nameof(TrainerOptions.GraceSeconds)}", trainer.GraceSeconds, "Seconds allowed to checkpoint and leave on SIGTERM.");
         Add("--threads", $"{TrainingEngineOptions.Section}:{nameof(TrainingEngineOptions.Threads)}", engine.Threads, "TorchSharp threads (0 = libtorch default).");
         Add("--device", $"{TrainingEngineOptions.Section}:{nameof(TrainingEngineOptions.Device)}", engine.Device, "cpu or cuda:N.");
+        Add("--overlap", $"{TrainingEngineOptions.Section}:{nameof(TrainingEngineOptions.OverlapBackward)}", engine.OverlapBackward,
+            "All-reduce gradients during backward: auto (where every trainer on the host has a spare core), on or off.");
         Add("--data-dir", $"{TrainingEngineOptions.Section}:{nameof(TrainingEngineOptions.DataDirectory)}", engine.DataDirectory, "Directory with (or receiving) data sets.");
         Add("--collective-timeout-seconds", $"{RingOptions.Section}:{nameof(RingOptions.CollectiveTimeout)}", new RingOptions().CollectiveTimeout.TotalSeconds,
             "Deadline of one collective; a missing peer is named when it passes.",

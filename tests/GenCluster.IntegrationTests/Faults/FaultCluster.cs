@@ -85,6 +85,8 @@ public sealed class FaultCluster : IDisposable
             "run", "--worker-id", $"faults-{index}", "--ring-port", $"{ports[0]}", "--metrics-port", $"{ports[1]}",
             "--gateway-port", $"{Silo.GatewayPort}", "--threads", "1", "--data-dir", SharedDataDirectory,
             "--heartbeat-seconds", "0.5", "--grace-seconds", "20",
+            // Every fault here happens with gradient buckets in flight during backward, the riskiest path.
+            "--overlap", "on",
             "--collective-timeout-seconds", _collectiveTimeoutSeconds.ToString(CultureInfo.InvariantCulture),
             .. Silo.Credentials.Tls.Arguments(CertificateRole.Trainer),
         ], Path.Combine(_root, "logs", $"trainer-{index}.log"));

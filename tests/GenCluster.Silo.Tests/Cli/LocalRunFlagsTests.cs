@@ -5,8 +5,9 @@ public class LocalRunFlagsTests
     [Fact]
     public void LocalRejectsImpossibleFlagsNamingEach()
     {
-        var (code, output) = GenClusterCliTests.RunCli("local", "--workers", "0", "--batch", "0", "--width", "2");
+        var (code, output) = GenClusterCliTests.RunCli("local", "--workers", "0", "--batch", "0", "--width", "2", "--overlap", "maybe");
         Assert.Equal(2, code);
+        Assert.Contains("--overlap must be auto, on or off (got 'maybe')", output);
         Assert.Contains("--workers must be 1..8 on one machine (got 0)", output);
         Assert.Contains("--batch must be >= 1 (got 0)", output);
         Assert.Contains("--width must be 0 (the model's default) or 4..512 (got 2)", output);
