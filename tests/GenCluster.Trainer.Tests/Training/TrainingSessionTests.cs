@@ -86,7 +86,7 @@ public class TrainingSessionTests
             var runs = sessions.Select(s => s.RunAsync(10)).ToArray();
             foreach (var run in runs)
             {
-                var ex = await Assert.ThrowsAsync<NumericalFaultException>(() => run);
+                var ex = await Assert.ThrowsAsync<NumericalFaultException>(() => run.WaitAsync(TimeSpan.FromMinutes(2)));
                 Assert.Equal(3, ex.Step);
                 Assert.Equal(3, ex.ConsecutiveSkips);
             }
@@ -108,7 +108,7 @@ public class TrainingSessionTests
         {
             foreach (var run in sessions.Select(s => s.RunAsync(5)).ToArray())
             {
-                var ex = await Assert.ThrowsAsync<ModelFingerprintMismatchException>(() => run);
+                var ex = await Assert.ThrowsAsync<ModelFingerprintMismatchException>(() => run.WaitAsync(TimeSpan.FromMinutes(2)));
                 Assert.Contains("generator fingerprint of rank 2", ex.Message);
                 Assert.Contains("expected rank 0's", ex.Message);
             }
