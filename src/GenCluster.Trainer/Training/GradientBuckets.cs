@@ -125,34 +125,7 @@ public sealed class GradientBuckets : IDisposable
     }
 
     /// <summary>Whether every gathered gradient value is finite.</summary>
-    public bool AllFinite()
-    {
-        foreach (var bucket in _buckets)
-        {
-            using var gradients = bucket.Gradients();
-            using var finite = gradients.isfinite().all();
-            if (!finite.item<bool>()) return false;
-        }
-        return true;
-    }
-
-    /// <summary>All-reduces (average) every gathered bucket and writes the result back into the gradients.</summary>
-    /// <returns>Seconds spent in the collective and bytes reduced.</returns>
-    public (double Seconds, long Bytes) AllReduceAndScatter(ICollectives collectives, CancellationToken cancellationToken)
-    {
-        double seconds = 0;
-        long bytes = 0;
-        foreach (var bucket in _buckets)
-        {
-            var started = Stopwatch.GetTimestamp();
-            collectives.AllReduceAsync(bucket.Memory, ReduceOp.Average, cancellationToken).GetAwaiter().GetResult();
-            seconds += Stopwatch.GetElapsedTime(started).TotalSeconds;
-            bytes += bucket.Memory.Length * sizeof(float);
-            using var noGrad = torch.no_grad();
-            bucket.Scatter();
-        }
-        return (seconds, bytes);
-    }
+    public bool AllFinite() => _buckets.All(bucket => bucket.Finite());
 
     /// <summary>
     /// Starts all-reducing buckets during backward: from now on <see cref="MarkReady"/> launches each bucket, in bucket

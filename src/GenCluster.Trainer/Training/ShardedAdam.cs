@@ -14,7 +14,7 @@ namespace GenCluster.Trainer.Training;
 /// the updated parameters into every rank's model.
 /// </summary>
 /// <remarks>
-/// <para>Every parameter of the buckets steps together, as after <see cref="GradientBuckets.AllReduceAndScatter"/>
+/// <para>Every parameter of the buckets steps together, as after <see cref="GradientBuckets.Average"/>
 /// (which gives a parameter without a gradient a zero one), so one step count serves them all.</para>
 /// <para>Checkpoints hold the state whole in TorchSharp's <c>Adam</c> format (<see cref="IOptimizerState"/>): a sharded
 /// run resumes unsharded and the other way round, at any world size. Saving and loading build a full-size
