@@ -34,8 +34,8 @@ public static class BenchAllReduceCommand
         };
         var transport = new Option<string>("--transport")
         {
-            Description = "How ranks on the same host connect: unix (their Unix domain sockets, the default) or tcp (Ring:SameHostTransport). Each line ends with the transport the ring used.",
-            DefaultValueFactory = _ => "unix",
+            Description = "How ranks on the same host exchange (Ring:SameHostTransport): shm (shared memory when every rank is on this host, the default), unix (their Unix domain sockets) or tcp. Each line ends with the transport the collectives used.",
+            DefaultValueFactory = _ => "shm",
         };
         var command = new Command("allreduce", "Ring all-reduce (float32 sum, in place) across local processes; prints busbw like nccl-tests.")
         {
@@ -84,7 +84,7 @@ public static class BenchAllReduceCommand
 
             if (!RingTransports.TryParse(parse.GetValue(transport), out var sameHost))
             {
-                await Console.Error.WriteLineAsync($"--transport: expected unix or tcp, got '{parse.GetValue(transport)}'.").ConfigureAwait(false);
+                await Console.Error.WriteLineAsync($"--transport: expected shm, unix or tcp, got '{parse.GetValue(transport)}'.").ConfigureAwait(false);
                 return 2;
             }
 

@@ -21,7 +21,7 @@ internal static class BenchAllReduceWorker
         var job = new Option<string>("--job") { Required = true };
         var bf16 = new Option<bool>("--bf16");
         var bind = new Option<string?>("--bind") { Description = "Address the ring server binds to (default loopback)." };
-        var transport = new Option<string>("--transport") { DefaultValueFactory = _ => "unix" };
+        var transport = new Option<string>("--transport") { DefaultValueFactory = _ => "shm" };
         var command = new Command("allreduce-worker", "One rank of bench allreduce (started by it).")
         {
             rank, ranks, bytes, iters, warmup, job, bf16, bind, transport,
@@ -74,8 +74,8 @@ internal static class BenchAllReduceWorker
             }
 
             var wrong = CountWrong(buffer, n);
-            var unix = ring.SuccessorTransport == RingTransport.Unix ? 1 : 0;
-            var gathered = await ring.AllGatherAsync(times.Append(wrong).Append(cpu.Average()).Append(unix).ToArray(), cancellationToken).ConfigureAwait(false);
+            var link = ring.UsesSharedMemory ? 2 : ring.SuccessorTransport == RingTransport.Unix ? 1 : 0;
+            var gathered = await ring.AllGatherAsync(times.Append(wrong).Append(cpu.Average()).Append(link).ToArray(), cancellationToken).ConfigureAwait(false);
             if (rank == 0)
             {
                 // An iteration ends when the slowest rank has the result.
@@ -85,14 +85,12 @@ internal static class BenchAllReduceWorker
                 var busbw = algbw * 2 * (n - 1) / n;
                 // CPU (user + system) of one rank's whole process during one all-reduce, averaged over ranks and iterations.
                 var cpuMs = gathered.Average(g => g[iters + 1]) * 1e3;
-                // The transport of every ring link: the Unix socket is tried only between ranks on one host.
-                var links = gathered.Count(g => g[iters + 2] == 1) switch
-                {
-                    _ when n == 1 => "none",
-                    0 => "tcp",
-                    var all when all == n => "unix",
-                    _ => "mixed",
-                };
+                // The transport of every ring link: shared memory and the Unix socket are tried only between ranks on one host.
+                var links = n == 1 ? "none"
+                    : gathered.All(g => g[iters + 2] == 2) ? "shm"
+                    : gathered.All(g => g[iters + 2] == 1) ? "unix"
+                    : gathered.All(g => g[iters + 2] == 0) ? "tcp"
+                    : "mixed";
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"ranks={n} bytes={size} time_ms={mean * 1e3:F3} algbw_GBs={algbw:F3} busbw_GBs={busbw:F3} wrong={gathered.Sum(g => (long)g[iters])} cpu_ms={cpuMs:F1} transport={links}"));
             }

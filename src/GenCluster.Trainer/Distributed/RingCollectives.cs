@@ -42,6 +42,8 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
     private byte[]? _bf16Staging;
     private volatile Exception? _outboundFailure;
     private CollectiveState? _current;
+    private SharedMemoryCollectives? _local;
+    private bool _negotiated;
     private bool _disposed;
 
     /// <summary>Creates the collectives of one round. Register it with the ring server before peers connect.</summary>
@@ -117,6 +119,12 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
     /// </summary>
     public RingTransport? SuccessorTransport => _outbound is { Ready.IsCompletedSuccessfully: true } outbound ? outbound.Transport : null;
 
+    /// <summary>
+    /// Whether this round's collectives go through shared memory (every rank on this host agreed to, in the round's first
+    /// collective); false until then, and for rounds that span hosts.
+    /// </summary>
+    public bool UsesSharedMemory => _local is not null;
+
     /// <summary>Collectives started so far in this round (the next one gets this sequence number).</summary>
     public long Sequence => Interlocked.Read(ref _sequence);
 
@@ -137,7 +145,9 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
     public async Task AllReduceAsync(Memory<float> buffer, ReduceOp op, int bucket, CancellationToken cancellationToken = default)
     {
         var started = Stopwatch.GetTimestamp();
-        await RunAsync("all-reduce", (seq, ct) => RingPassAsync(buffer, op, bucket, BothPhases, seq, ct), cancellationToken).ConfigureAwait(false);
+        await RunAsync("all-reduce", (seq, ct) => _local is { } local
+            ? Locally(() => local.AllReduce(buffer.Span, op, WaitOf(seq)))
+            : RingPassAsync(buffer, op, bucket, BothPhases, seq, ct), cancellationToken).ConfigureAwait(false);
         _instruments.AllReduceSeconds.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
     }
 
@@ -157,21 +167,27 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
             throw new ArgumentOutOfRangeException(nameof(root), root, $"root must be in 0..{WorldSize - 1}.");
         }
 
-        return RunAsync("broadcast", (seq, ct) => BroadcastCoreAsync(buffer, root, seq, ct), cancellationToken);
+        return RunAsync("broadcast", (seq, ct) => _local is { } local
+            ? Locally(() => local.Broadcast(buffer.Span, root, WaitOf(seq)))
+            : BroadcastCoreAsync(buffer, root, seq, ct), cancellationToken);
     }
 
     /// <inheritdoc />
     public Task BarrierAsync(CancellationToken cancellationToken = default)
     {
         var token = new float[1];
-        return RunAsync("barrier", (seq, ct) => RingPassAsync(token, ReduceOp.Sum, 0, BothPhases, seq, ct), cancellationToken);
+        return RunAsync("barrier", (seq, ct) => _local is { } local
+            ? Locally(() => local.Barrier(WaitOf(seq)))
+            : RingPassAsync(token, ReduceOp.Sum, 0, BothPhases, seq, ct), cancellationToken);
     }
 
     /// <inheritdoc />
     public async Task<double[][]> AllGatherAsync(ReadOnlyMemory<double> values, CancellationToken cancellationToken = default)
     {
         var result = new double[WorldSize][];
-        await RunAsync("all-gather", (seq, ct) => AllGatherCoreAsync(values, result, seq, ct), cancellationToken).ConfigureAwait(false);
+        await RunAsync("all-gather", (seq, ct) => _local is { } local
+            ? Locally(() => local.GatherValues(values.Span, WaitOf(seq)).CopyTo(result, 0))
+            : AllGatherCoreAsync(values, result, seq, ct), cancellationToken).ConfigureAwait(false);
         return result;
     }
 
@@ -185,6 +201,7 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
 
         _disposed = true;
         _registry?.Unregister(this);
+        _local?.Dispose();
         _inbox.Writer.TryComplete(new ObjectDisposedException(nameof(RingCollectives)));
         await _oneAtATime.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
         if (_outbound is not null)
@@ -243,10 +260,16 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
             var timeout = _options.DeadlineOf(seq);
             using var deadline = new CancellationTokenSource(timeout, _time);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token, _lifetime.Token);
-            var state = new CollectiveState(collective, seq, linked, _lifetime.Token) { Timeout = timeout };
+            var state = new CollectiveState(collective, seq, linked, _lifetime.Token) { Timeout = timeout, Caller = cancellationToken, Deadline = deadline.Token };
             _current = state;
             try
             {
+                if (!_negotiated)
+                {
+                    _negotiated = true;
+                    _local = await NegotiateSharedMemoryAsync(seq, linked.Token).ConfigureAwait(false);
+                }
+
                 await body(seq, linked.Token).ConfigureAwait(false);
             }
             catch (Exception ex)
@@ -254,7 +277,14 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
                 var failure = ex is CollectiveException || cancellationToken.IsCancellationRequested
                     ? ex
                     : Translate(ex, state, deadline.IsCancellationRequested);
-                await TrySendAbortAsync(state, failure).ConfigureAwait(false);
+                if (_local is { } local)
+                {
+                    local.Abort(failure is CollectiveException { PeerRank: { } peer } ? peer : Rank, AbortReason(state, failure));
+                }
+                else
+                {
+                    await TrySendAbortAsync(state, failure).ConfigureAwait(false);
+                }
                 if (ReferenceEquals(failure, ex))
                 {
                     throw;
@@ -301,6 +331,56 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
         public volatile bool WaitingOnPredecessor;
 
         public Exception? SendFailure;
+
+        /// <summary>The caller's token (cancellation) and the deadline's, told apart for a collective in shared memory.</summary>
+        public CancellationToken Caller { get; init; }
+
+        public CancellationToken Deadline { get; init; }
+    }
+
+    private string AbortReason(CollectiveState state, Exception failure) =>
+        failure is OperationCanceledException ? $"rank {Rank} cancelled {state.Collective} #{state.Sequence}" : failure.Message;
+
+    /// <summary>
+    /// In the round's first collective, before its own work: when every rank is on this host, agree over the ring to use
+    /// shared memory instead (<see cref="SharedMemoryRendezvous"/>). The agreement rides on the first collective's
+    /// sequence number and deadline, so a missing peer fails that collective just as before.
+    /// </summary>
+    private async Task<SharedMemoryCollectives?> NegotiateSharedMemoryAsync(long seq, CancellationToken ct)
+    {
+        if (WorldSize == 1 || _options.UseBf16 || !SharedMemoryRendezvous.OneHost(_peers))
+        {
+            return null;
+        }
+
+        var local = await SharedMemoryRendezvous.TryAsync(
+            async values =>
+            {
+                var result = new double[WorldSize][];
+                await AllGatherCoreAsync(values, result, seq, ct).ConfigureAwait(false);
+                return result;
+            },
+            new SharedMemoryRendezvous.Round(JobId, Round, Rank, _peers, KeyId),
+            _options, _logger).ConfigureAwait(false);
+        if (local is not null)
+        {
+            _instruments.Connections.Add(1, new KeyValuePair<string, object?>("transport", RingTransport.SharedMemory.Label()));
+        }
+
+        return local;
+    }
+
+    private SharedWait WaitOf(long seq)
+    {
+        var state = _current!;
+        return new SharedWait(state.Collective, seq, state.Timeout, state.Caller, state.Deadline);
+    }
+
+    /// <summary>Runs a shared-memory collective on the caller's thread (it blocks in the kernel while it waits).</summary>
+    private static Task Locally(Action collective)
+    {
+        collective();
+        return Task.CompletedTask;
     }
 
     /// <summary>
@@ -377,7 +457,9 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
     private async Task ShardCollectiveAsync(string collective, Memory<float> buffer, ReduceOp op, RingPhases phases, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
-        await RunAsync(collective, (seq, ct) => RingPassAsync(buffer, op, 0, phases, seq, ct), cancellationToken).ConfigureAwait(false);
+        await RunAsync(collective, (seq, ct) => _local is not { } local ? RingPassAsync(buffer, op, 0, phases, seq, ct)
+            : phases.Reduce ? Locally(() => local.ReduceScatter(buffer.Span, op, WaitOf(seq)))
+            : Locally(() => local.AllGather(buffer.Span, WaitOf(seq))), cancellationToken).ConfigureAwait(false);
         _instruments.ShardCollectiveSeconds.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("collective", collective));
     }
 

@@ -34,4 +34,16 @@ internal static partial class RingLog
     [LoggerMessage(EventId = 3008, Level = LogLevel.Warning,
         Message = "Ring port serves TCP only: cannot listen on the Unix socket {Path} ({Reason})")]
     public static partial void UnixSocketUnavailable(ILogger logger, string path, string reason);
+
+    [LoggerMessage(EventId = 3009, Level = LogLevel.Information,
+        Message = "Ring rank {Rank} of job {Job} round {Round}: all {WorldSize} ranks share this host, collectives go through shared memory ({SlotBytes}-byte slots; {Watched} peer processes watched)")]
+    public static partial void SharedMemory(ILogger logger, int rank, string job, long round, int worldSize, int slotBytes, int watched);
+
+    [LoggerMessage(EventId = 3010, Level = LogLevel.Warning,
+        Message = "Ring rank {Rank} of job {Job} round {Round}: all ranks share this host but not shared memory, collectives use the ring's sockets ({Reason})")]
+    public static partial void SharedMemoryDeclined(ILogger logger, int rank, string job, long round, string reason);
+
+    [LoggerMessage(EventId = 3011, Level = LogLevel.Debug,
+        Message = "Ring rank {Rank} of job {Job} round {Round}: all ranks share this host, collectives use the ring's sockets as configured ({Reason})")]
+    public static partial void SharedMemoryNotConfigured(ILogger logger, int rank, string job, long round, string reason);
 }

@@ -53,15 +53,21 @@ public sealed class RingOptions
     public bool UseBf16 { get; set; }
 
     /// <summary>
-    /// How a rank reaches a successor on the same host: <c>unix</c> (default) listens on a Unix domain socket besides
-    /// the TCP port, advertises its path with the ring endpoint, and sends over the successor's socket when both
-    /// advertise the same IP address (falling back to TCP when it does not connect); <c>tcp</c> neither listens on
-    /// nor uses Unix sockets.
+    /// How ranks on the same host exchange. <c>shm</c> (default): when every rank of a round advertises the same IP
+    /// address, the round's collectives go through shared memory (<see cref="SharedMemoryCollectives"/>), after the
+    /// ranks prove over the ring that they map the same segment; otherwise, and for bf16 gradients, it behaves as
+    /// <c>unix</c>. <c>unix</c>: listens on a Unix domain socket besides the TCP port, advertises its path with the ring
+    /// endpoint, and sends over the successor's socket when both advertise the same IP address (falling back to TCP when
+    /// it does not connect). <c>tcp</c> neither listens on nor uses Unix sockets. A round shares memory only if every
+    /// rank says <c>shm</c>.
     /// </summary>
-    public string SameHostTransport { get; set; } = "unix";
+    public string SameHostTransport { get; set; } = "shm";
 
-    /// <summary>Whether <see cref="SameHostTransport"/> is <c>unix</c>.</summary>
-    internal bool PrefersUnix => RingTransports.TryParse(SameHostTransport, out var transport) && transport == RingTransport.Unix;
+    /// <summary>Whether <see cref="SameHostTransport"/> is <c>unix</c> or <c>shm</c> (which uses Unix sockets where it cannot share memory).</summary>
+    internal bool PrefersUnix => RingTransports.TryParse(SameHostTransport, out var transport) && transport is RingTransport.Unix or RingTransport.SharedMemory;
+
+    /// <summary>Whether <see cref="SameHostTransport"/> is <c>shm</c>.</summary>
+    internal bool PrefersSharedMemory => RingTransports.TryParse(SameHostTransport, out var transport) && transport == RingTransport.SharedMemory;
 }
 
 /// <summary>Checks <see cref="RingOptions"/>; messages name the configuration key and the value found.</summary>
@@ -102,7 +108,7 @@ public sealed class RingOptionsValidator : IValidateOptions<RingOptions>
 
         if (!RingTransports.TryParse(options.SameHostTransport, out _))
         {
-            errors.Add($"{RingOptions.Section}:{nameof(RingOptions.SameHostTransport)} must be 'unix' or 'tcp', got '{options.SameHostTransport}'.");
+            errors.Add($"{RingOptions.Section}:{nameof(RingOptions.SameHostTransport)} must be 'shm', 'unix' or 'tcp', got '{options.SameHostTransport}'.");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -8,6 +8,7 @@ namespace GenCluster.Trainer.Tests.Cli;
 public class BenchAllReduceCommandTests
 {
     [Theory]
+    [InlineData("shm")]
     [InlineData("unix")]
     [InlineData("tcp")]
     public async Task RunsRanksAsProcessesAndPrintsOneExactLinePerSize(string transport)
@@ -61,7 +62,7 @@ public class BenchAllReduceCommandTests
         {
             RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
         };
-        foreach (var arg in new[] { "bench", "allreduce", "--ranks", "2", "--transport", "shm" })
+        foreach (var arg in new[] { "bench", "allreduce", "--ranks", "2", "--transport", "pipes" })
         {
             info.ArgumentList.Add(arg);
         }
@@ -73,7 +74,7 @@ public class BenchAllReduceCommandTests
         await process.WaitForExitAsync(timeout.Token);
 
         Assert.Equal(2, process.ExitCode);
-        Assert.Contains("--transport: expected unix or tcp, got 'shm'", await stderr, StringComparison.Ordinal);
+        Assert.Contains("--transport: expected shm, unix or tcp, got 'pipes'", await stderr, StringComparison.Ordinal);
     }
 
     [Theory]

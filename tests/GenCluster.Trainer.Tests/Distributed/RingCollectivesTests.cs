@@ -11,7 +11,7 @@ using Xunit.Abstractions;
 
 namespace GenCluster.Trainer.Tests.Distributed;
 
-public class RingCollectivesTests(ITestOutputHelper output)
+public abstract class RingCollectivesTests(ITestOutputHelper output) : OnEachSameHostTransport
 {
     private static readonly TimeSpan ShortDeadline = TimeSpan.FromSeconds(2);
 
@@ -30,7 +30,7 @@ public class RingCollectivesTests(ITestOutputHelper output)
     [InlineData(5)]
     public async Task AllReduceEqualsNaiveSumForOddLengths(int n)
     {
-        await using var cluster = await RingCluster.StartAsync(n, SmallFrames);
+        await using var cluster = await StartCluster(n, SmallFrames);
         int[] lengths = [0, 1, n - 1, 3, 7, 1001, 40_003];
         foreach (var length in lengths)
         {
@@ -70,7 +70,7 @@ public class RingCollectivesTests(ITestOutputHelper output)
     {
         const int n = 4;
         const int length = 1_000_003;
-        await using var cluster = await RingCluster.StartAsync(n, o => o.CollectiveTimeout = TimeSpan.FromSeconds(30));
+        await using var cluster = await StartCluster(n, o => o.CollectiveTimeout = TimeSpan.FromSeconds(30));
         var buffers = Enumerable.Range(0, n).Select(r => Enumerable.Range(0, length).Select(i => (float)((i % 13) + r)).ToArray()).ToArray();
 
         await cluster.OnAll((rank, r) => rank.AllReduceAsync(buffers[r], ReduceOp.Sum));
@@ -94,7 +94,7 @@ public class RingCollectivesTests(ITestOutputHelper output)
     public async Task BroadcastCopiesTheRootsBufferFromEveryRoot()
     {
         const int n = 3;
-        await using var cluster = await RingCluster.StartAsync(n, SmallFrames);
+        await using var cluster = await StartCluster(n, SmallFrames);
         for (var root = 0; root < n; root++)
         {
             var buffers = Enumerable.Range(0, n).Select(r => Enumerable.Range(0, 1001).Select(i => (float)(r * 10_000 + i)).ToArray()).ToArray();
@@ -111,7 +111,7 @@ public class RingCollectivesTests(ITestOutputHelper output)
     public async Task BarrierWaitsForTheLastRank()
     {
         const int n = 3;
-        await using var cluster = await RingCluster.StartAsync(n, o => o.CollectiveTimeout = TimeSpan.FromSeconds(20));
+        await using var cluster = await StartCluster(n, o => o.CollectiveTimeout = TimeSpan.FromSeconds(20));
         var early = cluster.Ranks.Take(n - 1).Select(r => Task.Run(() => r.BarrierAsync())).ToArray();
 
         var finishedEarly = await Task.WhenAny(Task.WhenAll(early), Task.Delay(TimeSpan.FromMilliseconds(300)));
@@ -126,7 +126,7 @@ public class RingCollectivesTests(ITestOutputHelper output)
     public async Task AllGatherReturnsEveryRanksValuesIndexedByRank()
     {
         const int n = 4;
-        await using var cluster = await RingCluster.StartAsync(n, SmallFrames);
+        await using var cluster = await StartCluster(n, SmallFrames);
 
         var results = await cluster.OnAll((rank, r) => rank.AllGatherAsync(Enumerable.Range(0, r + 1).Select(i => r + (i / 10.0)).ToArray()));
 
@@ -144,7 +144,7 @@ public class RingCollectivesTests(ITestOutputHelper output)
     public async Task DeadPeerFailsNamingItsRankWithinTheDeadline()
     {
         const int n = 3;
-        await using var cluster = await RingCluster.StartAsync(n, o => o.CollectiveTimeout = ShortDeadline);
+        await using var cluster = await StartCluster(n, o => o.CollectiveTimeout = ShortDeadline);
         var warmup = Enumerable.Range(0, n).Select(_ => new float[10_000]).ToArray();
         await cluster.OnAll((rank, r) => rank.AllReduceAsync(warmup[r], ReduceOp.Sum));
 
@@ -172,9 +172,9 @@ public class RingCollectivesTests(ITestOutputHelper output)
     [Fact]
     public async Task PeerThatNeverStartedFailsNamingItsRank()
     {
-        var live = await RingNode.StartAsync(o => o.CollectiveTimeout = ShortDeadline);
+        var live = await StartNode(o => o.CollectiveTimeout = ShortDeadline);
         await using var liveNode = live;
-        var gone = await RingNode.StartAsync();
+        var gone = await StartNode();
         var goneEndpoint = gone.Endpoint;
         await gone.DisposeAsync();
         await using var rank0 = live.Factory.Create(RingCluster.Job, 1, 0, [live.Endpoint, goneEndpoint], RingCluster.Secret);
@@ -190,7 +190,7 @@ public class RingCollectivesTests(ITestOutputHelper output)
     [Fact]
     public async Task FrozenPeerTimesOutNamingItsRankWithinTheDeadline()
     {
-        await using var live = await RingNode.StartAsync(o => o.CollectiveTimeout = ShortDeadline);
+        await using var live = await StartNode(o => o.CollectiveTimeout = ShortDeadline);
         await using var frozen = new FrozenRingPeer();
         await using var rank0 = live.Factory.Create(RingCluster.Job, 1, 0, [live.Endpoint, frozen.Endpoint], RingCluster.Secret);
 
@@ -210,7 +210,7 @@ public class RingCollectivesTests(ITestOutputHelper output)
     public async Task TheFirstCollectiveWaitsForTheJoinTimeoutAndLaterOnesForTheCollectiveTimeout()
     {
         var join = ShortDeadline * 2;
-        await using var live = await RingNode.StartAsync(o =>
+        await using var live = await StartNode(o =>
         {
             o.CollectiveTimeout = ShortDeadline;
             o.JoinTimeout = join;
@@ -231,7 +231,7 @@ public class RingCollectivesTests(ITestOutputHelper output)
     [Fact]
     public async Task StaleRoundStreamsAndFramesAreRejectedAndNeverMixedIn()
     {
-        await using var cluster = await RingCluster.StartAsync(2, SmallFrames, round: 7);
+        await using var cluster = await StartCluster(2, SmallFrames, round: 7);
         var target = cluster.Nodes[1];
 
         var staleHeader = await Assert.ThrowsAsync<RpcException>(() => SendRawAsync(target.Endpoint, RingCluster.Secret, headerRound: 6, frameRound: 6));
@@ -257,8 +257,8 @@ public class RingCollectivesTests(ITestOutputHelper output)
     {
         // Node a hosts no session for the job (the impostor is not registered), so it holds rank 1's handshake open
         // waiting for one; its wait outlasts rank 1's deadline, which must therefore fail on its own clock.
-        await using var a = await RingNode.StartAsync(o => (o.CollectiveTimeout, o.JoinTimeout) = (ShortDeadline, TimeSpan.FromSeconds(10)));
-        await using var b = await RingNode.StartAsync(o => o.CollectiveTimeout = ShortDeadline);
+        await using var a = await StartNode(o => (o.CollectiveTimeout, o.JoinTimeout) = (ShortDeadline, TimeSpan.FromSeconds(10)));
+        await using var b = await StartNode(o => o.CollectiveTimeout = ShortDeadline);
         string[] peers = [a.Endpoint, b.Endpoint];
         await using var impostor = new RingCollectives(
             RingCluster.Job, 1, 0, peers, "not-the-secret", new RingOptions { CollectiveTimeout = ShortDeadline },
@@ -286,7 +286,7 @@ public class RingCollectivesTests(ITestOutputHelper output)
     [Fact]
     public async Task CancellationStopsACollectiveAndBreaksTheRound()
     {
-        await using var cluster = await RingCluster.StartAsync(2, o => o.CollectiveTimeout = TimeSpan.FromSeconds(30));
+        await using var cluster = await StartCluster(2, o => o.CollectiveTimeout = TimeSpan.FromSeconds(30));
         using var cts = new CancellationTokenSource();
         var watch = Stopwatch.StartNew();
 
@@ -311,7 +311,7 @@ public class RingCollectivesTests(ITestOutputHelper output)
     {
         const int n = 3;
         const int length = 50_000;
-        await using var cluster = await RingCluster.StartAsync(n, o =>
+        await using var cluster = await StartCluster(n, o =>
         {
             o.UseBf16 = true;
             o.CollectiveTimeout = TimeSpan.FromSeconds(20);
@@ -381,4 +381,16 @@ public class RingCollectivesTests(ITestOutputHelper output)
 
         await call.ResponseAsync;
     }
+}
+
+/// <summary>The same tests with every rank on one host connected by the ring's Unix sockets.</summary>
+public sealed class RingCollectivesOverSocketsTests(ITestOutputHelper output) : RingCollectivesTests(output)
+{
+    protected override string SameHostTransport => "unix";
+}
+
+/// <summary>The same tests with every rank on one host exchanging through shared memory.</summary>
+public sealed class RingCollectivesOverSharedMemoryTests(ITestOutputHelper output) : RingCollectivesTests(output)
+{
+    protected override string SameHostTransport => "shm";
 }

@@ -132,7 +132,7 @@ internal sealed class RingNode : IAsyncDisposable
 /// <summary>n ring nodes and one round's collectives on each.</summary>
 internal sealed class RingCluster : IAsyncDisposable
 {
-    private RingCluster(List<RingNode> nodes, List<RingCollectives> ranks)
+    public RingCluster(List<RingNode> nodes, List<RingCollectives> ranks)
     {
         Nodes = nodes;
         Ranks = ranks;

@@ -8,19 +8,22 @@ namespace GenCluster.Trainer.Tests.Distributed;
 public class RingOptionsTests
 {
     [Theory]
-    [InlineData("unix", true)]
-    [InlineData("tcp", false)]
-    [InlineData("UNIX", true)]
-    public void TheSameHostTransportIsUnixOrTcp(string value, bool unix)
+    [InlineData("shm", true, true)]
+    [InlineData("unix", true, false)]
+    [InlineData("tcp", false, false)]
+    [InlineData("UNIX", true, false)]
+    [InlineData("Shm", true, true)]
+    public void TheSameHostTransportIsShmUnixOrTcp(string value, bool unix, bool sharedMemory)
     {
         var options = new RingOptions { SameHostTransport = value };
 
         Assert.True(new RingOptionsValidator().Validate(null, options).Succeeded);
         Assert.Equal(unix, options.PrefersUnix);
+        Assert.Equal(sharedMemory, options.PrefersSharedMemory);
     }
 
     [Fact]
-    public void UnixIsTheDefault() => Assert.Equal("unix", new RingOptions().SameHostTransport);
+    public void SharedMemoryIsTheDefault() => Assert.Equal("shm", new RingOptions().SameHostTransport);
 
     [Theory]
     [InlineData("udp")]
@@ -37,11 +40,11 @@ public class RingOptionsTests
     [Fact]
     public void AConfiguredTransportIsValidatedWhenTheRingIsResolved()
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Ring:SameHostTransport"] = "shm" }).Build();
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Ring:SameHostTransport"] = "pipes" }).Build();
         using var services = new ServiceCollection().AddLogging().AddGenClusterRing(configuration).BuildServiceProvider();
 
         var error = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IOptions<RingOptions>>().Value);
 
-        Assert.Contains("Ring:SameHostTransport must be 'unix' or 'tcp', got 'shm'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Ring:SameHostTransport must be 'shm', 'unix' or 'tcp', got 'pipes'", error.Message, StringComparison.Ordinal);
     }
 }

@@ -12,6 +12,12 @@ public class RingSameHostTransportTests
 {
     private static void Deadlines(RingOptions o) => o.CollectiveTimeout = TimeSpan.FromSeconds(20);
 
+    private static void UnixSockets(RingOptions o)
+    {
+        Deadlines(o);
+        o.SameHostTransport = "unix";
+    }
+
     private static void TcpOnly(RingOptions o)
     {
         Deadlines(o);
@@ -25,7 +31,7 @@ public class RingSameHostTransportTests
         var inputs = Inputs(n, 300_007);
         using var connections = new ConnectionCounter();
         float[][] overUnix;
-        await using (var cluster = await RingCluster.StartAsync(n, Deadlines))
+        await using (var cluster = await RingCluster.StartAsync(n, UnixSockets))
         {
             Assert.All(cluster.Nodes, node => Assert.NotNull(RingPeerAddress.Parse(node.Endpoint).UnixSocketPath));
             overUnix = await AllReduceAsync(cluster, inputs);

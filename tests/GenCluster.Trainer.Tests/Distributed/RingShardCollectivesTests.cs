@@ -4,7 +4,7 @@ using Xunit.Abstractions;
 namespace GenCluster.Trainer.Tests.Distributed;
 
 /// <summary>The halves of the ring all-reduce run apart: reduce-scatter and in-place all-gather of float buffers.</summary>
-public class RingShardCollectivesTests(ITestOutputHelper output)
+public abstract class RingShardCollectivesTests(ITestOutputHelper output) : OnEachSameHostTransport
 {
     private static void SmallFrames(RingOptions o)
     {
@@ -27,7 +27,7 @@ public class RingShardCollectivesTests(ITestOutputHelper output)
     [InlineData(4)]
     public async Task ReduceScatterLeavesEachRankItsShardReducedBitForBitAsTheAllReduce(int n)
     {
-        await using var cluster = await RingCluster.StartAsync(n, SmallFrames);
+        await using var cluster = await StartCluster(n, SmallFrames);
         foreach (var length in new[] { 0, 1, n - 1, 3, 7, 1001, 40_003 })
         {
             foreach (var op in new[] { ReduceOp.Sum, ReduceOp.Average })
@@ -62,7 +62,7 @@ public class RingShardCollectivesTests(ITestOutputHelper output)
     [InlineData(4)]
     public async Task AllGatherBringsEveryRanksShardToEveryRank(int n)
     {
-        await using var cluster = await RingCluster.StartAsync(n, SmallFrames);
+        await using var cluster = await StartCluster(n, SmallFrames);
         foreach (var length in new[] { 0, 1, n - 1, 5, 1001, 40_003 })
         {
             var layout = new ShardLayout(length, n);
@@ -88,7 +88,7 @@ public class RingShardCollectivesTests(ITestOutputHelper output)
     {
         const int n = 3;
         const int length = 10_007;
-        await using var cluster = await RingCluster.StartAsync(n, o =>
+        await using var cluster = await StartCluster(n, o =>
         {
             SmallFrames(o);
             o.UseBf16 = true;
@@ -120,7 +120,7 @@ public class RingShardCollectivesTests(ITestOutputHelper output)
     {
         const int n = 3;
         var deadline = TimeSpan.FromSeconds(2);
-        await using var cluster = await RingCluster.StartAsync(n, o => o.CollectiveTimeout = deadline);
+        await using var cluster = await StartCluster(n, o => o.CollectiveTimeout = deadline);
         var warmup = Enumerable.Range(0, n).Select(_ => new float[100]).ToArray();
         await cluster.OnAll((rank, r) => rank.ReduceScatterAsync(warmup[r], ReduceOp.Sum));
 
@@ -133,4 +133,16 @@ public class RingShardCollectivesTests(ITestOutputHelper output)
         Assert.Equal(2, failures[0].PeerRank);
         Assert.Contains("rank 2", failures[0].Message, StringComparison.Ordinal);
     }
+}
+
+/// <summary>The same tests with every rank on one host connected by the ring's Unix sockets.</summary>
+public sealed class RingShardCollectivesOverSocketsTests(ITestOutputHelper output) : RingShardCollectivesTests(output)
+{
+    protected override string SameHostTransport => "unix";
+}
+
+/// <summary>The same tests with every rank on one host exchanging through shared memory.</summary>
+public sealed class RingShardCollectivesOverSharedMemoryTests(ITestOutputHelper output) : RingShardCollectivesTests(output)
+{
+    protected override string SameHostTransport => "shm";
 }
