@@ -73,7 +73,9 @@ public static class BenchOverheadCommand
                 ["bench", "overhead-worker", .. BenchRanks.Common(rank, n, job),
                  "--steps", I(parse.GetValue(steps)), "--warmup", I(parse.GetValue(warmup)), "--threads", I(t),
                  "--batch", I(parse.GetValue(batch)), "--width", I(parse.GetValue(width)), "--model", parse.GetValue(model)!,
-                 .. (overlaps ? [] : (string[])["--no-overlap"])], cancellationToken, placement);
+                 .. (overlaps ? [] : (string[])["--no-overlap"]),
+                 // On one host, also time one trainer with all the ranks' threads and batch: is data parallelism worth it?
+                 .. (placement is null && n > 1 ? (string[])["--one-trainer"] : [])], cancellationToken, placement);
         });
         return command;
     }
@@ -91,10 +93,11 @@ public static class BenchOverheadCommand
         var width = new Option<int>("--width") { Required = true };
         var model = new Option<string>("--model") { Required = true };
         var noOverlap = new Option<bool>("--no-overlap");
+        var oneTrainer = new Option<bool>("--one-trainer");
         var bind = new Option<string?>("--bind");
         var command = new Command("overhead-worker", "One rank of bench overhead (started by it).")
         {
-            rank, ranks, job, steps, warmup, threads, batch, width, model, noOverlap, bind,
+            rank, ranks, job, steps, warmup, threads, batch, width, model, noOverlap, oneTrainer, bind,
         };
         command.Hidden = true;
         command.SetAction(async (parse, cancellationToken) =>
@@ -113,6 +116,13 @@ public static class BenchOverheadCommand
             using var session = StepBenchmark.Open(spec, t, ring.WorldSize, ring.Rank, overlap: !parse.GetValue(noOverlap));
             session.Time(ring, w);
             session.Time(single, w);
+            // The alternative to data parallelism on this host: one trainer with every rank's threads and the global batch,
+            // timed on rank 0 in its own blocks while the other ranks sleep in a barrier.
+            using var wide = parse.GetValue(oneTrainer) && ring.Rank == 0
+                ? StepBenchmark.Open(spec with { PerWorkerBatch = spec.PerWorkerBatch * ring.WorldSize }, t * ring.WorldSize, 1, 0, overlap: false)
+                : null;
+            wide?.Time(single, w);
+            var wideTiming = new StepBenchmark.Timing();
             // Alternate blocks of the two modes, every rank starting each block together, so that slow drift (the JIT
             // promoting hot code, other load on the machine) falls on both modes alike.
             var (ringTiming, aloneTiming) = (new StepBenchmark.Timing(), new StepBenchmark.Timing());
@@ -123,15 +133,36 @@ public static class BenchOverheadCommand
                 aloneTiming.Add(session.Time(single, n));
                 await ring.BarrierAsync(cancellationToken);
                 ringTiming.Add(session.Time(ring, n));
+                if (parse.GetValue(oneTrainer))
+                {
+                    await ring.BarrierAsync(cancellationToken);
+                    if (wide is not null) wideTiming.Add(wide.Time(single, n));
+                    await ring.BarrierAsync(cancellationToken);
+                }
             }
             var (withRing, alone) = (session.Result(ringTiming), session.Result(aloneTiming));
             var all = await ring.AllGatherAsync(new[] { withRing.MedianStepSeconds, alone.MedianStepSeconds, alone.TrainingFlops, alone.MatmulFlops, withRing.MedianCollectiveSeconds, withRing.CpuSecondsPerStep, alone.CpuSecondsPerStep }, cancellationToken);
             if (ring.Rank == 0) Console.WriteLine(Report(all, ring.WorldSize, t, spec) + (parse.GetValue(noOverlap) ? " overlap=off" : " overlap=on") +
-                string.Create(CultureInfo.InvariantCulture, $" early_buckets={session.OverlapCounts.EarlyLaunches} redos={session.OverlapCounts.Redos}"));
+                string.Create(CultureInfo.InvariantCulture, $" early_buckets={session.OverlapCounts.EarlyLaunches} redos={session.OverlapCounts.Redos}") +
+                (wide is null ? "" : OneTrainerReport(all, ring.WorldSize, t, spec, wide.Result(wideTiming).MedianStepSeconds)));
             await ring.BarrierAsync(cancellationToken);
             return 0;
         });
         return command;
+    }
+
+    /// <summary>
+    /// One trainer with all <paramref name="ranks"/> × <paramref name="threads"/> threads at the global batch, against the
+    /// ranks with the ring: their images/s, and the ratio (above 1, data parallelism beats more threads in one process).
+    /// </summary>
+    internal static string OneTrainerReport(double[][] perRank, int ranks, int threads, JobSpec spec, double oneTrainerStep)
+    {
+        var globalBatch = ranks * spec.PerWorkerBatch;
+        var ringImagesPerSecond = globalBatch / perRank.Max(r => r[0]);
+        var oneTrainerImagesPerSecond = globalBatch / oneTrainerStep;
+        return string.Create(CultureInfo.InvariantCulture,
+            $" one_trainer_threads={ranks * threads} one_trainer_step_ms={oneTrainerStep * 1e3:F1} one_trainer_images_per_s={oneTrainerImagesPerSecond:F0} " +
+            $"ring_vs_one_trainer={ringImagesPerSecond / oneTrainerImagesPerSecond:F2}");
     }
 
     /// <summary>Steps per block of one mode before switching to the other.</summary>

@@ -53,7 +53,9 @@ internal sealed unsafe class SharedMemoryCollectives : IDisposable
     private readonly PeerProcess[] _processes;
     private readonly int _slotFloats;
     private long _piece;
-    private bool _disposed;
+    private int _disposed;
+    private int _active;
+    private int _unmapped;
 
     /// <summary>Takes over a segment every rank has mapped; publishes this process for the peers' liveness checks.</summary>
     /// <param name="self">The process peers watch for this rank: this one (tests name another).</param>
@@ -96,135 +98,183 @@ internal sealed unsafe class SharedMemoryCollectives : IDisposable
     /// <summary>In place: every rank ends with the element-wise sum (or mean) of all ranks' buffers.</summary>
     public void AllReduce(Span<float> buffer, ReduceOp op, in SharedWait wait)
     {
-        var kind = op == ReduceOp.Average ? Kind.AllReduceAverage : Kind.AllReduceSum;
-        var scale = op == ReduceOp.Average ? 1f / WorldSize : 1f;
-        for (var offset = 0; offset < Math.Max(1, buffer.Length); offset += _slotFloats)
+        Enter();
+        try
         {
-            var piece = buffer.Slice(offset, Math.Min(_slotFloats, buffer.Length - offset));
-            var p = Begin(kind, buffer.Length, 0, wait);
-            piece.CopyTo(_segment.Slot(Rank));
-            Mark(Posted, p);
-            WaitForAll(Posted, p, "post its part", wait);
-            if (piece.Length * sizeof(float) <= WholeReduceBytes)
+            var kind = op == ReduceOp.Average ? Kind.AllReduceAverage : Kind.AllReduceSum;
+            var scale = op == ReduceOp.Average ? 1f / WorldSize : 1f;
+            for (var offset = 0; offset < Math.Max(1, buffer.Length); offset += _slotFloats)
             {
-                ReduceInto(piece, 0, piece.Length, scale);
-            }
-            else
-            {
-                var share = new ShardLayout(piece.Length, WorldSize);
-                var (start, count) = (share.Start(Rank), share.Size(Rank));
-                ReduceInto(_segment.Result.Slice(start, count), start, count, scale);
-                Mark(Reduced, p);
-                WaitForAll(Reduced, p, "reduce its share", wait);
-                _segment.Result[..piece.Length].CopyTo(piece);
-            }
+                var piece = buffer.Slice(offset, Math.Min(_slotFloats, buffer.Length - offset));
+                var p = Begin(kind, buffer.Length, 0, wait);
+                piece.CopyTo(_segment.Slot(Rank));
+                Mark(Posted, p);
+                WaitForAll(Posted, p, "post its part", wait);
+                if (piece.Length * sizeof(float) <= WholeReduceBytes)
+                {
+                    ReduceInto(piece, 0, piece.Length, scale);
+                }
+                else
+                {
+                    var share = new ShardLayout(piece.Length, WorldSize);
+                    var (start, count) = (share.Start(Rank), share.Size(Rank));
+                    ReduceInto(_segment.Result.Slice(start, count), start, count, scale);
+                    Mark(Reduced, p);
+                    WaitForAll(Reduced, p, "reduce its share", wait);
+                    _segment.Result[..piece.Length].CopyTo(piece);
+                }
 
-            Mark(Done, p);
+                Mark(Done, p);
+            }
+        }
+        finally
+        {
+            Exit();
         }
     }
 
     /// <summary>In place: this rank's <see cref="ShardLayout"/> shard ends with the reduction; the rest is left as it was.</summary>
     public void ReduceScatter(Span<float> buffer, ReduceOp op, in SharedWait wait)
     {
-        var kind = op == ReduceOp.Average ? Kind.ReduceScatterAverage : Kind.ReduceScatterSum;
-        var scale = op == ReduceOp.Average ? 1f / WorldSize : 1f;
-        var (shardStart, shardLength) = new ShardLayout(buffer.Length, WorldSize).Shard(Rank);
-        for (var offset = 0; offset < Math.Max(1, buffer.Length); offset += _slotFloats)
+        Enter();
+        try
         {
-            var length = Math.Min(_slotFloats, buffer.Length - offset);
-            var p = Begin(kind, buffer.Length, 0, wait);
-            buffer.Slice(offset, length).CopyTo(_segment.Slot(Rank));
-            Mark(Posted, p);
-            WaitForAll(Posted, p, "post its part", wait);
-            var from = Math.Max(offset, shardStart);
-            var to = Math.Min(offset + length, shardStart + shardLength);
-            if (to > from)
+            var kind = op == ReduceOp.Average ? Kind.ReduceScatterAverage : Kind.ReduceScatterSum;
+            var scale = op == ReduceOp.Average ? 1f / WorldSize : 1f;
+            var (shardStart, shardLength) = new ShardLayout(buffer.Length, WorldSize).Shard(Rank);
+            for (var offset = 0; offset < Math.Max(1, buffer.Length); offset += _slotFloats)
             {
-                ReduceInto(buffer.Slice(from, to - from), from - offset, to - from, scale);
-            }
+                var length = Math.Min(_slotFloats, buffer.Length - offset);
+                var p = Begin(kind, buffer.Length, 0, wait);
+                buffer.Slice(offset, length).CopyTo(_segment.Slot(Rank));
+                Mark(Posted, p);
+                WaitForAll(Posted, p, "post its part", wait);
+                var from = Math.Max(offset, shardStart);
+                var to = Math.Min(offset + length, shardStart + shardLength);
+                if (to > from)
+                {
+                    ReduceInto(buffer.Slice(from, to - from), from - offset, to - from, scale);
+                }
 
-            Mark(Done, p);
+                Mark(Done, p);
+            }
+        }
+        finally
+        {
+            Exit();
         }
     }
 
     /// <summary>In place: every rank contributes its shard and ends with every rank's.</summary>
     public void AllGather(Span<float> buffer, in SharedWait wait)
     {
-        var (shardStart, shardLength) = new ShardLayout(buffer.Length, WorldSize).Shard(Rank);
-        for (var offset = 0; offset < Math.Max(1, buffer.Length); offset += _slotFloats)
+        Enter();
+        try
         {
-            var length = Math.Min(_slotFloats, buffer.Length - offset);
-            var p = Begin(Kind.AllGather, buffer.Length, 0, wait);
-            var from = Math.Max(offset, shardStart);
-            var to = Math.Min(offset + length, shardStart + shardLength);
-            if (to > from)
+            var (shardStart, shardLength) = new ShardLayout(buffer.Length, WorldSize).Shard(Rank);
+            for (var offset = 0; offset < Math.Max(1, buffer.Length); offset += _slotFloats)
             {
-                buffer[from..to].CopyTo(_segment.Result[(from - offset)..]);
-            }
+                var length = Math.Min(_slotFloats, buffer.Length - offset);
+                var p = Begin(Kind.AllGather, buffer.Length, 0, wait);
+                var from = Math.Max(offset, shardStart);
+                var to = Math.Min(offset + length, shardStart + shardLength);
+                if (to > from)
+                {
+                    buffer[from..to].CopyTo(_segment.Result[(from - offset)..]);
+                }
 
-            Mark(Posted, p);
-            WaitForAll(Posted, p, "post its shard", wait);
-            _segment.Result[..length].CopyTo(buffer.Slice(offset, length));
-            Mark(Done, p);
+                Mark(Posted, p);
+                WaitForAll(Posted, p, "post its shard", wait);
+                _segment.Result[..length].CopyTo(buffer.Slice(offset, length));
+                Mark(Done, p);
+            }
+        }
+        finally
+        {
+            Exit();
         }
     }
 
     /// <summary>In place: every rank ends with <paramref name="root"/>'s buffer.</summary>
     public void Broadcast(Span<float> buffer, int root, in SharedWait wait)
     {
-        for (var offset = 0; offset < Math.Max(1, buffer.Length); offset += _slotFloats)
+        Enter();
+        try
         {
-            var length = Math.Min(_slotFloats, buffer.Length - offset);
-            var p = Begin(Kind.Broadcast, buffer.Length, root, wait);
-            if (Rank == root)
+            for (var offset = 0; offset < Math.Max(1, buffer.Length); offset += _slotFloats)
             {
-                buffer.Slice(offset, length).CopyTo(_segment.Result);
-            }
+                var length = Math.Min(_slotFloats, buffer.Length - offset);
+                var p = Begin(Kind.Broadcast, buffer.Length, root, wait);
+                if (Rank == root)
+                {
+                    buffer.Slice(offset, length).CopyTo(_segment.Result);
+                }
 
-            Mark(Posted, p);
-            WaitForAll(Posted, p, Rank == root ? "arrive" : "post the broadcast", wait);
-            if (Rank != root)
-            {
-                _segment.Result[..length].CopyTo(buffer.Slice(offset, length));
-            }
+                Mark(Posted, p);
+                WaitForAll(Posted, p, Rank == root ? "arrive" : "post the broadcast", wait);
+                if (Rank != root)
+                {
+                    _segment.Result[..length].CopyTo(buffer.Slice(offset, length));
+                }
 
-            Mark(Done, p);
+                Mark(Done, p);
+            }
+        }
+        finally
+        {
+            Exit();
         }
     }
 
     /// <summary>Returns once every rank has arrived.</summary>
     public void Barrier(in SharedWait wait)
     {
-        var p = Begin(Kind.Barrier, 0, 0, wait);
-        Mark(Posted, p);
-        WaitForAll(Posted, p, "arrive", wait);
-        Mark(Done, p);
+        Enter();
+        try
+        {
+            var p = Begin(Kind.Barrier, 0, 0, wait);
+            Mark(Posted, p);
+            WaitForAll(Posted, p, "arrive", wait);
+            Mark(Done, p);
+        }
+        finally
+        {
+            Exit();
+        }
     }
 
     /// <summary>Small values from every rank, indexed by rank.</summary>
     public double[][] GatherValues(ReadOnlySpan<double> values, in SharedWait wait)
     {
-        var slot = MemoryMarshal.Cast<float, double>(_segment.Slot(Rank));
-        if (values.Length > slot.Length)
+        Enter();
+        try
         {
-            throw new ArgumentException(
-                $"values: {values.Length} doubles do not fit the shared slot of {slot.Length}; gather small values only.", nameof(values));
-        }
+            var slot = MemoryMarshal.Cast<float, double>(_segment.Slot(Rank));
+            if (values.Length > slot.Length)
+            {
+                throw new ArgumentException(
+                    $"values: {values.Length} doubles do not fit the shared slot of {slot.Length}; gather small values only.", nameof(values));
+            }
 
-        var p = Begin(Kind.GatherValues, -1, 0, wait);
-        values.CopyTo(slot);
-        *(long*)(Mine + CallLength) = values.Length;
-        Mark(Posted, p);
-        WaitForAll(Posted, p, "post its values", wait);
-        var result = new double[WorldSize][];
-        for (var k = 0; k < WorldSize; k++)
+            var p = Begin(Kind.GatherValues, -1, 0, wait);
+            values.CopyTo(slot);
+            *(long*)(Mine + CallLength) = values.Length;
+            Mark(Posted, p);
+            WaitForAll(Posted, p, "post its values", wait);
+            var result = new double[WorldSize][];
+            for (var k = 0; k < WorldSize; k++)
+            {
+                var count = (int)Volatile.Read(ref *(long*)(_segment.Block(k) + CallLength));
+                result[k] = MemoryMarshal.Cast<float, double>(_segment.Slot(k))[..count].ToArray();
+            }
+
+            Mark(Done, p);
+            return result;
+        }
+        finally
         {
-            var count = (int)Volatile.Read(ref *(long*)(_segment.Block(k) + CallLength));
-            result[k] = MemoryMarshal.Cast<float, double>(_segment.Slot(k))[..count].ToArray();
+            Exit();
         }
-
-        Mark(Done, p);
-        return result;
     }
 
     /// <summary>
@@ -233,7 +283,24 @@ internal sealed unsafe class SharedMemoryCollectives : IDisposable
     /// </summary>
     public void Abort(int failedRank, string reason)
     {
-        if (_disposed || Volatile.Read(ref *(int*)(Mine + Aborted)) != 0)
+        if (!TryEnter())
+        {
+            return;
+        }
+
+        try
+        {
+            RaiseAbort(failedRank, reason);
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    private void RaiseAbort(int failedRank, string reason)
+    {
+        if (Volatile.Read(ref *(int*)(Mine + Aborted)) != 0)
         {
             return;
         }
@@ -247,24 +314,54 @@ internal sealed unsafe class SharedMemoryCollectives : IDisposable
         Ring();
     }
 
-    /// <summary>Leaves the round: peers still waiting on this rank fail at once, naming it.</summary>
+    /// <summary>
+    /// Leaves the round: peers still waiting on this rank fail at once, naming it, and a collective of this rank still
+    /// waiting (on another thread) fails too. The memory is unmapped when the last collective in progress has let go of it.
+    /// </summary>
     public void Dispose()
     {
-        if (_disposed)
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
             return;
         }
 
-        _disposed = true;
+        Interlocked.Increment(ref _active);
         Volatile.Write(ref *(int*)(Mine + Departed), 1);
         Ring();
-        _segment.Dispose();
+        Exit();
+    }
+
+    private bool TryEnter()
+    {
+        Interlocked.Increment(ref _active);
+        if (Volatile.Read(ref _disposed) == 0)
+        {
+            return true;
+        }
+
+        Exit();
+        return false;
+    }
+
+    private void Enter()
+    {
+        if (!TryEnter())
+        {
+            throw new ObjectDisposedException(nameof(SharedMemoryCollectives), "this rank has left the round");
+        }
+    }
+
+    private void Exit()
+    {
+        if (Interlocked.Decrement(ref _active) == 0 && Volatile.Read(ref _disposed) != 0 && Interlocked.Exchange(ref _unmapped, 1) == 0)
+        {
+            _segment.Dispose();
+        }
     }
 
     /// <summary>Starts the next piece: waits until every rank finished the previous one, then records what this rank calls.</summary>
     private long Begin(Kind kind, long length, int root, in SharedWait wait)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
         var p = ++_piece;
         WaitForAll(Done, p - 1, "finish the previous collective", wait);
         var mine = Mine;
@@ -391,6 +488,11 @@ internal sealed unsafe class SharedMemoryCollectives : IDisposable
         if (Volatile.Read(ref *(int*)(_segment.Block(waitingOn) + Departed)) != 0)
         {
             return Failed(waitingOn, "it left the round", wait);
+        }
+
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return new ObjectDisposedException(nameof(SharedMemoryCollectives), $"{Where(wait)}: this rank left the round while waiting for rank {waitingOn}");
         }
 
         if (wait.Caller.IsCancellationRequested)

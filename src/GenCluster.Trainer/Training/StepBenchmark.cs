@@ -72,11 +72,13 @@ public static class StepBenchmark
         private readonly NoiseStreams _noise;
         private readonly DistributedSampler _sampler;
         private readonly TrainingStage _stage;
+        private readonly int _threads;
         private long _step;
 
         internal Session(JobSpec spec, int threads, int worldSize, int rank, bool overlap)
         {
             torch.set_num_threads(threads);
+            _threads = threads;
             _spec = spec;
             var count = Math.Max(spec.PerWorkerBatch * 4 * worldSize, 256);
             var pixels = new byte[count * 28 * 28];
@@ -99,6 +101,8 @@ public static class StepBenchmark
         /// <summary>Runs <paramref name="steps"/> steps over <paramref name="collectives"/> and returns their figures.</summary>
         public Timing Time(ICollectives collectives, int steps)
         {
+            // Sessions with different thread counts may take turns in one process; each runs on its own.
+            if (torch.get_num_threads() != _threads) torch.set_num_threads(_threads);
             var timing = new Timing();
             var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
             for (var i = 0; i < steps; i++)

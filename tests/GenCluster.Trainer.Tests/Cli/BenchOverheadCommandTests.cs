@@ -15,7 +15,8 @@ public class BenchOverheadCommandTests
         var line = Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries)).Trim();
         var match = Regex.Match(line,
             @"^model=dcgan ranks=2 threads=1 batch=4 width=8 step_ms_ring=([\d.]+) step_ms_alone=([\d.]+) exposed_comm_ms=(-?[\d.]+) overhead_pct=(-?[\d.]+) images_per_s_ring=\d+ " +
-            @"comm_wait_ms=[\d.]+ cpu_ms_ring=[\d.]+ cpu_ms_alone=[\d.]+ train_gflops=([\d.]+) matmul_gflops=([\d.]+) efficiency_pct=(\d+) overlap=on early_buckets=(\d+) redos=(\d+)$");
+            @"comm_wait_ms=[\d.]+ cpu_ms_ring=[\d.]+ cpu_ms_alone=[\d.]+ train_gflops=([\d.]+) matmul_gflops=([\d.]+) efficiency_pct=(\d+) overlap=on early_buckets=(\d+) redos=(\d+) " +
+            @"one_trainer_threads=2 one_trainer_step_ms=([\d.]+) one_trainer_images_per_s=(\d+) ring_vs_one_trainer=([\d.]+)$");
         Assert.True(match.Success, $"unexpected line: {line}");
         double Field(int i) => double.Parse(match.Groups[i].Value, CultureInfo.InvariantCulture);
         Assert.True(Field(1) > 0 && Field(2) > 0 && Field(6) > 0, line);
@@ -28,13 +29,17 @@ public class BenchOverheadCommandTests
         // Rank 0 all-reduced buckets during backward (width 8 still splits G and D into several), none stale.
         Assert.True(Field(8) > 0, line);
         Assert.Equal(0, Field(9));
+        // One trainer with both ranks' threads and batch (8 images): its images/s follow from its step, and the ratio from both.
+        var (oneStep, oneImages, ratio) = (Field(10), Field(11), Field(12));
+        Assert.InRange(oneImages, 8 / ((oneStep + 0.05) / 1e3) - 1, 8 / ((oneStep - 0.05) / 1e3) + 1);
+        Assert.InRange(ratio, 8 / ((ring + 0.05) / 1e3) / (oneImages + 0.5) - 0.01, 8 / ((ring - 0.05) / 1e3) / (oneImages - 0.5) + 0.01);
     }
 
     [Fact]
     public async Task WithoutOverlapNoBucketLaunchesDuringBackward()
     {
         var output = await RunAsync(TimeSpan.FromSeconds(120), "--steps", "2", "--warmup", "1", "--batch", "4", "--width", "8", "--overlap", "off");
-        Assert.Matches(@" overlap=off early_buckets=0 redos=0$", output.Trim());
+        Assert.Matches(@" overlap=off early_buckets=0 redos=0 one_trainer_threads=2 ", output.Trim());
     }
 
     [Fact]
@@ -44,6 +49,14 @@ public class BenchOverheadCommandTests
             new JobSpec { PerWorkerBatch = 32, Model = new GenCluster.Contracts.Models.DcganOptions { Width = 32 } });
         Assert.Equal("model=dcgan ranks=2 threads=1 batch=32 width=32 step_ms_ring=120.0 step_ms_alone=100.0 exposed_comm_ms=20.0 overhead_pct=20.0 " +
                      "images_per_s_ring=533 train_gflops=50.0 matmul_gflops=100.0 efficiency_pct=50", line);
+    }
+
+    [Fact]
+    public void OneTrainerReportComparesImagesPerSecondAtTheGlobalBatch()
+    {
+        // Ranks step in 100 and 125 ms (the slower counts): 64 images / 0.125 s = 512/s; one trainer 64 / 0.080 s = 800/s.
+        var line = BenchOverheadCommand.OneTrainerReport([[0.100, 0.09], [0.125, 0.09]], 2, 1, new JobSpec { PerWorkerBatch = 32 }, 0.080);
+        Assert.Equal(" one_trainer_threads=2 one_trainer_step_ms=80.0 one_trainer_images_per_s=800 ring_vs_one_trainer=0.64", line);
     }
 
     [Fact]
@@ -62,7 +75,7 @@ public class BenchOverheadCommandTests
     {
         var output = await RunAsync(TimeSpan.FromSeconds(180), "--steps", "1", "--warmup", "1", "--batch", "4", "--width", "16", "--model", kind, "--overlap", "on");
         Assert.Matches($@"^model={kind} ranks=2 threads=1 batch=4 width=16 step_ms_ring=[\d.]+ step_ms_alone=[\d.]+ exposed_comm_ms=-?[\d.]+ overhead_pct=-?[\d.]+ images_per_s_ring=\d+ " +
-            @"comm_wait_ms=[\d.]+ cpu_ms_ring=[\d.]+ cpu_ms_alone=[\d.]+ overlap=on early_buckets=[1-9]\d* redos=0$",
+            @"comm_wait_ms=[\d.]+ cpu_ms_ring=[\d.]+ cpu_ms_alone=[\d.]+ overlap=on early_buckets=[1-9]\d* redos=0 one_trainer_threads=2 one_trainer_step_ms=[\d.]+ one_trainer_images_per_s=\d+ ring_vs_one_trainer=[\d.]+$",
             output.Trim());
     }
 

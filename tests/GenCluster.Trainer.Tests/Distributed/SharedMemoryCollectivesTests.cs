@@ -275,6 +275,37 @@ public class SharedMemoryCollectivesTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task DisposingARankWhileItWaitsFailsTheWaitAndUnmapsOnlyAfterIt()
+    {
+        var path = Path.Combine(SharedMemorySegment.Directory, $"gencluster-test-{Guid.NewGuid():N}");
+        var segment0 = SharedMemorySegment.Create(path, 2, 64 * 1024, token: 9);
+        var segment1 = SharedMemorySegment.TryOpen(path, 2, token: 9, out var reason) ?? throw new InvalidOperationException(reason);
+        SharedMemorySegment.TryDelete(path);
+        var peers = new[] { "http://127.0.0.1:1", "http://127.0.0.1:2" };
+        var rank0 = new SharedMemoryCollectives(segment0, 0, peers, "job-x", 1);
+        using var rank1 = new SharedMemoryCollectives(segment1, 1, peers, "job-x", 1);
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var wait = new SharedWait("all-reduce", 0, TimeSpan.FromSeconds(30), default, deadline.Token);
+
+        // Rank 0 waits for rank 1, which never calls; the round ends under it (its ring is disposed on another thread).
+        var waiting = Task.Run(() => rank0.AllReduce(new float[1000], ReduceOp.Sum, wait));
+        await Task.Delay(300);
+        Assert.False(waiting.IsCompleted);
+        var watch = Stopwatch.StartNew();
+        rank0.Dispose();
+
+        var failure = await Assert.ThrowsAsync<ObjectDisposedException>(() => waiting);
+        output.WriteLine(failure.Message);
+        Assert.Contains("this rank left the round while waiting for rank 1", failure.Message, StringComparison.Ordinal);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1), $"took {watch.Elapsed}");
+        Assert.Throws<ObjectDisposedException>(() => rank0.Barrier(wait));
+        // Rank 1, arriving late, still completes the all-reduce rank 0 posted its part to; then sees rank 0 gone at once.
+        rank1.AllReduce(new float[1000], ReduceOp.Sum, wait);
+        var gone = Assert.Throws<PeerFailedException>(() => rank1.Barrier(wait with { Collective = "barrier", Sequence = 1 }));
+        Assert.Contains("rank 0 (http://127.0.0.1:1) failed: it left the round", gone.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task TheRoundLeavesNothingInDevShm()
     {
         const long round = 424_242;
