@@ -80,7 +80,7 @@ public sealed record LocalRunOptions
     {
         var errors = new List<string>();
         if (Workers is < 1 or > 8) errors.Add($"--workers must be 1..8 on one machine (got {Workers})");
-        if (Overlap is not ("auto" or "on" or "off")) errors.Add($"--overlap must be auto, on or off (got '{Overlap}')");
+        if (!OverlapModes.All.Contains(Overlap)) errors.Add($"--overlap must be auto, on or off (got '{Overlap}')");
         if (Steps < 1) errors.Add($"--steps must be >= 1 (got {Steps})");
         if (PerWorkerBatch < 1) errors.Add($"--batch must be >= 1 (got {PerWorkerBatch})");
         if (GlobalBatch < 0) errors.Add($"--global-batch must be >= 0 (got {GlobalBatch})");

@@ -38,6 +38,14 @@ public sealed record RingPeerAddress(string TcpEndpoint, string? Host, string? U
         return IPAddress.TryParse(Host, out var mine) && IPAddress.TryParse(other.Host, out var theirs) && Normal(mine).Equals(Normal(theirs));
     }
 
+    /// <summary>How many of <paramref name="peers"/> advertise the same IP address as <paramref name="peers"/>[<paramref name="index"/>] (itself included).</summary>
+    public static int SharingAddressWith(IReadOnlyList<string> peers, int index)
+    {
+        ArgumentNullException.ThrowIfNull(peers);
+        var self = Parse(peers[index]);
+        return peers.Count(p => Parse(p).HasSameAddressAs(self));
+    }
+
     private static IPAddress Normal(IPAddress address) => address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
 
     private static string? UnixPathIn(string query)

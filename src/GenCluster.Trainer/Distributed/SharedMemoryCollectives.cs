@@ -98,183 +98,141 @@ internal sealed unsafe class SharedMemoryCollectives : IDisposable
     /// <summary>In place: every rank ends with the element-wise sum (or mean) of all ranks' buffers.</summary>
     public void AllReduce(Span<float> buffer, ReduceOp op, in SharedWait wait)
     {
-        Enter();
-        try
+        using var active = Enter();
+        var kind = op == ReduceOp.Average ? Kind.AllReduceAverage : Kind.AllReduceSum;
+        var scale = op == ReduceOp.Average ? 1f / WorldSize : 1f;
+        for (var offset = 0; offset < Math.Max(1, buffer.Length); offset += _slotFloats)
         {
-            var kind = op == ReduceOp.Average ? Kind.AllReduceAverage : Kind.AllReduceSum;
-            var scale = op == ReduceOp.Average ? 1f / WorldSize : 1f;
-            for (var offset = 0; offset < Math.Max(1, buffer.Length); offset += _slotFloats)
+            var piece = buffer.Slice(offset, Math.Min(_slotFloats, buffer.Length - offset));
+            var p = Begin(kind, buffer.Length, 0, wait);
+            piece.CopyTo(_segment.Slot(Rank));
+            Mark(Posted, p);
+            WaitForAll(Posted, p, "post its part", wait);
+            if (piece.Length * sizeof(float) <= WholeReduceBytes)
             {
-                var piece = buffer.Slice(offset, Math.Min(_slotFloats, buffer.Length - offset));
-                var p = Begin(kind, buffer.Length, 0, wait);
-                piece.CopyTo(_segment.Slot(Rank));
-                Mark(Posted, p);
-                WaitForAll(Posted, p, "post its part", wait);
-                if (piece.Length * sizeof(float) <= WholeReduceBytes)
-                {
-                    ReduceInto(piece, 0, piece.Length, scale);
-                }
-                else
-                {
-                    var share = new ShardLayout(piece.Length, WorldSize);
-                    var (start, count) = (share.Start(Rank), share.Size(Rank));
-                    ReduceInto(_segment.Result.Slice(start, count), start, count, scale);
-                    Mark(Reduced, p);
-                    WaitForAll(Reduced, p, "reduce its share", wait);
-                    _segment.Result[..piece.Length].CopyTo(piece);
-                }
-
-                Mark(Done, p);
+                ReduceInto(piece, 0, piece.Length, scale);
             }
-        }
-        finally
-        {
-            Exit();
+            else
+            {
+                var share = new ShardLayout(piece.Length, WorldSize);
+                var (start, count) = (share.Start(Rank), share.Size(Rank));
+                ReduceInto(_segment.Result.Slice(start, count), start, count, scale);
+                Mark(Reduced, p);
+                WaitForAll(Reduced, p, "reduce its share", wait);
+                _segment.Result[..piece.Length].CopyTo(piece);
+            }
+
+            Mark(Done, p);
         }
     }
 
     /// <summary>In place: this rank's <see cref="ShardLayout"/> shard ends with the reduction; the rest is left as it was.</summary>
     public void ReduceScatter(Span<float> buffer, ReduceOp op, in SharedWait wait)
     {
-        Enter();
-        try
+        using var active = Enter();
+        var kind = op == ReduceOp.Average ? Kind.ReduceScatterAverage : Kind.ReduceScatterSum;
+        var scale = op == ReduceOp.Average ? 1f / WorldSize : 1f;
+        var (shardStart, shardLength) = new ShardLayout(buffer.Length, WorldSize).Shard(Rank);
+        for (var offset = 0; offset < Math.Max(1, buffer.Length); offset += _slotFloats)
         {
-            var kind = op == ReduceOp.Average ? Kind.ReduceScatterAverage : Kind.ReduceScatterSum;
-            var scale = op == ReduceOp.Average ? 1f / WorldSize : 1f;
-            var (shardStart, shardLength) = new ShardLayout(buffer.Length, WorldSize).Shard(Rank);
-            for (var offset = 0; offset < Math.Max(1, buffer.Length); offset += _slotFloats)
+            var length = Math.Min(_slotFloats, buffer.Length - offset);
+            var p = Begin(kind, buffer.Length, 0, wait);
+            buffer.Slice(offset, length).CopyTo(_segment.Slot(Rank));
+            Mark(Posted, p);
+            WaitForAll(Posted, p, "post its part", wait);
+            var from = Math.Max(offset, shardStart);
+            var to = Math.Min(offset + length, shardStart + shardLength);
+            if (to > from)
             {
-                var length = Math.Min(_slotFloats, buffer.Length - offset);
-                var p = Begin(kind, buffer.Length, 0, wait);
-                buffer.Slice(offset, length).CopyTo(_segment.Slot(Rank));
-                Mark(Posted, p);
-                WaitForAll(Posted, p, "post its part", wait);
-                var from = Math.Max(offset, shardStart);
-                var to = Math.Min(offset + length, shardStart + shardLength);
-                if (to > from)
-                {
-                    ReduceInto(buffer.Slice(from, to - from), from - offset, to - from, scale);
-                }
-
-                Mark(Done, p);
+                ReduceInto(buffer.Slice(from, to - from), from - offset, to - from, scale);
             }
-        }
-        finally
-        {
-            Exit();
+
+            Mark(Done, p);
         }
     }
 
     /// <summary>In place: every rank contributes its shard and ends with every rank's.</summary>
     public void AllGather(Span<float> buffer, in SharedWait wait)
     {
-        Enter();
-        try
+        using var active = Enter();
+        var (shardStart, shardLength) = new ShardLayout(buffer.Length, WorldSize).Shard(Rank);
+        for (var offset = 0; offset < Math.Max(1, buffer.Length); offset += _slotFloats)
         {
-            var (shardStart, shardLength) = new ShardLayout(buffer.Length, WorldSize).Shard(Rank);
-            for (var offset = 0; offset < Math.Max(1, buffer.Length); offset += _slotFloats)
+            var length = Math.Min(_slotFloats, buffer.Length - offset);
+            var p = Begin(Kind.AllGather, buffer.Length, 0, wait);
+            var from = Math.Max(offset, shardStart);
+            var to = Math.Min(offset + length, shardStart + shardLength);
+            if (to > from)
             {
-                var length = Math.Min(_slotFloats, buffer.Length - offset);
-                var p = Begin(Kind.AllGather, buffer.Length, 0, wait);
-                var from = Math.Max(offset, shardStart);
-                var to = Math.Min(offset + length, shardStart + shardLength);
-                if (to > from)
-                {
-                    buffer[from..to].CopyTo(_segment.Result[(from - offset)..]);
-                }
-
-                Mark(Posted, p);
-                WaitForAll(Posted, p, "post its shard", wait);
-                _segment.Result[..length].CopyTo(buffer.Slice(offset, length));
-                Mark(Done, p);
+                buffer[from..to].CopyTo(_segment.Result[(from - offset)..]);
             }
-        }
-        finally
-        {
-            Exit();
+
+            Mark(Posted, p);
+            WaitForAll(Posted, p, "post its shard", wait);
+            _segment.Result[..length].CopyTo(buffer.Slice(offset, length));
+            Mark(Done, p);
         }
     }
 
     /// <summary>In place: every rank ends with <paramref name="root"/>'s buffer.</summary>
     public void Broadcast(Span<float> buffer, int root, in SharedWait wait)
     {
-        Enter();
-        try
+        using var active = Enter();
+        for (var offset = 0; offset < Math.Max(1, buffer.Length); offset += _slotFloats)
         {
-            for (var offset = 0; offset < Math.Max(1, buffer.Length); offset += _slotFloats)
+            var length = Math.Min(_slotFloats, buffer.Length - offset);
+            var p = Begin(Kind.Broadcast, buffer.Length, root, wait);
+            if (Rank == root)
             {
-                var length = Math.Min(_slotFloats, buffer.Length - offset);
-                var p = Begin(Kind.Broadcast, buffer.Length, root, wait);
-                if (Rank == root)
-                {
-                    buffer.Slice(offset, length).CopyTo(_segment.Result);
-                }
-
-                Mark(Posted, p);
-                WaitForAll(Posted, p, Rank == root ? "arrive" : "post the broadcast", wait);
-                if (Rank != root)
-                {
-                    _segment.Result[..length].CopyTo(buffer.Slice(offset, length));
-                }
-
-                Mark(Done, p);
+                buffer.Slice(offset, length).CopyTo(_segment.Result);
             }
-        }
-        finally
-        {
-            Exit();
+
+            Mark(Posted, p);
+            WaitForAll(Posted, p, Rank == root ? "arrive" : "post the broadcast", wait);
+            if (Rank != root)
+            {
+                _segment.Result[..length].CopyTo(buffer.Slice(offset, length));
+            }
+
+            Mark(Done, p);
         }
     }
 
     /// <summary>Returns once every rank has arrived.</summary>
     public void Barrier(in SharedWait wait)
     {
-        Enter();
-        try
-        {
-            var p = Begin(Kind.Barrier, 0, 0, wait);
-            Mark(Posted, p);
-            WaitForAll(Posted, p, "arrive", wait);
-            Mark(Done, p);
-        }
-        finally
-        {
-            Exit();
-        }
+        using var active = Enter();
+        var p = Begin(Kind.Barrier, 0, 0, wait);
+        Mark(Posted, p);
+        WaitForAll(Posted, p, "arrive", wait);
+        Mark(Done, p);
     }
 
     /// <summary>Small values from every rank, indexed by rank.</summary>
     public double[][] GatherValues(ReadOnlySpan<double> values, in SharedWait wait)
     {
-        Enter();
-        try
+        using var active = Enter();
+        var slot = MemoryMarshal.Cast<float, double>(_segment.Slot(Rank));
+        if (values.Length > slot.Length)
         {
-            var slot = MemoryMarshal.Cast<float, double>(_segment.Slot(Rank));
-            if (values.Length > slot.Length)
-            {
-                throw new ArgumentException(
-                    $"values: {values.Length} doubles do not fit the shared slot of {slot.Length}; gather small values only.", nameof(values));
-            }
-
-            var p = Begin(Kind.GatherValues, -1, 0, wait);
-            values.CopyTo(slot);
-            *(long*)(Mine + CallLength) = values.Length;
-            Mark(Posted, p);
-            WaitForAll(Posted, p, "post its values", wait);
-            var result = new double[WorldSize][];
-            for (var k = 0; k < WorldSize; k++)
-            {
-                var count = (int)Volatile.Read(ref *(long*)(_segment.Block(k) + CallLength));
-                result[k] = MemoryMarshal.Cast<float, double>(_segment.Slot(k))[..count].ToArray();
-            }
-
-            Mark(Done, p);
-            return result;
+            throw new ArgumentException(
+                $"values: {values.Length} doubles do not fit the shared slot of {slot.Length}; gather small values only.", nameof(values));
         }
-        finally
+
+        var p = Begin(Kind.GatherValues, -1, 0, wait);
+        values.CopyTo(slot);
+        *(long*)(Mine + CallLength) = values.Length;
+        Mark(Posted, p);
+        WaitForAll(Posted, p, "post its values", wait);
+        var result = new double[WorldSize][];
+        for (var k = 0; k < WorldSize; k++)
         {
-            Exit();
+            var count = (int)Volatile.Read(ref *(long*)(_segment.Block(k) + CallLength));
+            result[k] = MemoryMarshal.Cast<float, double>(_segment.Slot(k))[..count].ToArray();
         }
+
+        Mark(Done, p);
+        return result;
     }
 
     /// <summary>
@@ -288,18 +246,7 @@ internal sealed unsafe class SharedMemoryCollectives : IDisposable
             return;
         }
 
-        try
-        {
-            RaiseAbort(failedRank, reason);
-        }
-        finally
-        {
-            Exit();
-        }
-    }
-
-    private void RaiseAbort(int failedRank, string reason)
-    {
+        using var active = new Active(this);
         if (Volatile.Read(ref *(int*)(Mine + Aborted)) != 0)
         {
             return;
@@ -343,12 +290,14 @@ internal sealed unsafe class SharedMemoryCollectives : IDisposable
         return false;
     }
 
-    private void Enter()
+    private Active Enter() => TryEnter()
+        ? new Active(this)
+        : throw new ObjectDisposedException(nameof(SharedMemoryCollectives), "this rank has left the round");
+
+    /// <summary>Keeps the segment mapped while a collective of this rank uses it; disposing it lets go (<see cref="Exit"/>).</summary>
+    private readonly ref struct Active(SharedMemoryCollectives owner)
     {
-        if (!TryEnter())
-        {
-            throw new ObjectDisposedException(nameof(SharedMemoryCollectives), "this rank has left the round");
-        }
+        public void Dispose() => owner.Exit();
     }
 
     private void Exit()

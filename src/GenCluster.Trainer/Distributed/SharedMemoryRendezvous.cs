@@ -21,11 +21,7 @@ internal static class SharedMemoryRendezvous
     public sealed record Round(string JobId, long Number, int Rank, IReadOnlyList<string> Peers, byte[] KeyId);
 
     /// <summary>Whether every peer advertises the same IP address (so sharing memory is worth trying).</summary>
-    public static bool OneHost(IReadOnlyList<string> peers)
-    {
-        var first = RingPeerAddress.Parse(peers[0]);
-        return peers.All(p => RingPeerAddress.Parse(p).HasSameAddressAs(first));
-    }
+    public static bool OneHost(IReadOnlyList<string> peers) => RingPeerAddress.SharingAddressWith(peers, 0) == peers.Count;
 
     /// <summary>Bytes of each rank's slot: four ring frames, between 4 KiB and 16 MiB.</summary>
     public static int SlotBytesFor(RingOptions options) => Math.Clamp(options.FrameBytes * 4, 4096, 16 * 1024 * 1024);

@@ -132,23 +132,14 @@ internal sealed unsafe class SharedMemorySegment : IDisposable
         }
 
         var file = MemoryMappedFile.CreateFromFile(stream, null, length, MemoryMappedFileAccess.ReadWrite, HandleInheritability.None, leaveOpen: false);
-        SharedMemorySegment? segment = null;
         try
         {
-            var header = new SharedMemorySegment(path, file, HeaderBytes, worldSize, 0);
             long magic;
             int ranks, slotBytes;
             ulong stamp;
-            try
+            using (var header = file.CreateViewAccessor(0, HeaderBytes, MemoryMappedFileAccess.Read))
             {
-                magic = Volatile.Read(ref *(long*)header._base);
-                ranks = *(int*)(header._base + 8);
-                slotBytes = *(int*)(header._base + 12);
-                stamp = *(ulong*)(header._base + 16);
-            }
-            finally
-            {
-                header.ReleaseView();
+                (magic, ranks, slotBytes, stamp) = (header.ReadInt64(0), header.ReadInt32(8), header.ReadInt32(12), header.ReadUInt64(16));
             }
 
             reason = magic != Magic ? $"{path} is not a ring segment"
@@ -162,8 +153,7 @@ internal sealed unsafe class SharedMemorySegment : IDisposable
                 return null;
             }
 
-            segment = new SharedMemorySegment(path, file, BytesFor(worldSize, slotBytes), worldSize, slotBytes);
-            return segment;
+            return new SharedMemorySegment(path, file, BytesFor(worldSize, slotBytes), worldSize, slotBytes);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -186,7 +176,8 @@ internal sealed unsafe class SharedMemorySegment : IDisposable
         }
     }
 
-    private void ReleaseView()
+    /// <summary>Unmaps the segment.</summary>
+    public void Dispose()
     {
         if (_base != null)
         {
@@ -195,12 +186,6 @@ internal sealed unsafe class SharedMemorySegment : IDisposable
         }
 
         _view.Dispose();
-    }
-
-    /// <summary>Unmaps the segment.</summary>
-    public void Dispose()
-    {
-        ReleaseView();
         _file.Dispose();
     }
 }

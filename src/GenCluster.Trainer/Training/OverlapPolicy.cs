@@ -16,8 +16,8 @@ namespace GenCluster.Trainer.Training;
 /// </remarks>
 public static class OverlapPolicy
 {
-    /// <summary>The accepted values of <c>Trainer:OverlapBackward</c>.</summary>
-    public static readonly IReadOnlyList<string> Modes = ["auto", "on", "off"];
+    /// <summary>The accepted values of <c>Trainer:OverlapBackward</c> (<see cref="OverlapModes"/>).</summary>
+    public static IReadOnlyList<string> Modes => OverlapModes.All;
 
     /// <summary>
     /// The decision for a trainer running <paramref name="computeThreads"/> compute threads (0 = libtorch's default, every

@@ -34,11 +34,7 @@ public sealed partial class TrainingRoundRunner(
     public static Action<RingOptions> RingSettingsOf(JobSpec spec) => options => options.UseBf16 = spec.GradientTransfer == "bf16";
 
     /// <summary>Members of the round advertising this rank's address (they share its host's cores).</summary>
-    internal static int RanksOnHost(Assignment assignment)
-    {
-        var self = RingPeerAddress.Parse(assignment.Peers[assignment.Rank]);
-        return assignment.Peers.Count(p => RingPeerAddress.Parse(p).HasSameAddressAs(self));
-    }
+    internal static int RanksOnHost(Assignment assignment) => RingPeerAddress.SharingAddressWith(assignment.Peers, assignment.Rank);
 
     public async Task<RoundOutcome> RunAsync(Assignment assignment, RoundControl control, CancellationToken cancellationToken)
     {
