@@ -43,6 +43,9 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
     private volatile Exception? _outboundFailure;
     private CollectiveState? _current;
     private SharedMemoryCollectives? _local;
+    private HierarchicalAllReduce? _hierarchy;
+    private readonly IReadOnlyList<int>? _roundRanks;
+    private readonly IReadOnlyList<string> _roundPeers;
     private bool _negotiated;
     private bool _disposed;
 
@@ -60,6 +63,15 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
     public RingCollectives(
         string jobId, long round, int rank, IReadOnlyList<string> peers, string jobSecret, RingOptions options,
         RingInstruments instruments, ILogger logger, TimeProvider? timeProvider = null, RingSessionRegistry? registry = null)
+        : this(jobId, round, rank, peers, jobSecret, options, instruments, logger, timeProvider, registry, null, null)
+    {
+    }
+
+    /// <summary>As the public constructor; for a ring across hosts, <paramref name="roundRanks"/> names each of its ranks' round rank and <paramref name="roundPeers"/> every round rank's endpoint, for failures.</summary>
+    private RingCollectives(
+        string jobId, long round, int rank, IReadOnlyList<string> peers, string jobSecret, RingOptions options,
+        RingInstruments instruments, ILogger logger, TimeProvider? timeProvider, RingSessionRegistry? registry,
+        IReadOnlyList<int>? roundRanks, IReadOnlyList<string>? roundPeers)
     {
         ArgumentException.ThrowIfNullOrEmpty(jobId);
         ArgumentNullException.ThrowIfNull(peers);
@@ -85,6 +97,8 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
         Round = round;
         Rank = rank;
         _peers = peers;
+        _roundRanks = roundRanks;
+        _roundPeers = roundPeers ?? peers;
         JobSecret = jobSecret;
         KeyId = RingHandshake.KeyIdOf(jobId);
         _options = options;
@@ -125,6 +139,16 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
     /// </summary>
     public bool UsesSharedMemory => _local is not null;
 
+    /// <summary>
+    /// Whether this round's all-reduces run in two levels (<see cref="HierarchicalAllReduce"/>): within each host in shared
+    /// memory, across hosts over a ring of the host leaders. Decided in the round's first collective, for rounds whose
+    /// hosts hold several ranks each; the other collectives stay on the ring.
+    /// </summary>
+    public bool UsesHostHierarchy => _hierarchy is not null;
+
+    /// <summary>The two-level all-reduce, once agreed (see <see cref="UsesHostHierarchy"/>).</summary>
+    internal HierarchicalAllReduce? Hierarchy => _hierarchy;
+
     /// <summary>Collectives started so far in this round (the next one gets this sequence number).</summary>
     public long Sequence => Interlocked.Read(ref _sequence);
 
@@ -137,6 +161,9 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
 
     private int Predecessor => (Rank + WorldSize - 1) % WorldSize;
 
+    /// <summary>The round rank of this ring's rank <paramref name="rank"/> (the same, except on a ring across hosts).</summary>
+    private int Named(int rank) => _roundRanks?[rank] ?? rank;
+
     /// <inheritdoc />
     public Task AllReduceAsync(Memory<float> buffer, ReduceOp op, CancellationToken cancellationToken = default) =>
         AllReduceAsync(buffer, op, bucket: 0, cancellationToken);
@@ -147,6 +174,7 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
         var started = Stopwatch.GetTimestamp();
         await RunAsync("all-reduce", (seq, ct) => _local is { } local
             ? Locally(() => local.AllReduce(buffer.Span, op, WaitOf(seq)))
+            : _hierarchy is { } hierarchy ? hierarchy.AllReduceAsync(buffer, op, WaitOf(seq), ct)
             : RingPassAsync(buffer, op, bucket, BothPhases, seq, ct), cancellationToken).ConfigureAwait(false);
         _instruments.AllReduceSeconds.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
     }
@@ -202,6 +230,11 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
         _disposed = true;
         _registry?.Unregister(this);
         _local?.Dispose();
+        if (_hierarchy is not null)
+        {
+            await _hierarchy.DisposeAsync().ConfigureAwait(false);
+        }
+
         _inbox.Writer.TryComplete(new ObjectDisposedException(nameof(RingCollectives)));
         await _oneAtATime.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
         if (_outbound is not null)
@@ -235,7 +268,7 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
         _inbox.Writer.WriteAsync(frame, cancellationToken);
 
     internal void InboundEnded(Exception? error) =>
-        _inbox.Writer.TryComplete(error ?? new IOException($"rank {Predecessor} closed its ring stream"));
+        _inbox.Writer.TryComplete(error ?? new IOException($"rank {Named(Predecessor)} closed its ring stream"));
 
     private async Task RunAsync(string collective, Func<long, CancellationToken, Task> body, CancellationToken cancellationToken)
     {
@@ -247,7 +280,7 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
             if (_broken is not null)
             {
                 throw new CollectiveException(
-                    $"{collective} #{seq} on rank {Rank} of job {JobId} round {Round}: the ring broke in an earlier collective ({_broken.Message}); a new round is needed.",
+                    $"{collective} #{seq} on rank {Named(Rank)} of job {JobId} round {Round}: the ring broke in an earlier collective ({_broken.Message}); a new round is needed.",
                     collective, seq, null, null, _broken);
             }
 
@@ -257,7 +290,8 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
                 return;
             }
 
-            var timeout = _options.DeadlineOf(seq);
+            // Within a host, a two-level all-reduce waits a little longer than its leaders' ring, whose verdict names the right rank.
+            var timeout = _options.DeadlineOf(seq) + (_hierarchy is not null ? HierarchicalAllReduce.HostGrace : TimeSpan.Zero);
             using var deadline = new CancellationTokenSource(timeout, _time);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token, _lifetime.Token);
             var state = new CollectiveState(collective, seq, linked, _lifetime.Token) { Timeout = timeout, Caller = cancellationToken, Deadline = deadline.Token };
@@ -267,7 +301,7 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
                 if (!_negotiated)
                 {
                     _negotiated = true;
-                    _local = await NegotiateSharedMemoryAsync(seq, linked.Token).ConfigureAwait(false);
+                    await NegotiateSharedMemoryAsync(seq, linked.Token).ConfigureAwait(false);
                 }
 
                 await body(seq, linked.Token).ConfigureAwait(false);
@@ -283,6 +317,11 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
                 }
                 else
                 {
+                    if (_hierarchy is { } hierarchy)
+                    {
+                        await hierarchy.AbortAsync(failure is CollectiveException { PeerRank: { } peer } ? peer : Rank, AbortReason(state, failure)).ConfigureAwait(false);
+                    }
+
                     await TrySendAbortAsync(state, failure).ConfigureAwait(false);
                 }
                 if (ReferenceEquals(failure, ex))
@@ -339,21 +378,23 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
     }
 
     private string AbortReason(CollectiveState state, Exception failure) =>
-        failure is OperationCanceledException ? $"rank {Rank} cancelled {state.Collective} #{state.Sequence}" : failure.Message;
+        failure is OperationCanceledException ? $"rank {Named(Rank)} cancelled {state.Collective} #{state.Sequence}" : failure.Message;
 
     /// <summary>
-    /// In the round's first collective, before its own work: when every rank is on this host, agree over the ring to use
-    /// shared memory instead (<see cref="SharedMemoryRendezvous"/>). The agreement rides on the first collective's
-    /// sequence number and deadline, so a missing peer fails that collective just as before.
+    /// In the round's first collective, before its own work: when ranks share hosts, agree over the ring to use shared
+    /// memory (<see cref="SharedMemoryRendezvous"/>): for every collective when the whole round is on this host, for the
+    /// two-level all-reduce (<see cref="HierarchicalAllReduce"/>) when the round spans hosts that hold several ranks each.
+    /// The agreement rides on the first collective's sequence number and deadline, so a missing peer fails that collective
+    /// just as before.
     /// </summary>
-    private async Task<SharedMemoryCollectives?> NegotiateSharedMemoryAsync(long seq, CancellationToken ct)
+    private async Task NegotiateSharedMemoryAsync(long seq, CancellationToken ct)
     {
-        if (WorldSize == 1 || _options.UseBf16 || !SharedMemoryRendezvous.OneHost(_peers))
+        if (WorldSize == 1 || _options.UseBf16 || _roundRanks is not null || !SharedMemoryRendezvous.Worthwhile(_peers))
         {
-            return null;
+            return;
         }
 
-        var local = await SharedMemoryRendezvous.TryAsync(
+        var agreement = await SharedMemoryRendezvous.TryAsync(
             async values =>
             {
                 var result = new double[WorldSize][];
@@ -362,12 +403,77 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
             },
             new SharedMemoryRendezvous.Round(JobId, Round, Rank, _peers, KeyId),
             _options, _logger).ConfigureAwait(false);
-        if (local is not null)
+        if (agreement is null)
+        {
+            return;
+        }
+
+        if (agreement.Local is not null)
         {
             _instruments.Connections.Add(1, new KeyValuePair<string, object?>("transport", RingTransport.SharedMemory.Label()));
         }
 
-        return local;
+        var groups = HostGroups.Of(_peers);
+        if (groups.OneHost)
+        {
+            _local = agreement.Local;
+            return;
+        }
+
+        RingCollectives? across = null;
+        if (HierarchicalAllReduce.CarriesAcross(groups, Rank))
+        {
+            var ring = HierarchicalAllReduce.AcrossRing(groups, Rank);
+            var index = 0;
+            while (ring[index] != Rank)
+            {
+                index++;
+            }
+
+            // Its own session on the same ring port, under a job id no job has; the same secret opens its connections.
+            across = new RingCollectives(AcrossHostsJobId(JobId, groups.LocalIndexOf(Rank)), Round, index, [.. ring.Select(r => _peers[r])], JobSecret,
+                _options, _instruments, _logger, _time, _registry, ring, _peers);
+            _registry?.Register(across);
+        }
+
+        _hierarchy = new HierarchicalAllReduce(groups, Rank, agreement.Local, across);
+        RingLog.HostHierarchy(_logger, Rank, JobId, Round, groups.Groups.Count, groups.HostOf(Rank).Count,
+            groups.Uniform ? groups.HostOf(Rank).Count : 1, string.Join(", ", HierarchicalAllReduce.AcrossRing(groups, Rank).Select(r => $"rank {r}")));
+    }
+
+    /// <summary>The job id of lane <paramref name="lane"/>'s ring across hosts in job <paramref name="jobId"/>'s rounds ('#' is not allowed in job ids).</summary>
+    internal static string AcrossHostsJobId(string jobId, int lane) => $"{jobId}#hosts{lane}";
+
+    /// <summary>On the leaders' ring (<see cref="HierarchicalAllReduce"/>): sums <paramref name="buffer"/> over the hosts.</summary>
+    internal Task AllReduceAcrossHostsAsync(Memory<float> buffer, CancellationToken cancellationToken) =>
+        RunAsync("all-reduce", (seq, ct) => RingPassAsync(buffer, ReduceOp.Sum, 0, BothPhases, seq, ct), cancellationToken);
+
+    /// <summary>
+    /// On the leaders' ring, outside its collectives: the round failed at <paramref name="failedRank"/> (a round rank)
+    /// within this leader's host, so this ring is broken, and the next leader is told, so that its host fails at once
+    /// naming that rank. Best effort, as <see cref="TrySendAbortAsync"/>.
+    /// </summary>
+    internal async Task AbortAcrossHostsAsync(int failedRank, string reason)
+    {
+        if (_broken is not null || _disposed || !await _oneAtATime.WaitAsync(StopGrace).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        try
+        {
+            var seq = Interlocked.Read(ref _sequence);
+            var endpoint = failedRank >= 0 && failedRank < _roundPeers.Count ? _roundPeers[failedRank] : null;
+            _broken = new CollectiveException($"rank {failedRank} ({endpoint}) failed on its host: {reason}", "all-reduce", seq, failedRank, endpoint);
+            if (failedRank != Named(Successor))
+            {
+                await SendAbortAsync(seq, failedRank, reason).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _oneAtATime.Release();
+        }
     }
 
     private SharedWait WaitOf(long seq)
@@ -390,8 +496,19 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
     /// </summary>
     private async Task TrySendAbortAsync(CollectiveState state, Exception failure)
     {
-        var failedRank = failure is CollectiveException { PeerRank: { } peer } ? peer : Rank;
-        if (_outbound is null || state.StreamCut || _outboundFailure is not null || failedRank == Successor)
+        var failedRank = failure is CollectiveException { PeerRank: { } peer } ? peer : Named(Rank);
+        if (state.StreamCut || failedRank == Named(Successor))
+        {
+            return;
+        }
+
+        await SendAbortAsync(state.Sequence, failedRank, AbortReason(state, failure)).ConfigureAwait(false);
+    }
+
+    /// <summary>Sends the successor an abort frame naming <paramref name="failedRank"/> (a round rank), within <see cref="StopGrace"/>.</summary>
+    private async Task SendAbortAsync(long seq, int failedRank, string reason)
+    {
+        if (_outbound is null || _outboundFailure is not null)
         {
             return;
         }
@@ -400,11 +517,11 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
         {
             JobId = JobId,
             Round = Round,
-            Sequence = state.Sequence,
+            Sequence = seq,
             SenderRank = Rank,
             Abort = true,
             FailedRank = failedRank,
-            Reason = failure is OperationCanceledException ? $"rank {Rank} cancelled {state.Collective} #{state.Sequence}" : failure.Message,
+            Reason = reason,
         };
         using var timeout = new CancellationTokenSource(StopGrace, _time);
         try
@@ -439,19 +556,19 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
             _ => Predecessor,
         };
         var endpoint = _peers[blamed];
-        var where = $"{state.Collective} #{state.Sequence} on rank {Rank} of job {JobId} round {Round}";
+        var where = $"{state.Collective} #{state.Sequence} on rank {Named(Rank)} of job {JobId} round {Round}";
         if (deadlinePassed && ex is OperationCanceledException)
         {
             var waiting = blamed == Predecessor ? "receiving from" : "sending to";
             return new CollectiveTimeoutException(
-                $"{where}: no progress from rank {blamed} ({endpoint}) within {state.Timeout.TotalSeconds:0.###} s while {waiting} it.",
-                state.Collective, state.Sequence, blamed, endpoint, state.Timeout);
+                $"{where}: no progress from rank {Named(blamed)} ({endpoint}) within {state.Timeout.TotalSeconds:0.###} s while {waiting} it.",
+                state.Collective, state.Sequence, Named(blamed), endpoint, state.Timeout);
         }
 
         var detail = ex is RpcException rpc ? $"{rpc.StatusCode}: {rpc.Status.Detail}" : ex.Message;
         return new PeerFailedException(
-            $"{where}: rank {blamed} ({endpoint}) failed: {detail}",
-            state.Collective, state.Sequence, blamed, endpoint, ex);
+            $"{where}: rank {Named(blamed)} ({endpoint}) failed: {detail}",
+            state.Collective, state.Sequence, Named(blamed), endpoint, ex);
     }
 
     private async Task ShardCollectiveAsync(string collective, Memory<float> buffer, ReduceOp op, RingPhases phases, CancellationToken cancellationToken)
@@ -669,8 +786,8 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
         {
             var endpoint = _peers[Predecessor];
             throw new PeerFailedException(
-                $"{state.Collective} #{state.Sequence} on rank {Rank} of job {JobId} round {Round}: stream from rank {Predecessor} ({endpoint}) ended: {closed.InnerException?.Message ?? closed.Message}",
-                state.Collective, state.Sequence, Predecessor, endpoint, closed.InnerException ?? closed);
+                $"{state.Collective} #{state.Sequence} on rank {Named(Rank)} of job {JobId} round {Round}: stream from rank {Named(Predecessor)} ({endpoint}) ended: {closed.InnerException?.Message ?? closed.Message}",
+                state.Collective, state.Sequence, Named(Predecessor), endpoint, closed.InnerException ?? closed);
         }
         catch (OperationCanceledException) when (sender.IsFaulted)
         {
@@ -687,11 +804,13 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
         }
 
         frame.Release();
-        var failed = frame.FailedRank >= 0 && frame.FailedRank < WorldSize ? frame.FailedRank : Predecessor;
-        var endpoint = _peers[failed];
+        // Abort frames name round ranks (a ring across hosts passes on failures of ranks that are not in it).
+        var failed = frame.FailedRank >= 0 && frame.FailedRank < _roundPeers.Count ? frame.FailedRank : Named(Predecessor);
+        var endpoint = _roundPeers[failed];
+        var sender = frame.SenderRank >= 0 && frame.SenderRank < WorldSize ? Named(frame.SenderRank) : frame.SenderRank;
         throw new PeerFailedException(
-            $"{state.Collective} #{state.Sequence} on rank {Rank} of job {JobId} round {Round}: rank {failed} ({endpoint}) failed, " +
-            $"reported by rank {frame.SenderRank}: {frame.Reason}",
+            $"{state.Collective} #{state.Sequence} on rank {Named(Rank)} of job {JobId} round {Round}: rank {failed} ({endpoint}) failed, " +
+            $"reported by rank {sender}: {frame.Reason}",
             state.Collective, state.Sequence, failed, endpoint, null);
     }
 
@@ -708,10 +827,10 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
         var state = _current!;
         var endpoint = _peers[Predecessor];
         throw new PeerFailedException(
-            $"{state.Collective} #{seq} on rank {Rank} of job {JobId} round {Round}: rank {Predecessor} ({endpoint}) sent " +
+            $"{state.Collective} #{seq} on rank {Named(Rank)} of job {JobId} round {Round}: rank {Named(Predecessor)} ({endpoint}) sent " +
             $"sequence {frame.Sequence} step {frame.Step} chunk {frame.Chunk} offset {frame.Offset} {frame.Dtype} {frame.PayloadLength} bytes, " +
             $"expected sequence {seq} step {step} chunk {chunk} offset {offset} {dtype} {count * elementBytes} bytes (ranks called different collectives or lengths).",
-            state.Collective, seq, Predecessor, endpoint, null);
+            state.Collective, seq, Named(Predecessor), endpoint, null);
     }
 
     private static void Absorb(InboundFrame frame, Span<float> target, bool accumulate)

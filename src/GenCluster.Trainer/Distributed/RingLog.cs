@@ -36,14 +36,18 @@ internal static partial class RingLog
     public static partial void UnixSocketUnavailable(ILogger logger, string path, string reason);
 
     [LoggerMessage(EventId = 3009, Level = LogLevel.Information,
-        Message = "Ring rank {Rank} of job {Job} round {Round}: all {WorldSize} ranks share this host, collectives go through shared memory ({SlotBytes}-byte slots; {Watched} peer processes watched)")]
+        Message = "Ring rank {Rank} of job {Job} round {Round}: the {WorldSize} ranks on this host share memory ({SlotBytes}-byte slots; {Watched} peer processes watched)")]
     public static partial void SharedMemory(ILogger logger, int rank, string job, long round, int worldSize, int slotBytes, int watched);
 
     [LoggerMessage(EventId = 3010, Level = LogLevel.Warning,
-        Message = "Ring rank {Rank} of job {Job} round {Round}: all ranks share this host but not shared memory, collectives use the ring's sockets ({Reason})")]
+        Message = "Ring rank {Rank} of job {Job} round {Round}: ranks share a host but not shared memory, collectives use the ring's sockets ({Reason})")]
     public static partial void SharedMemoryDeclined(ILogger logger, int rank, string job, long round, string reason);
 
     [LoggerMessage(EventId = 3011, Level = LogLevel.Debug,
-        Message = "Ring rank {Rank} of job {Job} round {Round}: all ranks share this host, collectives use the ring's sockets as configured ({Reason})")]
+        Message = "Ring rank {Rank} of job {Job} round {Round}: ranks share a host, collectives use the ring's sockets as configured ({Reason})")]
     public static partial void SharedMemoryNotConfigured(ILogger logger, int rank, string job, long round, string reason);
+
+    [LoggerMessage(EventId = 3012, Level = LogLevel.Information,
+        Message = "Ring rank {Rank} of job {Job} round {Round}: {Hosts} hosts, {OnThisHost} ranks on this one; all-reduces reduce within each host in shared memory and cross the hosts over {Rings} ring(s), this rank's with {AcrossRing}")]
+    public static partial void HostHierarchy(ILogger logger, int rank, string job, long round, int hosts, int onThisHost, int rings, string acrossRing);
 }

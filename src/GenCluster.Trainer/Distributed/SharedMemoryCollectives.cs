@@ -49,6 +49,7 @@ internal sealed unsafe class SharedMemoryCollectives : IDisposable
 
     private readonly SharedMemorySegment _segment;
     private readonly IReadOnlyList<string> _peers;
+    private readonly IReadOnlyList<int>? _roundRanks;
     private readonly string _where;
     private readonly PeerProcess[] _processes;
     private readonly int _slotFloats;
@@ -58,12 +59,28 @@ internal sealed unsafe class SharedMemoryCollectives : IDisposable
     private int _unmapped;
 
     /// <summary>Takes over a segment every rank has mapped; publishes this process for the peers' liveness checks.</summary>
+    /// <param name="segment">The segment, one block and slot per rank sharing it.</param>
+    /// <param name="rank">This rank's index among those sharing the segment.</param>
+    /// <param name="peers">The round's endpoints, by round rank (for naming peers in failures).</param>
+    /// <param name="jobId">The job (for failures).</param>
+    /// <param name="round">The round (for failures).</param>
     /// <param name="self">The process peers watch for this rank: this one (tests name another).</param>
-    public SharedMemoryCollectives(SharedMemorySegment segment, int rank, IReadOnlyList<string> peers, string jobId, long round, PeerProcess? self = null)
+    /// <param name="roundRanks">
+    /// The round rank of each index sharing the segment, when only the ranks of one host of a round that spans hosts share
+    /// it (<see cref="HostGroups"/>); null when the whole round shares it (index = round rank). Failures name round ranks.
+    /// </param>
+    public SharedMemoryCollectives(SharedMemorySegment segment, int rank, IReadOnlyList<string> peers, string jobId, long round, PeerProcess? self = null,
+        IReadOnlyList<int>? roundRanks = null)
     {
+        if (roundRanks is not null && roundRanks.Count != segment.WorldSize)
+        {
+            throw new ArgumentException($"roundRanks: expected {segment.WorldSize} ranks (one per slot of the segment), got {roundRanks.Count}.", nameof(roundRanks));
+        }
+
         _segment = segment;
         Rank = rank;
         _peers = peers;
+        _roundRanks = roundRanks;
         _where = $"of job {jobId} round {round}";
         _slotFloats = segment.SlotBytes / sizeof(float);
         _processes = new PeerProcess[segment.WorldSize];
@@ -236,7 +253,7 @@ internal sealed unsafe class SharedMemoryCollectives : IDisposable
     }
 
     /// <summary>
-    /// Raises this rank's abort flag: the peers' waits fail naming <paramref name="failedRank"/>, with the reason. Once
+    /// Raises this rank's abort flag: the peers' waits fail naming <paramref name="failedRank"/> (a round rank), with the reason. Once
     /// raised it stays up for the rest of the round, as a broken ring stays broken.
     /// </summary>
     public void Abort(int failedRank, string reason)
@@ -425,11 +442,12 @@ internal sealed unsafe class SharedMemoryCollectives : IDisposable
             var block = _segment.Block(k);
             if (k != Rank && Volatile.Read(ref *(int*)(block + Aborted)) != 0)
             {
+                // The failed rank is the round's: it may be on another host, reported across the hosts' ring.
                 var failed = *(int*)(block + FailedRank);
-                failed = failed >= 0 && failed < WorldSize ? failed : k;
+                failed = failed >= 0 && failed < _peers.Count ? failed : Name(k);
                 var reason = Encoding.UTF8.GetString(new ReadOnlySpan<byte>(block + SharedMemorySegment.ReasonOffset, Math.Clamp(*(int*)(block + ReasonLength), 0, SharedMemorySegment.ReasonBytes)));
                 return new PeerFailedException(
-                    $"{Where(wait)}: rank {failed} ({_peers[failed]}) failed, reported by rank {k}: {reason}",
+                    $"{Where(wait)}: rank {failed} ({_peers[failed]}) failed, reported by rank {Name(k)}: {reason}",
                     wait.Collective, wait.Sequence, failed, _peers[failed], null);
             }
         }
@@ -441,7 +459,7 @@ internal sealed unsafe class SharedMemoryCollectives : IDisposable
 
         if (Volatile.Read(ref _disposed) != 0)
         {
-            return new ObjectDisposedException(nameof(SharedMemoryCollectives), $"{Where(wait)}: this rank left the round while waiting for rank {waitingOn}");
+            return new ObjectDisposedException(nameof(SharedMemoryCollectives), $"{Where(wait)}: this rank left the round while waiting for rank {Name(waitingOn)}");
         }
 
         if (wait.Caller.IsCancellationRequested)
@@ -451,8 +469,8 @@ internal sealed unsafe class SharedMemoryCollectives : IDisposable
 
         return wait.Deadline.IsCancellationRequested
             ? new CollectiveTimeoutException(
-                $"{Where(wait)}: no progress from rank {waitingOn} ({_peers[waitingOn]}) within {wait.Timeout.TotalSeconds:0.###} s while waiting for it to {what} in shared memory.",
-                wait.Collective, wait.Sequence, waitingOn, _peers[waitingOn], wait.Timeout)
+                $"{Where(wait)}: no progress from rank {Name(waitingOn)} ({_peers[Name(waitingOn)]}) within {wait.Timeout.TotalSeconds:0.###} s while waiting for it to {what} in shared memory.",
+                wait.Collective, wait.Sequence, Name(waitingOn), _peers[Name(waitingOn)], wait.Timeout)
             : null;
     }
 
@@ -467,9 +485,9 @@ internal sealed unsafe class SharedMemoryCollectives : IDisposable
             if (sequence != mySequence || kind != myKind || root != myRoot || (kind != (int)Kind.GatherValues && length != myLength))
             {
                 throw new PeerFailedException(
-                    $"{Where(wait)}: rank {k} ({_peers[k]}) called {Describe(kind, sequence, length, root)}, this rank called " +
+                    $"{Where(wait)}: rank {Name(k)} ({_peers[Name(k)]}) called {Describe(kind, sequence, length, root)}, this rank called " +
                     $"{Describe(myKind, mySequence, myLength, myRoot)} (ranks called different collectives or lengths).",
-                    wait.Collective, wait.Sequence, k, _peers[k], null);
+                    wait.Collective, wait.Sequence, Name(k), _peers[Name(k)], null);
             }
         }
     }
@@ -487,8 +505,11 @@ internal sealed unsafe class SharedMemoryCollectives : IDisposable
         _ => $"collective {kind} #{sequence}",
     };
 
-    private PeerFailedException Failed(int rank, string why, in SharedWait wait) => new(
-        $"{Where(wait)}: rank {rank} ({_peers[rank]}) failed: {why}", wait.Collective, wait.Sequence, rank, _peers[rank], null);
+    private PeerFailedException Failed(int index, string why, in SharedWait wait) => new(
+        $"{Where(wait)}: rank {Name(index)} ({_peers[Name(index)]}) failed: {why}", wait.Collective, wait.Sequence, Name(index), _peers[Name(index)], null);
 
-    private string Where(in SharedWait wait) => $"{wait.Collective} #{wait.Sequence} on rank {Rank} {_where}";
+    private string Where(in SharedWait wait) => $"{wait.Collective} #{wait.Sequence} on rank {Name(Rank)} {_where}";
+
+    /// <summary>The round rank of the rank at <paramref name="index"/> in the segment.</summary>
+    private int Name(int index) => _roundRanks?[index] ?? index;
 }

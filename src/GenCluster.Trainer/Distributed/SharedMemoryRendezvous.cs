@@ -4,11 +4,13 @@ using Microsoft.Extensions.Logging;
 namespace GenCluster.Trainer.Distributed;
 
 /// <summary>
-/// How the ranks of a round agree to share memory: only when every rank advertises the same IP address, and only once
-/// each has proven it maps the segment rank 0 made. Two all-gathers over the ring carry the agreement: rank 0 offers the
-/// segment (its pid and a random 64-bit token name it; the token in its header proves it), every rank says whether it
-/// is willing (<see cref="RingOptions.SameHostTransport"/> is <c>shm</c>); then every rank reports whether it opened the
-/// segment. All ranks see the same answers, so they all decide the same way; any refusal leaves the round on its sockets.
+/// How the ranks of a round agree to share memory: the ranks of each host (those advertising one IP address,
+/// <see cref="HostGroups"/>), once each has proven it maps the segment its host's leader (lowest rank) made. Two
+/// all-gathers over the ring carry the agreement: each leader offers its segment (its pid and a random 64-bit token name
+/// it; the token in its header proves it), every rank says whether it is willing (<see cref="RingOptions.SameHostTransport"/>
+/// is <c>shm</c>); then every rank reports whether it opened its host's segment. All ranks see the same answers, so they
+/// all decide the same way; any refusal leaves the round on its sockets. When the round spans hosts, the ranks of a host
+/// share memory for the first and last level of <see cref="HierarchicalAllReduce"/>.
 /// </summary>
 /// <remarks>
 /// Ranks that advertise one address yet do not share a <c>/dev/shm</c> (containers on one host with private mounts) fail
@@ -23,6 +25,13 @@ internal static class SharedMemoryRendezvous
     /// <summary>Whether every peer advertises the same IP address (so sharing memory is worth trying).</summary>
     public static bool OneHost(IReadOnlyList<string> peers) => RingPeerAddress.SharingAddressWith(peers, 0) == peers.Count;
 
+    /// <summary>Whether sharing memory is worth trying for <paramref name="peers"/>: all on one host, or several ranks on some of several hosts.</summary>
+    public static bool Worthwhile(IReadOnlyList<string> peers)
+    {
+        var groups = HostGroups.Of(peers);
+        return peers.Count > 1 && (groups.OneHost || groups.Hierarchical);
+    }
+
     /// <summary>Bytes of each rank's slot: four ring frames, between 4 KiB and 16 MiB.</summary>
     public static int SlotBytesFor(RingOptions options) => Math.Clamp(options.FrameBytes * 4, 4096, 16 * 1024 * 1024);
 
@@ -31,27 +40,38 @@ internal static class SharedMemoryRendezvous
         SharedMemorySegment.Directory,
         $"gencluster-ring-{Convert.ToHexString(round.KeyId, 0, Math.Min(6, round.KeyId.Length)).ToLowerInvariant()}-{round.Number}-{pid}-{token:x16}");
 
-    /// <summary>Runs the agreement; returns the shared-memory collectives, or null to stay on the ring.</summary>
-    public static async Task<SharedMemoryCollectives?> TryAsync(
+    /// <summary>What the ranks agreed: this rank's shared-memory collectives, null for a rank alone on its host.</summary>
+    public sealed record Agreement(SharedMemoryCollectives? Local);
+
+    /// <summary>
+    /// Runs the agreement for the ranks of each host (<see cref="HostGroups"/>): each host's leader offers a segment for its
+    /// host's ranks, the others open their leader's. Returns the agreement, or null to leave every collective on the ring:
+    /// any rank's refusal, on any host, refuses for all, so all ranks decide alike.
+    /// </summary>
+    public static async Task<Agreement?> TryAsync(
         Func<double[], Task<double[][]>> allGather, Round round, RingOptions options, ILogger logger)
     {
         var n = round.Peers.Count;
+        var groups = HostGroups.Of(round.Peers);
+        var host = groups.HostOf(round.Rank);
+        var leader = host[0];
+        var shares = host.Count > 1;
         var willing = options.PrefersSharedMemory;
         string? reason = willing ? null : $"Ring:SameHostTransport is '{options.SameHostTransport}' on rank {round.Rank}";
         SharedMemorySegment? segment = null;
         string? path = null;
         ulong token = 0;
-        if (round.Rank == 0 && willing)
+        if (round.Rank == leader && shares && willing)
         {
             token = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(sizeof(ulong)));
             path = PathOf(round, Environment.ProcessId, token);
             try
             {
-                segment = SharedMemorySegment.Create(path, n, SlotBytesFor(options), token);
+                segment = SharedMemorySegment.Create(path, host.Count, SlotBytesFor(options), token);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                (willing, reason) = (false, $"rank 0 cannot make {path}: {ex.Message}");
+                (willing, reason) = (false, $"rank {round.Rank} cannot make {path}: {ex.Message}");
             }
         }
 
@@ -62,46 +82,51 @@ internal static class SharedMemoryRendezvous
             var unwilling = Enumerable.Range(0, n).FirstOrDefault(k => offers[k][0] == 0, -1);
             if (unwilling >= 0)
             {
-                // A rank that could not make the segment is worth a warning; one configured for sockets is a choice.
-                if (offers[0][0] == 0 && options.PrefersSharedMemory && round.Rank == 0)
+                // A leader that could not make the segment is worth a warning; a rank configured for sockets is a choice.
+                if (reason is not null && willing is false && options.PrefersSharedMemory && round.Rank == unwilling)
                 {
-                    RingLog.SharedMemoryDeclined(logger, round.Rank, round.JobId, round.Number, reason ?? "rank 0 declined");
+                    RingLog.SharedMemoryDeclined(logger, round.Rank, round.JobId, round.Number, reason);
                 }
                 else
                 {
-                    RingLog.SharedMemoryNotConfigured(logger, round.Rank, round.JobId, round.Number, reason ?? $"rank {unwilling} ({round.Peers[unwilling]}) is not set to shm");
+                    RingLog.SharedMemoryNotConfigured(logger, round.Rank, round.JobId, round.Number, reason ?? $"rank {unwilling} ({round.Peers[unwilling]}) is not set to shm or cannot share memory");
                 }
 
                 return null;
             }
 
-            if (round.Rank != 0)
+            if (shares && round.Rank != leader)
             {
-                token = ((ulong)offers[0][2] << 32) | (ulong)offers[0][3];
-                path = PathOf(round, (int)offers[0][1], token);
-                segment = SharedMemorySegment.TryOpen(path, n, token, out reason);
+                token = ((ulong)offers[leader][2] << 32) | (ulong)offers[leader][3];
+                path = PathOf(round, (int)offers[leader][1], token);
+                segment = SharedMemorySegment.TryOpen(path, host.Count, token, out reason);
             }
 
             if (segment is not null)
             {
-                local = new SharedMemoryCollectives(segment, round.Rank, round.Peers, round.JobId, round.Number);
+                local = new SharedMemoryCollectives(segment, groups.LocalIndexOf(round.Rank), round.Peers, round.JobId, round.Number,
+                    roundRanks: groups.OneHost ? null : host);
                 segment = null;
             }
 
-            var opened = await allGather([local is null ? 0 : 1]).ConfigureAwait(false);
+            var opened = await allGather([local is not null || !shares ? 1 : 0]).ConfigureAwait(false);
             var failed = Enumerable.Range(0, n).FirstOrDefault(k => opened[k][0] == 0, -1);
             if (failed >= 0)
             {
                 RingLog.SharedMemoryDeclined(logger, round.Rank, round.JobId, round.Number,
-                    reason ?? $"rank {failed} ({round.Peers[failed]}) could not open the segment");
+                    reason ?? $"rank {failed} ({round.Peers[failed]}) could not open its host's segment");
                 local?.Dispose();
                 local = null;
                 return null;
             }
 
-            local!.LearnPeers();
-            RingLog.SharedMemory(logger, round.Rank, round.JobId, round.Number, n, SlotBytesFor(options), local.WatchedPeers);
-            var agreed = local;
+            if (local is not null)
+            {
+                local.LearnPeers();
+                RingLog.SharedMemory(logger, round.Rank, round.JobId, round.Number, host.Count, SlotBytesFor(options), local.WatchedPeers);
+            }
+
+            var agreed = new Agreement(local);
             local = null;
             return agreed;
         }
@@ -109,9 +134,9 @@ internal static class SharedMemoryRendezvous
         {
             local?.Dispose();
             segment?.Dispose();
-            if (round.Rank == 0 && path is not null)
+            if (round.Rank == leader && path is not null)
             {
-                // Every rank has mapped it (or given up): the name is no longer needed, and nothing is left in /dev/shm.
+                // Every rank of the host has mapped it (or given up): the name is no longer needed, and nothing is left in /dev/shm.
                 SharedMemorySegment.TryDelete(path);
             }
         }

@@ -15,7 +15,8 @@ namespace GenCluster.IntegrationTests.MultiHost;
 
 /// <summary>
 /// GenCluster across hosts: the test bed of <c>scripts/netbed/netbed.sh</c> (network namespaces on one bridge, links
-/// shaped by tc), with Redis and two silos on control hosts and one trainer per GPU host. Needs root.
+/// shaped by tc), with Redis and two silos on control hosts and one trainer per GPU host (two per host for the two-level
+/// all-reduce). Needs root.
 /// </summary>
 [Collection(FaultsCollection.Name)]
 public sealed partial class MultiHostTests(ITestOutputHelper log) : IDisposable
@@ -139,10 +140,38 @@ public sealed partial class MultiHostTests(ITestOutputHelper log) : IDisposable
         foreach (var line in table) log.WriteLine(line);
     }
 
-    private async Task<string> RunBenchAsync(string hosts)
+    [Fact]
+    public async Task TwoRanksPerHostAllReduceInTwoLevelsAndSendTwoThirdsOfTheFlatRingsBytes()
+    {
+        using var bed = NetBed.Up(gpuHosts: 2, profile: "10gbit");
+        // Ranks 0, 1 on gpu1 and 2, 3 on gpu2. The flat ring sends 2(n-1)/n = 1.5 buffers per all-reduce over each host's
+        // link; two levels send 2(H-1)/H = 1 buffer (the hosts' sums, between the two leaders).
+        var hosts = string.Join(',', bed.GpuHosts.SelectMany(h => new[] { h, h }).Select(h => $"{h.Namespace}={h.Address}"));
+        const long buffer = 16L << 20;
+        const int allReduces = 4;
+        var sent = new Dictionary<string, long>();
+        foreach (var transport in new[] { "shm", "unix" })
+        {
+            var before = NetBed.SentBytes(bed.GpuHosts[0]);
+            var output = await RunBenchAsync(hosts, "--ranks", "4", "--sizes", "16MiB", "--iters", "3", "--warmup", "1", "--transport", transport);
+            sent[transport] = NetBed.SentBytes(bed.GpuHosts[0]) - before;
+            log.WriteLine($"{transport}: {output.Trim()} gpu1 sent {sent[transport] / 1048576.0:F1} MiB");
+            Assert.Contains("wrong=0", output, StringComparison.Ordinal);
+            Assert.Contains(transport == "shm" ? "transport=hosts+shm" : "transport=mixed", output, StringComparison.Ordinal);
+        }
+
+        // Each count holds the all-reduces' payload plus framing, the barriers and the set-up.
+        Assert.InRange(sent["shm"], allReduces * buffer, allReduces * buffer * 1.15);
+        Assert.InRange(sent["unix"], allReduces * buffer * 3 / 2, allReduces * buffer * 3 / 2 * 1.15);
+    }
+
+    private async Task<string> RunBenchAsync(string hosts) =>
+        await RunBenchAsync(hosts, "--ranks", "3", "--sizes", "16MiB,64MiB", "--iters", "3", "--warmup", "5");
+
+    private async Task<string> RunBenchAsync(string hosts, params string[] arguments)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { TrainerExecutable.Locate(null, AppContext.BaseDirectory), "bench", "allreduce", "--ranks", "3", "--sizes", "16MiB,64MiB", "--iters", "3", "--warmup", "5", "--hosts", hosts })
+        foreach (var a in (string[])[TrainerExecutable.Locate(null, AppContext.BaseDirectory), "bench", "allreduce", .. arguments, "--hosts", hosts])
             psi.ArgumentList.Add(a);
         using var process = Process.Start(psi)!;
         var stdout = process.StandardOutput.ReadToEndAsync();

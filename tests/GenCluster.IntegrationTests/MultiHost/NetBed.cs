@@ -71,6 +71,10 @@ public sealed class NetBed : IDisposable
     /// </summary>
     public static string[] On(NetHost host, string program, params string[] arguments) => ["exec", host.Name, program, .. arguments];
 
+    /// <summary>Bytes <paramref name="host"/> has sent over its link so far (what the bridge's end of its veth pair received).</summary>
+    public static long SentBytes(NetHost host) =>
+        long.Parse(File.ReadAllText($"/sys/class/net/gcn-{host.Name}/statistics/rx_bytes").Trim(), System.Globalization.CultureInfo.InvariantCulture);
+
     public void Dispose() => Run("down");
 
     private void Run(params string[] arguments)

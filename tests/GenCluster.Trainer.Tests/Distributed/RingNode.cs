@@ -153,6 +153,23 @@ internal sealed class RingCluster : IAsyncDisposable
         return new RingCluster(nodes, ranks);
     }
 
+    /// <summary>
+    /// One rank per entry of <paramref name="hostOfRank"/>, its node listening on that loopback address (127.0.0.1,
+    /// 127.0.0.2, …: all loopback on Linux, yet different addresses, so the ranks take themselves for separate hosts).
+    /// </summary>
+    public static async Task<RingCluster> StartOnHostsAsync(IReadOnlyList<int> hostOfRank, Action<RingOptions>? configure = null, long round = 1)
+    {
+        var nodes = new List<RingNode>();
+        foreach (var host in hostOfRank)
+        {
+            nodes.Add(await RingNode.StartAsync(configure, IPAddress.Parse($"127.0.0.{host}")));
+        }
+
+        var peers = nodes.Select(x => x.Endpoint).ToList();
+        var ranks = nodes.Select((node, rank) => node.Factory.Create(Job, round, rank, peers, Secret)).ToList();
+        return new RingCluster(nodes, ranks);
+    }
+
     /// <summary>Runs the same collective on every rank at once.</summary>
     public Task<T[]> OnAll<T>(Func<RingCollectives, int, Task<T>> collective) =>
         Task.WhenAll(Ranks.Select((r, i) => Task.Run(() => collective(r, i))));
