@@ -58,6 +58,29 @@ public class ControlPlaneGrainTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task WorkersOfInterleavedHostsEachGetTheRankOfTheirOwnEndpoint()
+    {
+        // Registered host by host in turn: the ring order groups each host's workers, so ranks differ from the placement order.
+        foreach (var (id, host) in new[] { ("a", "h1"), ("b", "h2"), ("c", "h1"), ("d", "h2") })
+            await _c.Registry.Register(ControlPlaneCluster.Worker(id) with { Host = host });
+        var job = await _c.Scheduler.Submit(new JobSpec { Name = "hosts", MinWorkers = 4, MaxWorkers = 4, PerWorkerBatch = 8, Steps = 100 });
+
+        var assignments = new Dictionary<string, Assignment>();
+        foreach (var id in new[] { "a", "b", "c", "d" })
+            assignments[id] = (await _c.Beat(id)).Assignment!;
+
+        var round = (await _c.Job(job.Id).GetStatus())!.Rounds[^1];
+        Assert.Equal(["h1", "h1", "h2", "h2"], round.Members.Select(m => m.Host));
+        foreach (var (id, assignment) in assignments)
+        {
+            Assert.Equal(round.Members.Single(m => m.WorkerId == id).Rank, assignment.Rank);
+            Assert.Equal($"http://{id}.local:7000", assignment.Peers[assignment.Rank]);
+        }
+
+        Assert.Equal([0, 1, 2, 3], assignments.Values.Select(a => a.Rank).Order());
+    }
+
+    [Fact]
     public async Task ASlowRankIsNamedOnceAsAStragglerWithItsScore()
     {
         await _c.Registry.Register(ControlPlaneCluster.Worker("a"));

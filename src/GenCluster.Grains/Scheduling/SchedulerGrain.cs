@@ -288,8 +288,10 @@ public sealed partial class SchedulerGrain(
                 }
                 job.ActiveRound = start.Status.CurrentRound;
                 job.Workers = [.. placement.Workers];
-                foreach (var a in start.Assignments)
-                    S.Workers[placement.Workers[a.Rank]].Assignment = a;
+                // The assignments come in the order of the members given, not by rank: ranks follow the ring order
+                // (RingOrder), which groups each host's workers.
+                for (var i = 0; i < start.Assignments.Count; i++)
+                    S.Workers[placement.Workers[i]].Assignment = start.Assignments[i];
             }
             await state.WriteStateAsync();
         }
