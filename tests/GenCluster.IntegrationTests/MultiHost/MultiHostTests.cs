@@ -114,6 +114,72 @@ public sealed partial class MultiHostTests(ITestOutputHelper log) : IDisposable
     }
 
     [Fact]
+    public async Task AJobWithTwoTrainersPerHostAllReducesInTwoLevelsAndGoesOnWhenOneIsKilled()
+    {
+        using var bed = NetBed.Up(gpuHosts: 2, profile: "1gbit");
+        var volume = Path.Combine(_root, "volume");
+        var redis = $"{bed.Control.Address}:{RedisPort}";
+        await StartRedisAsync(bed.Control);
+        var silo = Own(Silo(bed.Control, "a", redis, tls: null));
+        await silo.StartAsync();
+        var trainers = new Dictionary<string, LocalProcess>();
+        foreach (var host in bed.GpuHosts)
+        {
+            trainers[$"{host.Name}-a"] = StartTrainer(host, redis, silo.Credentials.Tls, $"{host.Name}-a", ringPort: 29500);
+            trainers[$"{host.Name}-b"] = StartTrainer(host, redis, silo.Credentials.Tls, $"{host.Name}-b", ringPort: 29510);
+        }
+
+        await WaitForWorkersAsync(silo, trainers.Keys, TimeSpan.FromSeconds(90), trainers.Values);
+
+        // 1. Four trainers on two hosts: each host's pair shares memory, and each pair's ranks carry half the buffer across.
+        var job = await silo.Api.SubmitAsync(Spec(volume) with { MinWorkers = 3, MaxWorkers = 4 });
+        var running = await WaitForAsync(silo, job.Id, s => s.State == JobState.Running && s.Rounds[^1].Members.Count == 4 && s.Progress?.Step >= 8,
+            TimeSpan.FromSeconds(180), "running with 4 trainers past step 8", trainers.Values);
+        var members = running.Rounds[^1].Members;
+        Assert.Equal(2, members.Count(m => m.Host == bed.GpuHosts[0].Name));
+        await WaitForLogAsync(trainers.Keys, "cross the hosts over 2 ring(s)", 4, TimeSpan.FromSeconds(30));
+
+        // 2. A trainer that does not lead its host is killed: the round fails naming it, and the job goes on with three
+        //    ranks (one host of two, one of one: now the leaders alone carry the hosts' sums across).
+        var victim = members.First(m => members.Any(o => o.Host == m.Host && o.Rank < m.Rank));
+        var killedAt = DateTimeOffset.UtcNow;
+        trainers[victim.WorkerId].Kill();
+        var recovered = await WaitForAsync(silo, job.Id,
+            s => s.Recoveries.Any(r => r.EndedRound == running.CurrentRound) && s.State == JobState.Running && s.Rounds[^1].Members.Count == 3
+                 && s.Progress?.Step > running.Progress!.Step + 5,
+            TimeSpan.FromSeconds(120), "running again with 3 trainers", trainers.Values.Where(t => t != trainers[victim.WorkerId]));
+        var failure = recovered.History.First(e => e.Kind == "round-failed" && e.Round == running.CurrentRound);
+        var recovery = recovered.Recoveries.Single(r => r.EndedRound == running.CurrentRound);
+        log.WriteLine($"killed {victim.WorkerId} (rank {victim.Rank}): round failed after {(failure.At - killedAt).TotalSeconds:F1} s: {failure.Message}");
+        log.WriteLine($"  running again {(recovery.RunningAt - killedAt).TotalSeconds:F1} s after the kill (recovery {recovery.Seconds:F1} s, {recovery.LostSteps} steps lost)");
+        Assert.Contains($"rank {victim.Rank} ", failure.Message, StringComparison.Ordinal);
+        Assert.True((failure.At - killedAt).TotalSeconds < CollectiveDeadlineSeconds, $"the kill was noticed only after {(failure.At - killedAt).TotalSeconds:F1} s");
+        await WaitForLogAsync(trainers.Keys.Where(t => t != victim.WorkerId), "cross the hosts over 1 ring(s)", 3, TimeSpan.FromSeconds(30));
+
+        await silo.Api.CancelAsync(job.Id);
+    }
+
+    /// <summary>Waits until at least <paramref name="count"/> of the trainers <paramref name="workerIds"/> have logged <paramref name="text"/>.</summary>
+    private async Task WaitForLogAsync(IEnumerable<string> workerIds, string text, int count, TimeSpan timeout)
+    {
+        string Log(string id)
+        {
+            using var stream = new FileStream(TrainerLog(id), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            return new StreamReader(stream).ReadToEnd();
+        }
+
+        var deadline = DateTime.UtcNow + timeout;
+        while (workerIds.Count(id => Log(id).Contains(text, StringComparison.Ordinal)) < count)
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"fewer than {count} of trainers {string.Join(", ", workerIds)} logged '{text}' within {timeout.TotalSeconds:F0} s");
+            await Task.Delay(250);
+        }
+    }
+
+    private string TrainerLog(string workerId) => Path.Combine(_root, "logs", $"trainer-{workerId}.log");
+
+    [Fact]
     public async Task TheRingFillsAShapedLinkAndNeverExceedsIt()
     {
         using var bed = NetBed.Up(gpuHosts: 3, profile: "1gbit");
@@ -225,17 +291,19 @@ public sealed partial class MultiHostTests(ITestOutputHelper log) : IDisposable
         }
     }
 
-    private LocalProcess StartTrainer(NetHost host, string redis, DevCertificateSet tls)
+    private LocalProcess StartTrainer(NetHost host, string redis, DevCertificateSet tls, string? workerId = null, int ringPort = 29500)
     {
-        var trainer = LocalProcess.StartProgram($"trainer-{host.Name}", NetBed.Script, NetBed.On(host, "dotnet",
+        workerId ??= host.Name;
+        string I(int v) => v.ToString(CultureInfo.InvariantCulture);
+        var trainer = LocalProcess.StartProgram($"trainer-{workerId}", NetBed.Script, NetBed.On(host, "dotnet",
         [
-            TrainerExecutable.Locate(null, AppContext.BaseDirectory), "run", "--worker-id", host.Name, "--advertise-host", host.Address,
-            "--ring-port", "29500", "--metrics-port", "29501", "--redis", redis, "--threads", "1", "--data-dir", SharedDataDirectory,
+            TrainerExecutable.Locate(null, AppContext.BaseDirectory), "run", "--worker-id", workerId, "--advertise-host", host.Address,
+            "--ring-port", I(ringPort), "--metrics-port", I(ringPort + 1), "--redis", redis, "--threads", "1", "--data-dir", SharedDataDirectory,
             "--heartbeat-seconds", "0.5", "--grace-seconds", "20",
             "--collective-timeout-seconds", CollectiveDeadlineSeconds.ToString(CultureInfo.InvariantCulture),
             .. tls.Arguments(CertificateRole.Trainer),
         ]),
-            Path.Combine(_root, "logs", $"trainer-{host.Name}.log"));
+            TrainerLog(workerId));
         _owned.Add(new Disposer(() => trainer.Kill()));
         return trainer;
     }
