@@ -74,7 +74,7 @@ internal static class BenchAllReduceWorker
             }
 
             var wrong = CountWrong(buffer, n);
-            var link = ring.UsesHostHierarchy ? 3 : ring.UsesSharedMemory ? 2 : ring.SuccessorTransport == RingTransport.Unix ? 1 : 0;
+            var link = BenchTransport.CodeOf(ring);
             var gathered = await ring.AllGatherAsync(times.Append(wrong).Append(cpu.Average()).Append(link).ToArray(), cancellationToken).ConfigureAwait(false);
             if (rank == 0)
             {
@@ -85,14 +85,7 @@ internal static class BenchAllReduceWorker
                 var busbw = algbw * 2 * (n - 1) / n;
                 // CPU (user + system) of one rank's whole process during one all-reduce, averaged over ranks and iterations.
                 var cpuMs = gathered.Average(g => g[iters + 1]) * 1e3;
-                // The transport of every ring link: shared memory and the Unix socket are tried only between ranks on one host;
-                // hosts+shm: two levels, shared memory within each host and a ring of the host leaders across them.
-                var links = n == 1 ? "none"
-                    : gathered.All(g => g[iters + 2] == 3) ? "hosts+shm"
-                    : gathered.All(g => g[iters + 2] == 2) ? "shm"
-                    : gathered.All(g => g[iters + 2] == 1) ? "unix"
-                    : gathered.All(g => g[iters + 2] == 0) ? "tcp"
-                    : "mixed";
+                var links = BenchTransport.Label([.. gathered.Select(g => g[iters + 2])]);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"ranks={n} bytes={size} time_ms={mean * 1e3:F3} algbw_GBs={algbw:F3} busbw_GBs={busbw:F3} wrong={gathered.Sum(g => (long)g[iters])} cpu_ms={cpuMs:F1} transport={links}"));
             }

@@ -3,6 +3,7 @@ using System.Globalization;
 using GenCluster.Contracts.Jobs;
 using GenCluster.Contracts.Models;
 using GenCluster.Contracts.Workers;
+using GenCluster.Trainer.Distributed;
 using GenCluster.Trainer.Training;
 
 namespace GenCluster.Trainer.Cli;
@@ -33,9 +34,14 @@ public static class BenchOverheadCommand
         {
             Description = "Run rank i in network namespace i, bound to its address: netns=ip,... one per rank (root; see scripts/netbed/netbed.sh).",
         };
+        var transport = new Option<string>("--transport")
+        {
+            Description = "How ranks on the same host exchange (Ring:SameHostTransport): shm (shared memory, and two levels across hosts; the default), unix or tcp. The line ends with the transport used.",
+            DefaultValueFactory = _ => "shm",
+        };
         var command = new Command("overhead", "Step time with the ring vs the same processes without it (exposed communication per step); for DCGAN, training FLOP/s vs matmul FLOP/s. The two modes alternate in blocks after a warm-up of each, so drift (JIT tiers, other load) falls on both.")
         {
-            ranks, steps, warmup, threads, batch, width, model, overlap, hosts,
+            ranks, steps, warmup, threads, batch, width, model, overlap, hosts, transport,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -66,6 +72,11 @@ public static class BenchOverheadCommand
                 await Console.Error.WriteLineAsync($"--overlap: expected one of {string.Join(", ", OverlapPolicy.Modes)}, got '{parse.GetValue(overlap)}'.");
                 return 2;
             }
+            if (!RingTransports.TryParse(parse.GetValue(transport), out var sameHost))
+            {
+                await Console.Error.WriteLineAsync($"--transport: expected shm, unix or tcp, got '{parse.GetValue(transport)}'.");
+                return 2;
+            }
             var overlaps = OverlapPolicy.Overlaps(parse.GetValue(overlap)!, Environment.ProcessorCount, t, placement is null ? n : 1);
             var job = $"bench-overhead-{Environment.ProcessId}";
             string I(int v) => v.ToString(CultureInfo.InvariantCulture);
@@ -73,6 +84,7 @@ public static class BenchOverheadCommand
                 ["bench", "overhead-worker", .. BenchRanks.Common(rank, n, job),
                  "--steps", I(parse.GetValue(steps)), "--warmup", I(parse.GetValue(warmup)), "--threads", I(t),
                  "--batch", I(parse.GetValue(batch)), "--width", I(parse.GetValue(width)), "--model", parse.GetValue(model)!,
+                 "--transport", sameHost.Label(),
                  .. (overlaps ? [] : (string[])["--no-overlap"]),
                  // On one host, also time one trainer with all the ranks' threads and batch: is data parallelism worth it?
                  .. (placement is null && n > 1 ? (string[])["--one-trainer"] : [])], cancellationToken, placement);
@@ -95,9 +107,10 @@ public static class BenchOverheadCommand
         var noOverlap = new Option<bool>("--no-overlap");
         var oneTrainer = new Option<bool>("--one-trainer");
         var bind = new Option<string?>("--bind");
+        var transport = new Option<string>("--transport") { DefaultValueFactory = _ => "shm" };
         var command = new Command("overhead-worker", "One rank of bench overhead (started by it).")
         {
-            rank, ranks, job, steps, warmup, threads, batch, width, model, noOverlap, oneTrainer, bind,
+            rank, ranks, job, steps, warmup, threads, batch, width, model, noOverlap, oneTrainer, bind, transport,
         };
         command.Hidden = true;
         command.SetAction(async (parse, cancellationToken) =>
@@ -109,7 +122,11 @@ public static class BenchOverheadCommand
             };
             int s = parse.GetValue(steps), w = parse.GetValue(warmup), t = parse.GetValue(threads);
             await using var member = await BenchRanks.JoinAsync(parse.GetValue(rank), parse.GetValue(ranks), parse.GetValue(job)!,
-                o => o.CollectiveTimeout = TimeSpan.FromMinutes(5), cancellationToken,
+                o =>
+                {
+                    o.CollectiveTimeout = TimeSpan.FromMinutes(5);
+                    o.SameHostTransport = parse.GetValue(transport)!;
+                }, cancellationToken,
                 parse.GetValue(bind) is { } address ? System.Net.IPAddress.Parse(address) : null);
             var ring = member.Ring;
             var single = new SingleRankCollectives();
@@ -141,10 +158,11 @@ public static class BenchOverheadCommand
                 }
             }
             var (withRing, alone) = (session.Result(ringTiming), session.Result(aloneTiming));
-            var all = await ring.AllGatherAsync(new[] { withRing.MedianStepSeconds, alone.MedianStepSeconds, alone.TrainingFlops, alone.MatmulFlops, withRing.MedianCollectiveSeconds, withRing.CpuSecondsPerStep, alone.CpuSecondsPerStep }, cancellationToken);
+            var all = await ring.AllGatherAsync(new[] { withRing.MedianStepSeconds, alone.MedianStepSeconds, alone.TrainingFlops, alone.MatmulFlops, withRing.MedianCollectiveSeconds, withRing.CpuSecondsPerStep, alone.CpuSecondsPerStep, BenchTransport.CodeOf(ring) }, cancellationToken);
             if (ring.Rank == 0) Console.WriteLine(Report(all, ring.WorldSize, t, spec) + (parse.GetValue(noOverlap) ? " overlap=off" : " overlap=on") +
                 string.Create(CultureInfo.InvariantCulture, $" early_buckets={session.OverlapCounts.EarlyLaunches} redos={session.OverlapCounts.Redos}") +
-                (wide is null ? "" : OneTrainerReport(all, ring.WorldSize, t, spec, wide.Result(wideTiming).MedianStepSeconds)));
+                (wide is null ? "" : OneTrainerReport(all, ring.WorldSize, t, spec, wide.Result(wideTiming).MedianStepSeconds)) +
+                $" transport={BenchTransport.Label([.. all.Select(r => r[7])])}");
             await ring.BarrierAsync(cancellationToken);
             return 0;
         });

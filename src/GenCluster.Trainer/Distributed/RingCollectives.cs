@@ -389,7 +389,9 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
     /// </summary>
     private async Task NegotiateSharedMemoryAsync(long seq, CancellationToken ct)
     {
-        if (WorldSize == 1 || _options.UseBf16 || _roundRanks is not null || !SharedMemoryRendezvous.Worthwhile(_peers))
+        // bf16 saves link bandwidth: on one host there is no link to save, so such a round stays on its sockets as asked;
+        // across hosts, the rings across hosts send bf16 and the sums within each host stay fp32.
+        if (WorldSize == 1 || _roundRanks is not null || !SharedMemoryRendezvous.Worthwhile(_peers) || (_options.UseBf16 && HostGroups.Of(_peers).OneHost))
         {
             return;
         }

@@ -16,7 +16,7 @@ public class BenchOverheadCommandTests
         var match = Regex.Match(line,
             @"^model=dcgan ranks=2 threads=1 batch=4 width=8 step_ms_ring=([\d.]+) step_ms_alone=([\d.]+) exposed_comm_ms=(-?[\d.]+) overhead_pct=(-?[\d.]+) images_per_s_ring=\d+ " +
             @"comm_wait_ms=[\d.]+ cpu_ms_ring=[\d.]+ cpu_ms_alone=[\d.]+ train_gflops=([\d.]+) matmul_gflops=([\d.]+) efficiency_pct=(\d+) overlap=on early_buckets=(\d+) redos=(\d+) " +
-            @"one_trainer_threads=2 one_trainer_step_ms=([\d.]+) one_trainer_images_per_s=(\d+) ring_vs_one_trainer=([\d.]+)$");
+            @"one_trainer_threads=2 one_trainer_step_ms=([\d.]+) one_trainer_images_per_s=(\d+) ring_vs_one_trainer=([\d.]+) transport=shm$");
         Assert.True(match.Success, $"unexpected line: {line}");
         double Field(int i) => double.Parse(match.Groups[i].Value, CultureInfo.InvariantCulture);
         Assert.True(Field(1) > 0 && Field(2) > 0 && Field(6) > 0, line);
@@ -38,8 +38,28 @@ public class BenchOverheadCommandTests
     [Fact]
     public async Task WithoutOverlapNoBucketLaunchesDuringBackward()
     {
-        var output = await RunAsync(TimeSpan.FromSeconds(120), "--steps", "2", "--warmup", "1", "--batch", "4", "--width", "8", "--overlap", "off");
+        var output = await RunAsync(TimeSpan.FromSeconds(120), "--steps", "2", "--warmup", "1", "--batch", "4", "--width", "8", "--overlap", "off", "--transport", "unix");
         Assert.Matches(@" overlap=off early_buckets=0 redos=0 one_trainer_threads=2 ", output.Trim());
+        // Set to the ring's Unix sockets, the two ranks of this host use them instead of shared memory.
+        Assert.EndsWith(" transport=unix", output.Trim(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnUnknownTransportIsRefusedNamingTheOption()
+    {
+        var info = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "gencluster-trainer"))
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        foreach (var arg in new[] { "bench", "overhead", "--ranks", "2", "--transport", "rdma" }) info.ArgumentList.Add(arg);
+        using var process = Process.Start(info)!;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
+        await process.StandardOutput.ReadToEndAsync(timeout.Token);
+        await process.WaitForExitAsync(timeout.Token);
+
+        Assert.Equal(2, process.ExitCode);
+        Assert.Contains("--transport: expected shm, unix or tcp, got 'rdma'", await stderr, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -75,7 +95,7 @@ public class BenchOverheadCommandTests
     {
         var output = await RunAsync(TimeSpan.FromSeconds(180), "--steps", "1", "--warmup", "1", "--batch", "4", "--width", "16", "--model", kind, "--overlap", "on");
         Assert.Matches($@"^model={kind} ranks=2 threads=1 batch=4 width=16 step_ms_ring=[\d.]+ step_ms_alone=[\d.]+ exposed_comm_ms=-?[\d.]+ overhead_pct=-?[\d.]+ images_per_s_ring=\d+ " +
-            @"comm_wait_ms=[\d.]+ cpu_ms_ring=[\d.]+ cpu_ms_alone=[\d.]+ overlap=on early_buckets=[1-9]\d* redos=0 one_trainer_threads=2 one_trainer_step_ms=[\d.]+ one_trainer_images_per_s=\d+ ring_vs_one_trainer=[\d.]+$",
+            @"comm_wait_ms=[\d.]+ cpu_ms_ring=[\d.]+ cpu_ms_alone=[\d.]+ overlap=on early_buckets=[1-9]\d* redos=0 one_trainer_threads=2 one_trainer_step_ms=[\d.]+ one_trainer_images_per_s=\d+ ring_vs_one_trainer=[\d.]+ transport=shm$",
             output.Trim());
     }
 

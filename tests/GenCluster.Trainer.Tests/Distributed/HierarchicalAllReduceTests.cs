@@ -125,6 +125,29 @@ public sealed class HierarchicalAllReduceTests(ITestOutputHelper output)
     public void SegmentsAreAtLeastOneMebifloatAndAtMostSixteen(int length, int expected) =>
         Assert.Equal(expected, HierarchicalAllReduce.SegmentFloats(length));
 
+    [Fact]
+    public async Task WithBf16TheRingsAcrossHostsSendHalfTheBytesAndRanksStillAgree()
+    {
+        await using var cluster = await RingCluster.StartOnHostsAsync([1, 1, 2, 2], o =>
+        {
+            Options(o);
+            o.UseBf16 = true;
+        });
+        const int length = 50_000;
+        var random = new Random(5);
+        var inputs = Enumerable.Range(0, 4).Select(_ => Enumerable.Range(0, length).Select(_ => (float)(random.NextDouble() + 0.5)).ToArray()).ToArray();
+        var exact = Enumerable.Range(0, length).Select(i => inputs.Sum(x => (double)x[i])).ToArray();
+
+        await cluster.OnAll((rank, r) => rank.AllReduceAsync(inputs[r], ReduceOp.Sum));
+
+        // Within a host the sums are fp32; across hosts each value is rounded to bf16 (8 bits) once or twice.
+        var maxRelative = Enumerable.Range(0, length).Max(i => Math.Abs(inputs[0][i] - exact[i]) / exact[i]);
+        output.WriteLine($"two levels, bf16 across hosts: max relative error {maxRelative:E3}");
+        Assert.InRange(maxRelative, 1e-6, 3 * Math.Pow(2, -8));
+        Assert.All(inputs, b => Assert.Equal(inputs[0], b));
+        Assert.All(cluster.Ranks, r => Assert.True(r.UsesHostHierarchy));
+    }
+
     [Theory]
     [InlineData("unix")]
     [InlineData("tcp")]
