@@ -1,8 +1,8 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using GenCluster.Contracts.Jobs;
 using GenCluster.Trainer.Cli;
+using GenCluster.Trainer.Tests.Support;
 
 namespace GenCluster.Trainer.Tests.Cli;
 
@@ -47,19 +47,10 @@ public class BenchOverheadCommandTests
     [Fact]
     public async Task AnUnknownTransportIsRefusedNamingTheOption()
     {
-        var info = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "gencluster-trainer"))
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        };
-        foreach (var arg in new[] { "bench", "overhead", "--ranks", "2", "--transport", "rdma" }) info.ArgumentList.Add(arg);
-        using var process = Process.Start(info)!;
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
-        await process.StandardOutput.ReadToEndAsync(timeout.Token);
-        await process.WaitForExitAsync(timeout.Token);
+        var run = await TrainerProcess.RunAsync(TimeSpan.FromSeconds(60), "bench", "overhead", "--ranks", "2", "--transport", "rdma");
 
-        Assert.Equal(2, process.ExitCode);
-        Assert.Contains("--transport: expected shm, unix or tcp, got 'rdma'", await stderr, StringComparison.Ordinal);
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("--transport: expected shm, unix or tcp, got 'rdma'", run.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -102,24 +93,8 @@ public class BenchOverheadCommandTests
     /// <summary>Runs <c>bench overhead --ranks 2 --threads 1</c> with <paramref name="arguments"/>; asserts exit 0 and returns stdout.</summary>
     private static async Task<string> RunAsync(TimeSpan limit, params string[] arguments)
     {
-        var info = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "gencluster-trainer"))
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        };
-        foreach (var arg in new[] { "bench", "overhead", "--ranks", "2", "--threads", "1" }.Concat(arguments)) info.ArgumentList.Add(arg);
-        using var process = Process.Start(info)!;
-        try
-        {
-            using var timeout = new CancellationTokenSource(limit);
-            var stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);
-            var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
-            await process.WaitForExitAsync(timeout.Token);
-            Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}: {await stderr}");
-            return await stdout;
-        }
-        finally
-        {
-            if (!process.HasExited) process.Kill(entireProcessTree: true);
-        }
+        var run = await TrainerProcess.RunAsync(limit, ["bench", "overhead", "--ranks", "2", "--threads", "1", .. arguments]);
+        Assert.True(run.ExitCode == 0, $"exit {run.ExitCode}: {run.Stderr}");
+        return run.Stdout;
     }
 }
