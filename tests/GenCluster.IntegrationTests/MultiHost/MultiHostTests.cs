@@ -117,27 +117,9 @@ public sealed partial class MultiHostTests(ITestOutputHelper log) : IDisposable
     public async Task AJobWithTwoTrainersPerHostAllReducesInTwoLevelsAndGoesOnWhenOneIsKilled()
     {
         using var bed = NetBed.Up(gpuHosts: 2, profile: "1gbit");
-        var volume = Path.Combine(_root, "volume");
-        var redis = $"{bed.Control.Address}:{RedisPort}";
-        await StartRedisAsync(bed.Control);
-        var silo = Own(Silo(bed.Control, "a", redis, tls: null));
-        await silo.StartAsync();
-        var trainers = new Dictionary<string, LocalProcess>();
-        foreach (var host in bed.GpuHosts)
-        {
-            trainers[$"{host.Name}-a"] = StartTrainer(host, redis, silo.Credentials.Tls, $"{host.Name}-a", ringPort: 29500);
-            trainers[$"{host.Name}-b"] = StartTrainer(host, redis, silo.Credentials.Tls, $"{host.Name}-b", ringPort: 29510);
-        }
-
-        await WaitForWorkersAsync(silo, trainers.Keys, TimeSpan.FromSeconds(90), trainers.Values);
-
         // 1. Four trainers on two hosts: each host's pair shares memory, and each pair's ranks carry half the buffer across.
-        var job = await silo.Api.SubmitAsync(Spec(volume) with { MinWorkers = 3, MaxWorkers = 4 });
-        var running = await WaitForAsync(silo, job.Id, s => s.State == JobState.Running && s.Rounds[^1].Members.Count == 4 && s.Progress?.Step >= 8,
-            TimeSpan.FromSeconds(180), "running with 4 trainers past step 8", trainers.Values);
+        var (silo, trainers, job, running) = await StartTwoTrainersPerHostAsync(bed, minWorkers: 3);
         var members = running.Rounds[^1].Members;
-        Assert.Equal(2, members.Count(m => m.Host == bed.GpuHosts[0].Name));
-        await WaitForLogAsync(trainers.Keys, "cross the hosts over 2 ring(s)", 4, TimeSpan.FromSeconds(30));
 
         // 2. A trainer that does not lead its host is killed: the round fails naming it, and the job goes on with three
         //    ranks (one host of two, one of one: now the leaders alone carry the hosts' sums across).
@@ -157,6 +139,73 @@ public sealed partial class MultiHostTests(ITestOutputHelper log) : IDisposable
         await WaitForLogAsync(trainers.Keys.Where(t => t != victim.WorkerId), "cross the hosts over 1 ring(s)", 3, TimeSpan.FromSeconds(30));
 
         await silo.Api.CancelAsync(job.Id);
+    }
+
+    [Fact]
+    public async Task CuttingTheLinkOfAHostWithTwoTrainersNamesARankOnThatHostAndTheOtherHostGoesOn()
+    {
+        using var bed = NetBed.Up(gpuHosts: 2, profile: "1gbit");
+        var (silo, trainers, job, running) = await StartTwoTrainersPerHostAsync(bed, minWorkers: 2);
+        var members = running.Rounds[^1].Members;
+
+        // The host without rank 0 goes dark: both rings across the hosts stall. The ranks on the other host wait in shared
+        // memory a little longer than their rings, so what they report names the far host, not their own host's peer.
+        var cut = NetBed.Host(members.First(m => m.Host != members.Single(x => x.Rank == 0).Host).Host);
+        var cutAt = DateTimeOffset.UtcNow;
+        bed.Cut(cut);
+        var recovered = await WaitForAsync(silo, job.Id,
+            s => s.Recoveries.Any(r => r.EndedRound == running.CurrentRound) && s.State == JobState.Running && s.Rounds[^1].Members.Count == 2
+                 && s.Progress?.Step > running.Progress!.Step + 5,
+            TimeSpan.FromSeconds(120), "running again on the other host", trainers.Values);
+        var failure = recovered.History.First(e => e.Kind == "round-failed" && e.Round == running.CurrentRound);
+        var recovery = recovered.Recoveries.Single(r => r.EndedRound == running.CurrentRound);
+        var detection = (failure.At - cutAt).TotalSeconds;
+        log.WriteLine($"link cut of {cut.Name} (2 trainers): round failed after {detection:F1} s: {failure.Message}");
+        log.WriteLine($"  running again on the other host {(recovery.RunningAt - cutAt).TotalSeconds:F1} s after the cut (recovery {recovery.Seconds:F1} s, {recovery.LostSteps} steps lost)");
+        foreach (var survivor in members.Where(m => m.Host != cut.Name))
+        {
+            var reported = File.ReadLines(TrainerLog(survivor.WorkerId)).FirstOrDefault(l => l.Contains($"round {running.CurrentRound} failed:", StringComparison.Ordinal));
+            log.WriteLine($"  {survivor.WorkerId} (rank {survivor.Rank}) reported:{reported}");
+            // Whatever it reports, the rank it blames is on the cut host.
+            var blamed = Regex.Match(reported ?? "", @"rank (\d+) \(http").Groups[1].Value;
+            Assert.True(blamed.Length > 0, $"{survivor.WorkerId} reported no failure naming a rank: {reported}");
+            Assert.Equal(cut.Name, members.Single(m => m.Rank == int.Parse(blamed, CultureInfo.InvariantCulture)).Host);
+        }
+
+        Assert.True(detection < CollectiveDeadlineSeconds + HierarchyGraceSeconds + 5, $"the cut was detected only after {detection:F1} s");
+        Assert.All(recovered.Rounds[^1].Members, m => Assert.NotEqual(cut.Name, m.Host));
+        await silo.Api.CancelAsync(job.Id);
+    }
+
+    /// <summary>How much longer than the rings across hosts the ranks of a host wait for each other (HierarchicalAllReduce.HostGrace).</summary>
+    private const double HierarchyGraceSeconds = 2;
+
+    /// <summary>
+    /// Redis and a silo on ctl, two trainers on each GPU host, and a job running on all four past step 8 in two levels
+    /// (every trainer has logged its two rings across the hosts).
+    /// </summary>
+    private async Task<(SiloProcess Silo, Dictionary<string, LocalProcess> Trainers, JobStatus Job, JobStatus Running)> StartTwoTrainersPerHostAsync(
+        NetBed bed, int minWorkers)
+    {
+        var volume = Path.Combine(_root, "volume");
+        var redis = $"{bed.Control.Address}:{RedisPort}";
+        await StartRedisAsync(bed.Control);
+        var silo = Own(Silo(bed.Control, "a", redis, tls: null));
+        await silo.StartAsync();
+        var trainers = new Dictionary<string, LocalProcess>();
+        foreach (var host in bed.GpuHosts)
+        {
+            trainers[$"{host.Name}-a"] = StartTrainer(host, redis, silo.Credentials.Tls, $"{host.Name}-a", ringPort: 29500);
+            trainers[$"{host.Name}-b"] = StartTrainer(host, redis, silo.Credentials.Tls, $"{host.Name}-b", ringPort: 29510);
+        }
+
+        await WaitForWorkersAsync(silo, trainers.Keys, TimeSpan.FromSeconds(90), trainers.Values);
+        var job = await silo.Api.SubmitAsync(Spec(volume) with { MinWorkers = minWorkers, MaxWorkers = 4 });
+        var running = await WaitForAsync(silo, job.Id, s => s.State == JobState.Running && s.Rounds[^1].Members.Count == 4 && s.Progress?.Step >= 8,
+            TimeSpan.FromSeconds(180), "running with 4 trainers past step 8", trainers.Values);
+        Assert.All(bed.GpuHosts, h => Assert.Equal(2, running.Rounds[^1].Members.Count(m => m.Host == h.Name)));
+        await WaitForLogAsync(trainers.Keys, "cross the hosts over 2 ring(s)", 4, TimeSpan.FromSeconds(30));
+        return (silo, trainers, job, running);
     }
 
     /// <summary>Waits until at least <paramref name="count"/> of the trainers <paramref name="workerIds"/> have logged <paramref name="text"/>.</summary>
