@@ -141,8 +141,8 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
 
     /// <summary>
     /// Whether this round's all-reduces run in two levels (<see cref="HierarchicalAllReduce"/>): within each host in shared
-    /// memory, across hosts over a ring of the host leaders. Decided in the round's first collective, for rounds whose
-    /// hosts hold several ranks each; the other collectives stay on the ring.
+    /// memory, across hosts over rings of one rank per host. Decided in the round's first collective, for rounds that span
+    /// hosts some of which hold several ranks; the other collectives stay on the ring.
     /// </summary>
     public bool UsesHostHierarchy => _hierarchy is not null;
 
@@ -290,7 +290,8 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
                 return;
             }
 
-            // Within a host, a two-level all-reduce waits a little longer than its leaders' ring, whose verdict names the right rank.
+            // Within a host, a two-level all-reduce waits a little longer than its rings across hosts, whose verdict names the
+            // right rank (the round's other collectives, on the flat ring, get the same allowance).
             var timeout = _options.DeadlineOf(seq) + (_hierarchy is not null ? HierarchicalAllReduce.HostGrace : TimeSpan.Zero);
             using var deadline = new CancellationTokenSource(timeout, _time);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token, _lifetime.Token);
@@ -446,13 +447,13 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
     /// <summary>The job id of lane <paramref name="lane"/>'s ring across hosts in job <paramref name="jobId"/>'s rounds ('#' is not allowed in job ids).</summary>
     internal static string AcrossHostsJobId(string jobId, int lane) => $"{jobId}#hosts{lane}";
 
-    /// <summary>On the leaders' ring (<see cref="HierarchicalAllReduce"/>): sums <paramref name="buffer"/> over the hosts.</summary>
+    /// <summary>On a ring across hosts (<see cref="HierarchicalAllReduce"/>): sums <paramref name="buffer"/> over the hosts.</summary>
     internal Task AllReduceAcrossHostsAsync(Memory<float> buffer, CancellationToken cancellationToken) =>
         RunAsync("all-reduce", (seq, ct) => RingPassAsync(buffer, ReduceOp.Sum, 0, BothPhases, seq, ct), cancellationToken);
 
     /// <summary>
-    /// On the leaders' ring, outside its collectives: the round failed at <paramref name="failedRank"/> (a round rank)
-    /// within this leader's host, so this ring is broken, and the next leader is told, so that its host fails at once
+    /// On a ring across hosts, outside its collectives: the round failed at <paramref name="failedRank"/> (a round rank)
+    /// on this rank's host, so this ring is broken, and the next rank of the ring is told, so that its host fails at once
     /// naming that rank. Best effort, as <see cref="TrySendAbortAsync"/>.
     /// </summary>
     internal async Task AbortAcrossHostsAsync(int failedRank, string reason)

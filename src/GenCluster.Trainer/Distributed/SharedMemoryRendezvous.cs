@@ -83,9 +83,9 @@ internal static class SharedMemoryRendezvous
             if (unwilling >= 0)
             {
                 // A leader that could not make the segment is worth a warning; a rank configured for sockets is a choice.
-                if (reason is not null && willing is false && options.PrefersSharedMemory && round.Rank == unwilling)
+                if (!willing && options.PrefersSharedMemory)
                 {
-                    RingLog.SharedMemoryDeclined(logger, round.Rank, round.JobId, round.Number, reason);
+                    RingLog.SharedMemoryDeclined(logger, round.Rank, round.JobId, round.Number, reason ?? "this rank could not make its host's segment");
                 }
                 else
                 {
