@@ -76,7 +76,8 @@ public sealed class ClassifierCache(string directory, ClassifierTrainingOptions 
         var model = new MnistFeatureClassifier(generator);
         try
         {
-            using var optimizer = optim.Adam(model.parameters(), options.LearningRate);
+            // torch.optim.Adam's factory defaults: betas (0.9, 0.99).
+            using var optimizer = new Training.KeptScalars.Adam(model.parameters(), options.LearningRate, 0.9, 0.99);
             var random = new Random(options.Seed);
             var order = Enumerable.Range(0, count).ToArray();
             var stepsPerEpoch = (count + options.BatchSize - 1) / options.BatchSize;

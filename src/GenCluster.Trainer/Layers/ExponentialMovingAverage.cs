@@ -26,7 +26,10 @@ public static class ExponentialMovingAverage
             throw new ArgumentOutOfRangeException(nameof(decay), decay, "decay must be in [0, 1].");
         var (parameters, buffers) = Pair(target, source);
         using var noGrad = torch.no_grad();
-        foreach (var (t, s) in parameters) t.mul_(decay).add_(s, alpha: 1.0 - decay);
+        // Scalars held for the loop: a temporary one could be finalized while libtorch still reads it (see KeptScalars.Adam).
+        using var keep = decay.ToScalar();
+        using var take = (1.0 - decay).ToScalar();
+        foreach (var (t, s) in parameters) t.mul_(keep).add_(s, alpha: take);
         foreach (var (t, s) in buffers) t.copy_(s);
     }
 

@@ -3,6 +3,7 @@ using GenCluster.Trainer.Distributed;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using AdamUpdate = GenCluster.Trainer.Training.KeptScalars.AdamUpdate;
 
 namespace GenCluster.Trainer.Training;
 
@@ -29,6 +30,9 @@ public sealed class ShardedAdam : IOptimizerState, IDisposable
     private Tensor[]? _gathered;
     private double _initialLearningRate;
 
+    /// <summary>The update itself, its scalars kept alive (<see cref="KeptScalars.Adam"/>); rebuilt when a checkpoint brings other hyper-parameters.</summary>
+    private AdamUpdate _update;
+
     /// <summary>Shards the moments of <paramref name="parameters"/> (in the order <c>optim.Adam</c> would get them) over the buckets' layout.</summary>
     /// <param name="parameters">The parameters, as a replicated <c>optim.Adam</c> would take them (its checkpoint order).</param>
     /// <param name="buckets">The gradient buckets of the same parameters.</param>
@@ -52,6 +56,7 @@ public sealed class ShardedAdam : IOptimizerState, IDisposable
         _device = _parameters.Length > 0 ? _parameters[0].device : CPU;
         LearningRate = _initialLearningRate = learningRate;
         (Beta1, Beta2, Eps, WeightDecay) = (beta1, beta2, eps, weightDecay);
+        _update = new AdamUpdate(beta1, beta2, eps, weightDecay);
         using var scope = NewDisposeScope();
         _shards = buckets.Items.Select(bucket =>
         {
@@ -107,8 +112,6 @@ public sealed class ShardedAdam : IOptimizerState, IDisposable
     public (double Seconds, long Bytes) Step(ICollectives collectives, CancellationToken cancellationToken)
     {
         Steps++;
-        var biasCorrection1 = 1 - Math.Pow(Beta1, Steps);
-        var biasCorrection2 = 1 - Math.Pow(Beta2, Steps);
         double seconds = 0;
         long bytes = 0;
         foreach (var shard in _shards)
@@ -124,11 +127,7 @@ public sealed class ShardedAdam : IOptimizerState, IDisposable
                 var slice = bucket.Flat.narrow(0, shard.Start, shard.Length);
                 var grad = slice.to(_device);
                 var param = bucket.ParameterValues(shard.Start, shard.Length);
-                if (WeightDecay != 0) grad = grad.add(param, alpha: WeightDecay);
-                shard.ExpAvg.mul_(Beta1).add_(grad, alpha: 1 - Beta1);
-                shard.ExpAvgSq.mul_(Beta2).addcmul_(grad, grad, value: 1 - Beta2);
-                var denom = (shard.ExpAvgSq.sqrt() / Math.Sqrt(biasCorrection2)).add_(Eps);
-                param.addcdiv_(shard.ExpAvg, denom, value: -(LearningRate / biasCorrection1));
+                _update.Apply(param, grad, shard.ExpAvg, shard.ExpAvgSq, Steps, LearningRate);
                 slice.copy_(param);
             }
             started = Stopwatch.GetTimestamp();
@@ -238,11 +237,14 @@ public sealed class ShardedAdam : IOptimizerState, IDisposable
         LearningRate = options.LearningRate!.Value;
         _initialLearningRate = options.InitialLearningRate;
         (Beta1, Beta2, Eps, WeightDecay) = (options.beta1!.Value, options.beta2!.Value, options.eps!.Value, options.weight_decay!.Value);
+        _update.Dispose();
+        _update = new AdamUpdate(Beta1, Beta2, Eps, WeightDecay);
     }
 
     /// <inheritdoc />
     public void Dispose()
     {
+        _update.Dispose();
         ReleaseGathered();
         foreach (var shard in _shards)
         {

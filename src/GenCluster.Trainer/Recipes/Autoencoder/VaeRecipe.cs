@@ -35,7 +35,7 @@ public sealed class VaeRecipe : ITrainingRecipe, IReconstructingRecipe
         _network = new VaeNetwork(options, setup.Channels, setup.Height, setup.Seed);
         _network.to(setup.Device);
         Networks = [new("vae", _network, BufferPolicy.IdenticalByConstruction)];
-        _optimizer = optim.Adam(_network.parameters(), options.LearningRate, options.Beta1, options.Beta2);
+        _optimizer = new Training.KeptScalars.Adam(_network.parameters(), options.LearningRate, options.Beta1, options.Beta2);
         Optimizers = [new("vae", _optimizer)];
         _buckets = new GradientBuckets(_network.parameters(), setup.BucketBytesFor(setup.Overlaps), setup.WorldSize);
         if (setup.Overlaps) _overlap = new BackwardOverlap(_network, _buckets);

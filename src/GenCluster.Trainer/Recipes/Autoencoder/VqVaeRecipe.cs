@@ -52,7 +52,7 @@ public sealed class VqVaeRecipe : ITrainingRecipe, IReconstructingRecipe
         _autoencoder = VectorQuantizedAutoencoder.For(options, setup.Channels, setup.Height, setup.Width, setup.Seed);
         _autoencoder.to(setup.Device);
         var networks = new List<RecipeNetwork> { new("autoencoder", _autoencoder, BufferPolicy.AllReducedBeforeUpdate) };
-        _optimizer = optim.Adam(_autoencoder.parameters(), options.LearningRate, options.Beta1, options.Beta2);
+        _optimizer = new Training.KeptScalars.Adam(_autoencoder.parameters(), options.LearningRate, options.Beta1, options.Beta2);
         var optimizers = new List<RecipeOptimizer> { new("autoencoder", _optimizer) };
         _buckets = new GradientBuckets(_autoencoder.parameters(), setup.BucketBytesFor(setup.Overlaps), setup.WorldSize);
         if (setup.Overlaps) _overlap = new BackwardOverlap(_autoencoder, _buckets);
@@ -64,7 +64,7 @@ public sealed class VqVaeRecipe : ITrainingRecipe, IReconstructingRecipe
             _prior = new VqVae2Prior(two, setup.Seed);
             _prior.to(setup.Device);
             networks.Add(new("prior", _prior, BufferPolicy.IdenticalByConstruction));
-            _priorOptimizer = optim.Adam(_prior.parameters(), two.PriorLearningRate, options.Beta1, options.Beta2);
+            _priorOptimizer = new Training.KeptScalars.Adam(_prior.parameters(), two.PriorLearningRate, options.Beta1, options.Beta2);
             optimizers.Add(new("prior", _priorOptimizer));
             if (two.PriorEmaDecay > 0)
             {

@@ -359,7 +359,7 @@ public sealed class GanRecipe : ITrainingRecipe
     private OptimizerHelper NewOptimizer(IEnumerable<Parameter> parameters, double learningRate) => _options.Optimizer switch
     {
         "rmsprop" => optim.RMSProp(parameters, learningRate, alpha: _options.Beta2),
-        _ => optim.Adam(parameters, learningRate, _options.Beta1, _options.Beta2),
+        _ => new Training.KeptScalars.Adam(parameters, learningRate, _options.Beta1, _options.Beta2),
     };
 
     private void Clip(double clip)
