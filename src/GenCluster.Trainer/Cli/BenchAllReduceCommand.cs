@@ -32,11 +32,7 @@ public static class BenchAllReduceCommand
         {
             Description = "Run rank i in network namespace i, bound to its address: netns=ip,... one per rank (root; see scripts/netbed/netbed.sh).",
         };
-        var transport = new Option<string>("--transport")
-        {
-            Description = "How ranks on the same host exchange (Ring:SameHostTransport): shm (shared memory when every rank is on this host, the default), unix (their Unix domain sockets) or tcp. Each line ends with the transport the collectives used.",
-            DefaultValueFactory = _ => "shm",
-        };
+        var transport = BenchTransport.NewOption();
         var command = new Command("allreduce", "Ring all-reduce (float32 sum, in place) across local processes; prints busbw like nccl-tests.")
         {
             ranks, size, sizes, iters, warmup, bf16, hosts, transport,
@@ -82,9 +78,8 @@ public static class BenchAllReduceCommand
                 return 2;
             }
 
-            if (!RingTransports.TryParse(parse.GetValue(transport), out var sameHost))
+            if (await BenchTransport.ParseAsync(parse.GetValue(transport)).ConfigureAwait(false) is not { } sameHost)
             {
-                await Console.Error.WriteLineAsync($"--transport: expected shm, unix or tcp, got '{parse.GetValue(transport)}'.").ConfigureAwait(false);
                 return 2;
             }
 

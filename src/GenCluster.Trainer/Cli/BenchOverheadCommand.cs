@@ -34,11 +34,7 @@ public static class BenchOverheadCommand
         {
             Description = "Run rank i in network namespace i, bound to its address: netns=ip,... one per rank (root; see scripts/netbed/netbed.sh).",
         };
-        var transport = new Option<string>("--transport")
-        {
-            Description = "How ranks on the same host exchange (Ring:SameHostTransport): shm (shared memory, and two levels across hosts; the default), unix or tcp. The line ends with the transport used.",
-            DefaultValueFactory = _ => "shm",
-        };
+        var transport = BenchTransport.NewOption();
         var command = new Command("overhead", "Step time with the ring vs the same processes without it (exposed communication per step); for DCGAN, training FLOP/s vs matmul FLOP/s. The two modes alternate in blocks after a warm-up of each, so drift (JIT tiers, other load) falls on both.")
         {
             ranks, steps, warmup, threads, batch, width, model, overlap, hosts, transport,
@@ -72,9 +68,8 @@ public static class BenchOverheadCommand
                 await Console.Error.WriteLineAsync($"--overlap: expected one of {string.Join(", ", OverlapPolicy.Modes)}, got '{parse.GetValue(overlap)}'.");
                 return 2;
             }
-            if (!RingTransports.TryParse(parse.GetValue(transport), out var sameHost))
+            if (await BenchTransport.ParseAsync(parse.GetValue(transport)) is not { } sameHost)
             {
-                await Console.Error.WriteLineAsync($"--transport: expected shm, unix or tcp, got '{parse.GetValue(transport)}'.");
                 return 2;
             }
             var overlaps = OverlapPolicy.Overlaps(parse.GetValue(overlap)!, Environment.ProcessorCount, t, placement is null ? n : 1);

@@ -30,6 +30,9 @@ public sealed class HostGroups
     /// <summary>Whether a two-level all-reduce pays: more than one host, and some host with more than one rank.</summary>
     public bool Hierarchical => Groups.Count > 1 && Groups.Any(g => g.Count > 1);
 
+    /// <summary>Whether sharing memory is worth trying: several ranks, all on one host or some sharing one of several hosts.</summary>
+    public bool SharingWorthwhile => _groupOf.Length > 1 && (OneHost || Hierarchical);
+
     /// <summary>Groups the endpoints of a round (indexed by rank) by the IP address they advertise.</summary>
     public static HostGroups Of(IReadOnlyList<string> peers)
     {

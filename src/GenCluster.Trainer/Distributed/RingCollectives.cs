@@ -392,7 +392,8 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
     {
         // bf16 saves link bandwidth: on one host there is no link to save, so such a round stays on its sockets as asked;
         // across hosts, the rings across hosts send bf16 and the sums within each host stay fp32.
-        if (WorldSize == 1 || _roundRanks is not null || !SharedMemoryRendezvous.Worthwhile(_peers) || (_options.UseBf16 && HostGroups.Of(_peers).OneHost))
+        var groups = HostGroups.Of(_peers);
+        if (_roundRanks is not null || !groups.SharingWorthwhile || (_options.UseBf16 && groups.OneHost))
         {
             return;
         }
@@ -404,7 +405,7 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
                 await AllGatherCoreAsync(values, result, seq, ct).ConfigureAwait(false);
                 return result;
             },
-            new SharedMemoryRendezvous.Round(JobId, Round, Rank, _peers, KeyId),
+            new SharedMemoryRendezvous.Round(JobId, Round, Rank, _peers, KeyId, groups),
             _options, _logger).ConfigureAwait(false);
         if (agreement is null)
         {
@@ -416,7 +417,6 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
             _instruments.Connections.Add(1, new KeyValuePair<string, object?>("transport", RingTransport.SharedMemory.Label()));
         }
 
-        var groups = HostGroups.Of(_peers);
         if (groups.OneHost)
         {
             _local = agreement.Local;
@@ -426,15 +426,10 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
         RingCollectives? across = null;
         if (HierarchicalAllReduce.CarriesAcross(groups, Rank))
         {
+            // Its own session on the same ring port, under a job id no job has; the same secret opens its connections. A ring
+            // across hosts holds one rank of each host in group order, so this rank's place in it is its host's.
             var ring = HierarchicalAllReduce.AcrossRing(groups, Rank);
-            var index = 0;
-            while (ring[index] != Rank)
-            {
-                index++;
-            }
-
-            // Its own session on the same ring port, under a job id no job has; the same secret opens its connections.
-            across = new RingCollectives(AcrossHostsJobId(JobId, groups.LocalIndexOf(Rank)), Round, index, [.. ring.Select(r => _peers[r])], JobSecret,
+            across = new RingCollectives(AcrossHostsJobId(JobId, groups.LocalIndexOf(Rank)), Round, groups.GroupOf(Rank), [.. ring.Select(r => _peers[r])], JobSecret,
                 _options, _instruments, _logger, _time, _registry, ring, _peers);
             _registry?.Register(across);
         }

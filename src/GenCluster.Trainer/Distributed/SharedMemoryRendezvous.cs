@@ -19,18 +19,8 @@ namespace GenCluster.Trainer.Distributed;
 /// </remarks>
 internal static class SharedMemoryRendezvous
 {
-    /// <summary>The round as the rendezvous needs it.</summary>
-    public sealed record Round(string JobId, long Number, int Rank, IReadOnlyList<string> Peers, byte[] KeyId);
-
-    /// <summary>Whether every peer advertises the same IP address (so sharing memory is worth trying).</summary>
-    public static bool OneHost(IReadOnlyList<string> peers) => RingPeerAddress.SharingAddressWith(peers, 0) == peers.Count;
-
-    /// <summary>Whether sharing memory is worth trying for <paramref name="peers"/>: all on one host, or several ranks on some of several hosts.</summary>
-    public static bool Worthwhile(IReadOnlyList<string> peers)
-    {
-        var groups = HostGroups.Of(peers);
-        return peers.Count > 1 && (groups.OneHost || groups.Hierarchical);
-    }
+    /// <summary>The round as the rendezvous needs it, its ranks grouped by host.</summary>
+    public sealed record Round(string JobId, long Number, int Rank, IReadOnlyList<string> Peers, byte[] KeyId, HostGroups Groups);
 
     /// <summary>Bytes of each rank's slot: four ring frames, between 4 KiB and 16 MiB.</summary>
     public static int SlotBytesFor(RingOptions options) => Math.Clamp(options.FrameBytes * 4, 4096, 16 * 1024 * 1024);
@@ -52,7 +42,7 @@ internal static class SharedMemoryRendezvous
         Func<double[], Task<double[][]>> allGather, Round round, RingOptions options, ILogger logger)
     {
         var n = round.Peers.Count;
-        var groups = HostGroups.Of(round.Peers);
+        var groups = round.Groups;
         var host = groups.HostOf(round.Rank);
         var leader = host[0];
         var shares = host.Count > 1;

@@ -363,7 +363,7 @@ public class SharedMemoryCollectivesTests(ITestOutputHelper output)
     [InlineData(new[] { "http://10.77.0.11:5000", "http://10.77.0.12:5000" }, false)]
     [InlineData(new[] { "http://10.77.0.11:5000", "http://10.77.0.11:5001", "http://10.77.0.12:5000" }, false)]
     public void OnlyRanksAdvertisingOneAddressTryToShareMemory(string[] peers, bool oneHost) =>
-        Assert.Equal(oneHost, SharedMemoryRendezvous.OneHost(peers));
+        Assert.Equal(oneHost, HostGroups.Of(peers).OneHost);
 
     [Fact]
     public async Task LivenessTellsARunningProcessFromOneThatExited()
