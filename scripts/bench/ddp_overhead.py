@@ -7,7 +7,11 @@ N processes on the gloo backend, timed with DDP and again without it (the same p
 prints one line in bench overhead's form:
 
     framework=pytorch-ddp torch=1.13.1 ranks=2 threads=1 batch=32 width=32 step_ms_ddp=.. step_ms_alone=..
-    exposed_comm_ms=.. overhead_pct=..
+    exposed_comm_ms=.. overhead_pct=.. step_ms_lockstep=.. straggler_ms=.. comm_beyond_lockstep_ms=..
+
+step_ms_lockstep is the median over steps of the slowest rank's step without DDP (the ranks start their steps
+without it together, after a barrier): what a synchronous step would take if communication were free. Of the
+exposed time, straggler_ms is waiting for the slowest rank, and comm_beyond_lockstep_ms the rest.
 
 Compare exposed_comm_ms (milliseconds the all-reduce adds to a step), not percentages: Debian's PyTorch computes
 several times slower than libtorch 2.10, so the same milliseconds are a smaller share of its step.
@@ -22,7 +26,6 @@ all-reduced again during G's backward.
 import argparse
 import os
 import socket
-import statistics
 import time
 
 try:
@@ -95,25 +98,33 @@ def time_steps(args, rank, distributed):
         loss_d.item(), loss_g.item()
         if i >= args.warmup:
             times.append(time.perf_counter() - started)
-    return statistics.median(times)
+    return times
+
+
+def upper_median(values):
+    """The middle value, the upper one of an even count (as bench overhead takes medians)."""
+    return sorted(values)[len(values) // 2]
 
 
 def worker(rank, args, port):
     torch.set_num_threads(args.threads)
     os.environ["MASTER_ADDR"], os.environ["MASTER_PORT"] = "127.0.0.1", str(port)
     dist.init_process_group("gloo", rank=rank, world_size=args.ranks)
-    with_ddp = time_steps(args, rank, distributed=True)
+    with_ddp = upper_median(time_steps(args, rank, distributed=True))
     dist.barrier()
-    alone = time_steps(args, rank, distributed=False)
-    gathered = [torch.zeros(2, dtype=torch.float64) for _ in range(args.ranks)]
-    dist.all_gather(gathered, torch.tensor([with_ddp, alone], dtype=torch.float64))
+    alone_steps = time_steps(args, rank, distributed=False)
+    gathered = [torch.zeros(2 + args.steps, dtype=torch.float64) for _ in range(args.ranks)]
+    dist.all_gather(gathered, torch.tensor([with_ddp, upper_median(alone_steps)] + alone_steps, dtype=torch.float64))
     if rank == 0:
         # A step ends when the slowest rank ends it.
         ddp_ms = max(t[0].item() for t in gathered) * 1e3
         alone_ms = max(t[1].item() for t in gathered) * 1e3
+        lockstep_ms = upper_median([max(t[2 + i].item() for t in gathered) for i in range(args.steps)]) * 1e3
         print(f"framework=pytorch-ddp torch={torch.__version__} ranks={args.ranks} threads={args.threads} "
               f"batch={args.batch} width={args.width} step_ms_ddp={ddp_ms:.1f} step_ms_alone={alone_ms:.1f} "
-              f"exposed_comm_ms={ddp_ms - alone_ms:.1f} overhead_pct={(ddp_ms / alone_ms - 1) * 100:.1f}", flush=True)
+              f"exposed_comm_ms={ddp_ms - alone_ms:.1f} overhead_pct={(ddp_ms / alone_ms - 1) * 100:.1f} "
+              f"step_ms_lockstep={lockstep_ms:.1f} straggler_ms={lockstep_ms - alone_ms:.1f} "
+              f"comm_beyond_lockstep_ms={ddp_ms - lockstep_ms:.1f}", flush=True)
     dist.destroy_process_group()
 
 

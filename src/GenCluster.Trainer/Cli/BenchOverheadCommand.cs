@@ -154,7 +154,9 @@ public static class BenchOverheadCommand
             }
             var (withRing, alone) = (session.Result(ringTiming), session.Result(aloneTiming));
             var all = await ring.AllGatherAsync(new[] { withRing.MedianStepSeconds, alone.MedianStepSeconds, alone.TrainingFlops, alone.MatmulFlops, withRing.MedianCollectiveSeconds, withRing.CpuSecondsPerStep, alone.CpuSecondsPerStep, BenchTransport.CodeOf(ring) }, cancellationToken);
-            if (ring.Rank == 0) Console.WriteLine(Report(all, ring.WorldSize, t, spec) + (parse.GetValue(noOverlap) ? " overlap=off" : " overlap=on") +
+            // Every rank's alone steps, in order: the i-th steps of a block started together, after the same barrier.
+            var aloneSteps = await ring.AllGatherAsync(aloneTiming.Steps.ToArray(), cancellationToken);
+            if (ring.Rank == 0) Console.WriteLine(Report(all, ring.WorldSize, t, spec, LockstepStep(aloneSteps)) + (parse.GetValue(noOverlap) ? " overlap=off" : " overlap=on") +
                 string.Create(CultureInfo.InvariantCulture, $" early_buckets={session.OverlapCounts.EarlyLaunches} redos={session.OverlapCounts.Redos}") +
                 (wide is null ? "" : OneTrainerReport(all, ring.WorldSize, t, spec, wide.Result(wideTiming).MedianStepSeconds)) +
                 $" transport={BenchTransport.Label([.. all.Select(r => r[7])])}");
@@ -173,16 +175,32 @@ public static class BenchOverheadCommand
         var globalBatch = ranks * spec.PerWorkerBatch;
         var ringImagesPerSecond = globalBatch / perRank.Max(r => r[0]);
         var oneTrainerImagesPerSecond = globalBatch / oneTrainerStep;
+        // The ceiling of any data parallelism here: the ranks stepping on their own, with no communication and no waiting.
+        var aloneImagesPerSecond = perRank.Sum(r => spec.PerWorkerBatch / r[1]);
         return string.Create(CultureInfo.InvariantCulture,
             $" one_trainer_threads={ranks * threads} one_trainer_step_ms={oneTrainerStep * 1e3:F1} one_trainer_images_per_s={oneTrainerImagesPerSecond:F0} " +
-            $"ring_vs_one_trainer={ringImagesPerSecond / oneTrainerImagesPerSecond:F2}");
+            $"ring_vs_one_trainer={ringImagesPerSecond / oneTrainerImagesPerSecond:F2} alone_vs_one_trainer={aloneImagesPerSecond / oneTrainerImagesPerSecond:F2}");
+    }
+
+    /// <summary>
+    /// The step a synchronous job would take if communication were free: at each step index, the slowest rank's step
+    /// without the ring (ranks that ran side by side, each block's i-th steps starting after the same barrier); the median
+    /// over the steps. Above the median of each rank's own steps by what waiting for the slowest costs (stragglers).
+    /// </summary>
+    internal static double LockstepStep(double[][] aloneStepsPerRank)
+    {
+        var steps = aloneStepsPerRank.Min(r => r.Length);
+        if (steps == 0) return double.NaN;
+        var slowest = Enumerable.Range(0, steps).Select(i => aloneStepsPerRank.Max(r => r[i])).Order().ToArray();
+        // The upper middle for an even count, as the ranks' own medians take it: never below any rank's own median.
+        return slowest[steps / 2];
     }
 
     /// <summary>Steps per block of one mode before switching to the other.</summary>
     private const int Block = 5;
 
     /// <summary>One line: a step ends when the slowest rank ends it; FLOP/s are per process, averaged.</summary>
-    internal static string Report(double[][] perRank, int ranks, int threads, JobSpec spec)
+    internal static string Report(double[][] perRank, int ranks, int threads, JobSpec spec, double lockstepStep = double.NaN)
     {
         var ringStep = perRank.Max(r => r[0]);
         var aloneStep = perRank.Max(r => r[1]);
@@ -192,7 +210,14 @@ public static class BenchOverheadCommand
         var line = string.Create(CultureInfo.InvariantCulture,
             $"model={spec.Model.Kind} ranks={ranks} threads={threads} batch={spec.PerWorkerBatch} width={ModelCatalog.WidthOf(spec.Model)} " +
             $"step_ms_ring={ringStep * 1e3:F1} step_ms_alone={aloneStep * 1e3:F1} exposed_comm_ms={(ringStep - aloneStep) * 1e3:F1} " +
-            $"overhead_pct={(ringStep / aloneStep - 1) * 100:F1} images_per_s_ring={ranks * spec.PerWorkerBatch / ringStep:F0}");
+            $"overhead_pct={(ringStep / aloneStep - 1) * 100:F1}");
+        if (!double.IsNaN(lockstepStep))
+        {
+            // The exposed time split: waiting for the slowest rank (which free communication would not remove), and the rest.
+            line += string.Create(CultureInfo.InvariantCulture,
+                $" step_ms_lockstep={lockstepStep * 1e3:F1} straggler_ms={(lockstepStep - aloneStep) * 1e3:F1} comm_beyond_lockstep_ms={(ringStep - lockstepStep) * 1e3:F1}");
+        }
+        line += string.Create(CultureInfo.InvariantCulture, $" images_per_s_ring={ranks * spec.PerWorkerBatch / ringStep:F0}");
         if (perRank[0].Length > 4)
         {
             // Where the ring's time goes: blocked in collectives, and CPU (all threads) per step with and without it.

@@ -14,23 +14,30 @@ public class BenchOverheadCommandTests
         var output = await RunAsync(TimeSpan.FromSeconds(120), "--steps", "2", "--warmup", "1", "--batch", "4", "--width", "8", "--overlap", "on");
         var line = Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries)).Trim();
         var match = Regex.Match(line,
-            @"^model=dcgan ranks=2 threads=1 batch=4 width=8 step_ms_ring=([\d.]+) step_ms_alone=([\d.]+) exposed_comm_ms=(-?[\d.]+) overhead_pct=(-?[\d.]+) images_per_s_ring=\d+ " +
+            @"^model=dcgan ranks=2 threads=1 batch=4 width=8 step_ms_ring=([\d.]+) step_ms_alone=([\d.]+) exposed_comm_ms=(-?[\d.]+) overhead_pct=(-?[\d.]+) " +
+            @"step_ms_lockstep=([\d.]+) straggler_ms=(-?[\d.]+) comm_beyond_lockstep_ms=(-?[\d.]+) images_per_s_ring=\d+ " +
             @"comm_wait_ms=[\d.]+ cpu_ms_ring=[\d.]+ cpu_ms_alone=[\d.]+ train_gflops=([\d.]+) matmul_gflops=([\d.]+) efficiency_pct=(\d+) overlap=on early_buckets=(\d+) redos=(\d+) " +
-            @"one_trainer_threads=2 one_trainer_step_ms=([\d.]+) one_trainer_images_per_s=(\d+) ring_vs_one_trainer=([\d.]+) transport=shm$");
+            @"one_trainer_threads=2 one_trainer_step_ms=([\d.]+) one_trainer_images_per_s=(\d+) ring_vs_one_trainer=([\d.]+) alone_vs_one_trainer=([\d.]+) transport=shm$");
         Assert.True(match.Success, $"unexpected line: {line}");
         double Field(int i) => double.Parse(match.Groups[i].Value, CultureInfo.InvariantCulture);
-        Assert.True(Field(1) > 0 && Field(2) > 0 && Field(6) > 0, line);
+        Assert.True(Field(1) > 0 && Field(2) > 0 && Field(9) > 0, line);
         // Step times print to 0.1 ms, so the overhead they imply is only known within their rounding.
         var (ring, alone, exposed, overhead) = (Field(1), Field(2), Field(3), Field(4));
         Assert.InRange(exposed, ring - alone - 0.15, ring - alone + 0.15);
         var lowest = ((ring - 0.05) / (alone + 0.05) - 1) * 100;
         var highest = ((ring + 0.05) / Math.Max(alone - 0.05, 1e-3) - 1) * 100;
         Assert.InRange(overhead, lowest - 0.05, highest + 0.05);
+        // The exposed time splits into waiting for the slowest rank and the rest; step by step the slowest is never faster than
+        // either rank, so neither is its median.
+        var (lockstep, straggler, beyond) = (Field(5), Field(6), Field(7));
+        Assert.InRange(straggler, lockstep - alone - 0.15, lockstep - alone + 0.15);
+        Assert.InRange(beyond, ring - lockstep - 0.15, ring - lockstep + 0.15);
+        Assert.True(straggler >= -0.1, line);
         // Rank 0 all-reduced buckets during backward (width 8 still splits G and D into several), none stale.
-        Assert.True(Field(8) > 0, line);
-        Assert.Equal(0, Field(9));
+        Assert.True(Field(11) > 0, line);
+        Assert.Equal(0, Field(12));
         // One trainer with both ranks' threads and batch (8 images): its images/s follow from its step, and the ratio from both.
-        var (oneStep, oneImages, ratio) = (Field(10), Field(11), Field(12));
+        var (oneStep, oneImages, ratio) = (Field(13), Field(14), Field(15));
         Assert.InRange(oneImages, 8 / ((oneStep + 0.05) / 1e3) - 1, 8 / ((oneStep - 0.05) / 1e3) + 1);
         Assert.InRange(ratio, 8 / ((ring + 0.05) / 1e3) / (oneImages + 0.5) - 0.01, 8 / ((ring - 0.05) / 1e3) / (oneImages - 0.5) + 0.01);
     }
@@ -67,7 +74,8 @@ public class BenchOverheadCommandTests
     {
         // Ranks step in 100 and 125 ms (the slower counts): 64 images / 0.125 s = 512/s; one trainer 64 / 0.080 s = 800/s.
         var line = BenchOverheadCommand.OneTrainerReport([[0.100, 0.09], [0.125, 0.09]], 2, 1, new JobSpec { PerWorkerBatch = 32 }, 0.080);
-        Assert.Equal(" one_trainer_threads=2 one_trainer_step_ms=80.0 one_trainer_images_per_s=800 ring_vs_one_trainer=0.64", line);
+        // Alone, each rank makes 32 / 0.09 s = 356 images/s: 711/s together, 0.89 of the one trainer.
+        Assert.Equal(" one_trainer_threads=2 one_trainer_step_ms=80.0 one_trainer_images_per_s=800 ring_vs_one_trainer=0.64 alone_vs_one_trainer=0.89", line);
     }
 
     [Fact]
@@ -78,6 +86,29 @@ public class BenchOverheadCommandTests
         Assert.Equal("model=vqvae2 ranks=2 threads=1 batch=16 width=64 step_ms_ring=200.0 step_ms_alone=160.0 exposed_comm_ms=40.0 overhead_pct=25.0 images_per_s_ring=160", line);
     }
 
+    [Fact]
+    public void LockstepStepIsTheMedianOverStepsOfTheSlowestRank()
+    {
+        // Each rank's own median is 80 ms, but the slow steps fall on different ranks: in lockstep, three of four steps
+        // wait for a 100 ms step.
+        double[][] alone = [[0.080, 0.100, 0.080, 0.060], [0.100, 0.080, 0.100, 0.080]];
+        Assert.Equal(0.100, BenchOverheadCommand.LockstepStep(alone), 12);
+        // Odd counts take the middle value, even counts the upper middle (as the step medians do); ranks with unequal
+        // counts are compared over the steps both have.
+        Assert.Equal(0.090, BenchOverheadCommand.LockstepStep([[0.07, 0.09, 0.20], [0.08, 0.05, 0.01]]), 12);
+        Assert.Equal(0.080, BenchOverheadCommand.LockstepStep([[0.07, 0.08], [0.06, 0.07, 0.5]]), 12);
+        Assert.True(double.IsNaN(BenchOverheadCommand.LockstepStep([[], [0.1]])));
+    }
+
+    [Fact]
+    public void ReportSplitsTheExposedTimeIntoStragglersAndTheRest()
+    {
+        var line = BenchOverheadCommand.Report([[0.110, 0.100, double.NaN, double.NaN], [0.120, 0.080, double.NaN, double.NaN]], 2, 1,
+            new JobSpec { PerWorkerBatch = 32, Model = new GenCluster.Contracts.Models.DcganOptions { Width = 32 } }, lockstepStep: 0.116);
+        Assert.Equal("model=dcgan ranks=2 threads=1 batch=32 width=32 step_ms_ring=120.0 step_ms_alone=100.0 exposed_comm_ms=20.0 overhead_pct=20.0 " +
+                     "step_ms_lockstep=116.0 straggler_ms=16.0 comm_beyond_lockstep_ms=4.0 images_per_s_ring=533", line);
+    }
+
     [Theory]
     [InlineData("vae")]
     [InlineData("vqvae2")]
@@ -85,8 +116,8 @@ public class BenchOverheadCommandTests
     public async Task EveryFamilyRuns(string kind)
     {
         var output = await RunAsync(TimeSpan.FromSeconds(180), "--steps", "1", "--warmup", "1", "--batch", "4", "--width", "16", "--model", kind, "--overlap", "on");
-        Assert.Matches($@"^model={kind} ranks=2 threads=1 batch=4 width=16 step_ms_ring=[\d.]+ step_ms_alone=[\d.]+ exposed_comm_ms=-?[\d.]+ overhead_pct=-?[\d.]+ images_per_s_ring=\d+ " +
-            @"comm_wait_ms=[\d.]+ cpu_ms_ring=[\d.]+ cpu_ms_alone=[\d.]+ overlap=on early_buckets=[1-9]\d* redos=0 one_trainer_threads=2 one_trainer_step_ms=[\d.]+ one_trainer_images_per_s=\d+ ring_vs_one_trainer=[\d.]+ transport=shm$",
+        Assert.Matches($@"^model={kind} ranks=2 threads=1 batch=4 width=16 step_ms_ring=[\d.]+ step_ms_alone=[\d.]+ exposed_comm_ms=-?[\d.]+ overhead_pct=-?[\d.]+ step_ms_lockstep=[\d.]+ straggler_ms=-?[\d.]+ comm_beyond_lockstep_ms=-?[\d.]+ images_per_s_ring=\d+ " +
+            @"comm_wait_ms=[\d.]+ cpu_ms_ring=[\d.]+ cpu_ms_alone=[\d.]+ overlap=on early_buckets=[1-9]\d* redos=0 one_trainer_threads=2 one_trainer_step_ms=[\d.]+ one_trainer_images_per_s=\d+ ring_vs_one_trainer=[\d.]+ alone_vs_one_trainer=[\d.]+ transport=shm$",
             output.Trim());
     }
 
