@@ -170,7 +170,18 @@ public sealed class GradientBuckets : IDisposable
     /// <param name="rank">This rank (its flag slot).</param>
     /// <param name="localBad">Whether this rank's loss was not finite.</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
-    public BucketAverage Average(ICollectives collectives, int rank, bool localBad, CancellationToken cancellationToken)
+    public BucketAverage Average(ICollectives collectives, int rank, bool localBad, CancellationToken cancellationToken) =>
+        BeginAverage(collectives, rank, localBad, cancellationToken).Complete();
+
+    /// <summary>
+    /// The first half of <see cref="Average"/>: gathers the buckets not launched during backward and launches them, the
+    /// flags with the last. With buckets in flight (<see cref="BeginInFlight"/>) it returns at once, the all-reduces
+    /// running on their ordered chain, so the caller may compute something that needs neither these gradients nor
+    /// the parameters they will update (the next critic step's generator forward) before
+    /// <see cref="PendingAverage.Complete"/>; without, it all-reduces here. Nothing else may touch these buckets or
+    /// their parameters' gradients in between.
+    /// </summary>
+    public PendingAverage BeginAverage(ICollectives collectives, int rank, bool localBad, CancellationToken cancellationToken)
     {
         if (_flagSlots == 0) throw new InvalidOperationException("these buckets were built without flag slots");
         var run = _inFlight;
@@ -198,26 +209,58 @@ public sealed class GradientBuckets : IDisposable
             // Without buckets in flight each waits for the one before, as every rank issues them in this order anyway.
             if (run is null) tasks[i]!.GetAwaiter().GetResult();
         }
-        foreach (var task in tasks) task?.GetAwaiter().GetResult();
-        if (_buckets[^1].Memory.Span[^1] != 0)
+        return new PendingAverage(this, via, tasks, rank, localBad, launched, Stopwatch.GetElapsedTime(started).TotalSeconds, cancellationToken);
+    }
+
+    /// <summary>An average begun by <see cref="BeginAverage"/>; <see cref="Complete"/> it exactly once.</summary>
+    public sealed class PendingAverage
+    {
+        private readonly GradientBuckets _owner;
+        private readonly ICollectives _via;
+        private readonly Task?[] _tasks;
+        private readonly int _rank;
+        private readonly bool _localBad;
+        private readonly int _launched;
+        private readonly double _launchSeconds;
+        private readonly CancellationToken _cancellationToken;
+        private bool _completed;
+
+        internal PendingAverage(GradientBuckets owner, ICollectives via, Task?[] tasks, int rank, bool localBad, int launched,
+            double launchSeconds, CancellationToken cancellationToken)
         {
-            // Some rank's early bucket was stale: gather everything again and average it the plain way, on every rank.
-            Redos++;
-            Gather();
-            bad = localBad || !AllFinite();
-            SetFlag(rank, bad);
-            _buckets[^1].Memory.Span[^1] = 0;
-            foreach (var bucket in _buckets)
+            (_owner, _via, _tasks, _rank, _localBad, _launched, _launchSeconds, _cancellationToken) =
+                (owner, via, tasks, rank, localBad, launched, launchSeconds, cancellationToken);
+        }
+
+        /// <summary>Waits for the all-reduces, redoes a stale average, and writes the averages into the gradients.</summary>
+        /// <returns>The seconds counted are those spent launching and waiting, not those between.</returns>
+        public BucketAverage Complete()
+        {
+            if (_completed) throw new InvalidOperationException("this average was already completed");
+            _completed = true;
+            var started = Stopwatch.GetTimestamp();
+            var buckets = _owner._buckets;
+            foreach (var task in _tasks) task?.GetAwaiter().GetResult();
+            if (buckets[^1].Memory.Span[^1] != 0)
             {
-                via.AllReduceAsync(bucket.Memory, ReduceOp.Average, cancellationToken).GetAwaiter().GetResult();
+                // Some rank's early bucket was stale: gather everything again and average it the plain way, on every rank.
+                _owner.Redos++;
+                _owner.Gather();
+                var bad = _localBad || !_owner.AllFinite();
+                _owner.SetFlag(_rank, bad);
+                buckets[^1].Memory.Span[^1] = 0;
+                foreach (var bucket in buckets)
+                {
+                    _via.AllReduceAsync(bucket.Memory, ReduceOp.Average, _cancellationToken).GetAwaiter().GetResult();
+                }
             }
+            var seconds = _launchSeconds + Stopwatch.GetElapsedTime(started).TotalSeconds;
+            using (torch.no_grad())
+            {
+                foreach (var bucket in buckets) bucket.Scatter();
+            }
+            return new BucketAverage(seconds, _owner.TotalBytes, _owner.FlaggedRanks(), _launched);
         }
-        var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-        using (torch.no_grad())
-        {
-            foreach (var bucket in _buckets) bucket.Scatter();
-        }
-        return new BucketAverage(seconds, TotalBytes, FlaggedRanks(), launched);
     }
 
     public void Dispose()

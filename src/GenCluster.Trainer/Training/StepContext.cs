@@ -108,15 +108,29 @@ public sealed class StepContext
     /// identically on every rank, when some rank's <paramref name="localLoss"/> or gradients were not finite: the caller
     /// must then skip its optimiser step (the step counts as skipped).
     /// </summary>
-    public bool AverageGradients(GradientBuckets buckets, string phase, double localLoss)
+    public bool AverageGradients(GradientBuckets buckets, string phase, double localLoss) =>
+        BeginAverageGradients(buckets, phase, localLoss)();
+
+    /// <summary>
+    /// <see cref="AverageGradients"/> in two halves: this launches the all-reduces of <paramref name="buckets"/> not yet
+    /// launched during backward and returns what completes them (waits, writes the averages into the gradients, and
+    /// returns <see cref="AverageGradients"/>'s verdict). With buckets in flight the launch returns at once, so the caller
+    /// may compute something independent of these gradients and their parameters in between (<see
+    /// cref="GradientBuckets.BeginAverage"/>); call the result exactly once.
+    /// </summary>
+    public Func<bool> BeginAverageGradients(GradientBuckets buckets, string phase, double localLoss)
     {
         _cancellationToken.ThrowIfCancellationRequested();
-        var average = buckets.Average(_collectives, Rank, !double.IsFinite(localLoss), _cancellationToken);
-        AllReduceSeconds += average.Seconds;
-        AllReduceBytes += average.Bytes;
-        if (average.FlaggedRanks.Count == 0) return true;
-        SkipReason ??= $"{phase} update skipped: non-finite values on rank(s) {string.Join(", ", average.FlaggedRanks)}";
-        return false;
+        var pending = buckets.BeginAverage(_collectives, Rank, !double.IsFinite(localLoss), _cancellationToken);
+        return () =>
+        {
+            var average = pending.Complete();
+            AllReduceSeconds += average.Seconds;
+            AllReduceBytes += average.Bytes;
+            if (average.FlaggedRanks.Count == 0) return true;
+            SkipReason ??= $"{phase} update skipped: non-finite values on rank(s) {string.Join(", ", average.FlaggedRanks)}";
+            return false;
+        };
     }
 
     /// <summary>

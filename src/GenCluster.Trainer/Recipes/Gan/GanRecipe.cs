@@ -126,6 +126,12 @@ public sealed class GanRecipe : ITrainingRecipe
     /// <summary>Why gradients are not all-reduced during backward, or null when they are.</summary>
     public string? OverlapRefusal { get; }
 
+    /// <summary>
+    /// Generator forwards run while the critic's gradients were still all-reducing (the next critic iteration's first,
+    /// drawn before the wait; with buckets in flight during backward and more than one critic iteration).
+    /// </summary>
+    public long ForwardsOverlapped { get; private set; }
+
     /// <inheritdoc />
     public (long EarlyLaunches, long Redos) OverlapCounts =>
         (_bucketsG.EarlyLaunches + _bucketsD.EarlyLaunches, _bucketsG.Redos + _bucketsD.Redos);
@@ -165,6 +171,24 @@ public sealed class GanRecipe : ITrainingRecipe
         var fakes = new List<(Tensor Images, Tensor Labels)>(accumulation);
         var extras = new Dictionary<string, double>(StringComparer.Ordinal);
         double lossD = 0;
+        // A micro-batch's inputs and G's fakes for them; the first of the next critic iteration's may be drawn early.
+        CriticInput? ahead = null;
+        CriticInput Prepare(bool lastIteration, bool lastMicroBatch)
+        {
+            var (real, realLabels) = context.NextBatch();
+            var z = context.Latents(_latentDim);
+            var fakeLabels = _classes > 0 ? context.RandomLabels(_classes) : realLabels;
+            // The last fakes' backward (in G's update) completes G's gradients: arm before G's forward.
+            if (lastIteration && lastMicroBatch) context.OverlapBackward(_overlapG);
+            if (lastIteration)
+            {
+                var fake = _g.forward(z, fakeLabels);
+                fakes.Add((fake, fakeLabels));
+                return new(real, realLabels, fakeLabels, fake);
+            }
+            using var noGrad = torch.no_grad();
+            return new(real, realLabels, fakeLabels, _g.forward(z, fakeLabels));
+        }
         for (var k = 0; k < _options.DSteps; k++)
         {
             var last = k == _options.DSteps - 1;
@@ -173,29 +197,13 @@ public sealed class GanRecipe : ITrainingRecipe
             extras.Clear();
             for (var m = 0; m < accumulation; m++)
             {
-                var (real, realLabels) = context.NextBatch();
-                var z = context.Latents(_latentDim);
-                var fakeLabels = _classes > 0 ? context.RandomLabels(_classes) : realLabels;
-                Tensor fake;
-                if (m == accumulation - 1)
-                {
-                    // The last micro-batch's backward completes D's gradients; the last fakes' backward (in G's update) G's.
-                    context.OverlapBackward(_overlapD);
-                    if (last) context.OverlapBackward(_overlapG);
-                }
-                if (last)
-                {
-                    fake = _g.forward(z, fakeLabels);
-                    fakes.Add((fake, fakeLabels));
-                }
-                else
-                {
-                    using var noGrad = torch.no_grad();
-                    fake = _g.forward(z, fakeLabels);
-                }
-                var detached = fake.detach();
-                var batch = new CriticBatch(x => _d.forward(x, realLabels), real, detached,
-                    _d.forward(real, realLabels), _d.forward(detached, fakeLabels), context.Uniform);
+                var input = ahead ?? Prepare(last, m == accumulation - 1);
+                ahead = null;
+                // The last micro-batch's backward completes D's gradients: arm before D's forward.
+                if (m == accumulation - 1) context.OverlapBackward(_overlapD);
+                var detached = input.Fake.detach();
+                var batch = new CriticBatch(x => _d.forward(x, input.RealLabels), input.Real, detached,
+                    _d.forward(input.Real, input.RealLabels), _d.forward(detached, input.FakeLabels), context.Uniform);
                 var loss = _objective.DiscriminatorLoss(batch, (name, value) =>
                     extras[name] = extras.GetValueOrDefault(name) + value.item<float>() / accumulation);
                 if (_averageD is not null) loss = loss + _averageD.Penalty() * _options.HistoricalAveraging;
@@ -203,7 +211,22 @@ public sealed class GanRecipe : ITrainingRecipe
                 scaled.backward();
                 lossD += scaled.item<float>();
             }
-            if (!Update(context, _bucketsD, _optimizerD, _shardedD, "discriminator", lossD))
+            bool updated;
+            if (_overlapD is not null && !last)
+            {
+                // D's buckets are all-reducing (launched during backward); G's forward for the next critic iteration
+                // needs neither D's gradients nor its weights, so it runs before the wait instead of after it.
+                var complete = context.BeginAverageGradients(_bucketsD, "discriminator", lossD);
+                ahead = Prepare(k + 1 == _options.DSteps - 1, accumulation == 1);
+                ForwardsOverlapped++;
+                updated = complete();
+                if (updated) _optimizerD!.step();
+            }
+            else
+            {
+                updated = Update(context, _bucketsD, _optimizerD, _shardedD, "discriminator", lossD);
+            }
+            if (!updated)
             {
                 context.Report("loss_d", lossD);
                 return;
@@ -367,4 +390,7 @@ public sealed class GanRecipe : ITrainingRecipe
         using var noGrad = torch.no_grad();
         foreach (var p in _parametersD) p.clamp_(-clip, clip);
     }
+
+    /// <summary>One critic micro-batch: real images and labels, the fakes' labels, and G's fakes (with or without a graph).</summary>
+    private sealed record CriticInput(Tensor Real, Tensor RealLabels, Tensor FakeLabels, Tensor Fake);
 }
