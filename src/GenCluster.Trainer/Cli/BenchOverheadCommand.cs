@@ -156,7 +156,8 @@ public static class BenchOverheadCommand
             var all = await ring.AllGatherAsync(new[] { withRing.MedianStepSeconds, alone.MedianStepSeconds, alone.TrainingFlops, alone.MatmulFlops, withRing.MedianCollectiveSeconds, withRing.CpuSecondsPerStep, alone.CpuSecondsPerStep, BenchTransport.CodeOf(ring) }, cancellationToken);
             // Every rank's alone steps, in order: the i-th steps of a block started together, after the same barrier.
             var aloneSteps = await ring.AllGatherAsync(aloneTiming.Steps.ToArray(), cancellationToken);
-            if (ring.Rank == 0) Console.WriteLine(Report(all, ring.WorldSize, t, spec, LockstepStep(aloneSteps)) + (parse.GetValue(noOverlap) ? " overlap=off" : " overlap=on") +
+            var ringSteps = await ring.AllGatherAsync(ringTiming.Steps.ToArray(), cancellationToken);
+            if (ring.Rank == 0) Console.WriteLine(Report(all, ring.WorldSize, t, spec, LockstepStep(aloneSteps), PairedBlocks.ExposedPerStep(ringSteps, aloneSteps, Block)) + (parse.GetValue(noOverlap) ? " overlap=off" : " overlap=on") +
                 string.Create(CultureInfo.InvariantCulture, $" early_buckets={session.OverlapCounts.EarlyLaunches} redos={session.OverlapCounts.Redos}") +
                 (wide is null ? "" : OneTrainerReport(all, ring.WorldSize, t, spec, wide.Result(wideTiming).MedianStepSeconds)) +
                 $" transport={BenchTransport.Label([.. all.Select(r => r[7])])}");
@@ -200,7 +201,8 @@ public static class BenchOverheadCommand
     private const int Block = 5;
 
     /// <summary>One line: a step ends when the slowest rank ends it; FLOP/s are per process, averaged.</summary>
-    internal static string Report(double[][] perRank, int ranks, int threads, JobSpec spec, double lockstepStep = double.NaN)
+    internal static string Report(double[][] perRank, int ranks, int threads, JobSpec spec, double lockstepStep = double.NaN,
+        (double Mean, double HalfWidth95, int Blocks)? paired = null)
     {
         var ringStep = perRank.Max(r => r[0]);
         var aloneStep = perRank.Max(r => r[1]);
@@ -216,6 +218,13 @@ public static class BenchOverheadCommand
             // The exposed time split: waiting for the slowest rank (which free communication would not remove), and the rest.
             line += string.Create(CultureInfo.InvariantCulture,
                 $" step_ms_lockstep={lockstepStep * 1e3:F1} straggler_ms={(lockstepStep - aloneStep) * 1e3:F1} comm_beyond_lockstep_ms={(ringStep - lockstepStep) * 1e3:F1}");
+        }
+        if (paired is { Blocks: >= 2 } p)
+        {
+            // The same exposed time as a mean over paired blocks, and how far it can be trusted (a 95% interval; it
+            // needs two blocks, 10 steps per mode).
+            line += string.Create(CultureInfo.InvariantCulture,
+                $" exposed_paired_ms={p.Mean * 1e3:F1} exposed_paired_ci95_ms={p.HalfWidth95 * 1e3:F1} paired_blocks={p.Blocks}");
         }
         line += string.Create(CultureInfo.InvariantCulture, $" images_per_s_ring={ranks * spec.PerWorkerBatch / ringStep:F0}");
         if (perRank[0].Length > 4)

@@ -109,6 +109,18 @@ public class BenchOverheadCommandTests
                      "step_ms_lockstep=116.0 straggler_ms=16.0 comm_beyond_lockstep_ms=4.0 images_per_s_ring=533", line);
     }
 
+    [Fact]
+    public void ReportGivesThePairedBlockMeanAndItsIntervalFromTwoBlocks()
+    {
+        var spec = new JobSpec { PerWorkerBatch = 32, Model = new GenCluster.Contracts.Models.DcganOptions { Width = 32 } };
+        double[][] perRank = [[0.110, 0.100, double.NaN, double.NaN], [0.120, 0.080, double.NaN, double.NaN]];
+
+        var line = BenchOverheadCommand.Report(perRank, 2, 1, spec, 0.116, (0.0183, 0.0042, 20));
+        Assert.Contains(" comm_beyond_lockstep_ms=4.0 exposed_paired_ms=18.3 exposed_paired_ci95_ms=4.2 paired_blocks=20 images_per_s_ring=533", line, StringComparison.Ordinal);
+        // One block has no spread to go by: the fields are left out rather than printed as NaN.
+        Assert.DoesNotContain("exposed_paired", BenchOverheadCommand.Report(perRank, 2, 1, spec, 0.116, (0.0183, double.NaN, 1)), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("vae")]
     [InlineData("vqvae2")]
