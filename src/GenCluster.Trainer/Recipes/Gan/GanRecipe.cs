@@ -22,7 +22,12 @@ namespace GenCluster.Trainer.Recipes.Gan;
 /// (parameters identical by construction: updated from the synchronised G after each step; its BatchNorm statistics
 /// are copied from G's and follow rank 0), <c>historical_average_g/d</c> (identical by construction).</para>
 /// <para>A non-finite loss or gradient on any rank skips the update it feeds on every rank (a bad critic update skips
-/// the rest of the step); the data and randomness are still consumed, so the trajectory stays a function of the step.</para>
+/// the rest of the step); the micro-batches drawn so far stay consumed, and the sampler and noise positions are part
+/// of every checkpoint, so a resumed run repeats the same trajectory.</para>
+/// <para>With buckets in flight during backward and more than one critic iteration, every iteration but the last runs
+/// the next one's first generator forward while its own gradients all-reduce (<see cref="ForwardsOverlapped"/>): G's
+/// forward needs neither D's gradients nor its new weights, and the draws come in the same order, so the result is the
+/// same bit for bit. The one difference: a skipped critic update has already drawn that next micro-batch.</para>
 /// </remarks>
 public sealed class GanRecipe : ITrainingRecipe
 {
