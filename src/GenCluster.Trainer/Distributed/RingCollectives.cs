@@ -161,6 +161,9 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
 
     private int Predecessor => (Rank + WorldSize - 1) % WorldSize;
 
+    /// <summary>In a round of several hosts with ranks sharing them: whether this rank's ring predecessor is on its host.</summary>
+    private bool _predecessorOnThisHost;
+
     /// <summary>The round rank of this ring's rank <paramref name="rank"/> (the same, except on a ring across hosts).</summary>
     private int Named(int rank) => _roundRanks?[rank] ?? rank;
 
@@ -291,8 +294,12 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
             }
 
             // Within a host, a two-level all-reduce waits a little longer than its rings across hosts, whose verdict names the
-            // right rank (the round's other collectives, on the flat ring, get the same allowance).
-            var timeout = _options.DeadlineOf(seq) + (_hierarchy is not null ? HierarchicalAllReduce.HostGrace : TimeSpan.Zero);
+            // right rank (the round's other collectives, on the flat ring, get the same allowance). On that flat ring, a rank
+            // whose predecessor shares its host waits one allowance more: when a link goes dark, the rank receiving across it
+            // fails first, and its abort names the rank beyond the link to this one, instead of this one blaming its own
+            // host's peer, which was only waiting too.
+            var timeout = _options.DeadlineOf(seq) + (_hierarchy is null ? TimeSpan.Zero
+                : _predecessorOnThisHost ? 2 * HierarchicalAllReduce.HostGrace : HierarchicalAllReduce.HostGrace);
             using var deadline = new CancellationTokenSource(timeout, _time);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token, _lifetime.Token);
             var state = new CollectiveState(collective, seq, linked, _lifetime.Token) { Timeout = timeout, Caller = cancellationToken, Deadline = deadline.Token };
@@ -435,6 +442,7 @@ public sealed class RingCollectives : ICollectives, IAsyncDisposable
         }
 
         _hierarchy = new HierarchicalAllReduce(groups, Rank, agreement.Local, across);
+        _predecessorOnThisHost = groups.GroupOf(Predecessor) == groups.GroupOf(Rank);
         RingLog.HostHierarchy(_logger, Rank, JobId, Round, groups.Groups.Count, groups.HostOf(Rank).Count,
             groups.Uniform ? groups.HostOf(Rank).Count : 1, string.Join(", ", HierarchicalAllReduce.AcrossRing(groups, Rank).Select(r => $"rank {r}")));
     }

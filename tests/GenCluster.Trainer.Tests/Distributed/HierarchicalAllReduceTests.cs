@@ -228,4 +228,33 @@ public sealed class HierarchicalAllReduceTests(ITestOutputHelper output)
 
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"the others failed after {watch.Elapsed} (deadline 30 s)");
     }
+
+    [Fact]
+    public async Task WhenAHostGoesDarkInAFlatRingCollectiveTheRankAfterItsHostPeerStillNamesTheFarHost()
+    {
+        // Deadline 2 s (the two-level allowance adds 2 s more; 2 s more again for a rank whose predecessor shares its host).
+        await using var cluster = await RingCluster.StartOnHostsAsync([1, 1, 2, 2], o =>
+        {
+            Options(o);
+            o.CollectiveTimeout = TimeSpan.FromSeconds(2);
+        });
+        await cluster.OnAll((rank, _) => rank.AllReduceAsync(new float[1000], ReduceOp.Sum));
+
+        // The second host goes silent. Rank 1 (whose predecessor, rank 0, is on its host) reaches the all-gather a second
+        // before rank 0 (whose predecessor, rank 3, is across the "link"): with equal deadlines it would give up on rank 0
+        // first, blaming its own host's peer.
+        var early = Task.Run(async () => await Assert.ThrowsAnyAsync<CollectiveException>(() => cluster.Ranks[1].AllGatherAsync(new double[] { 1, 2 })));
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        var late = Task.Run(async () => await Assert.ThrowsAnyAsync<CollectiveException>(() => cluster.Ranks[0].AllGatherAsync(new double[] { 3, 4 })));
+        var failures = await Task.WhenAll(early, late);
+
+        foreach (var failure in failures)
+        {
+            output.WriteLine(failure.Message);
+            Assert.Equal(3, failure.PeerRank);
+            Assert.Equal(cluster.Nodes[3].Endpoint, failure.PeerEndpoint);
+        }
+        Assert.Contains("no progress from rank 3", failures[1].Message, StringComparison.Ordinal);
+        Assert.Contains("reported by rank 0", failures[0].Message, StringComparison.Ordinal);
+    }
 }
