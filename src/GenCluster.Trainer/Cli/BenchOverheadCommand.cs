@@ -191,10 +191,7 @@ public static class BenchOverheadCommand
     internal static double LockstepStep(double[][] aloneStepsPerRank)
     {
         var steps = aloneStepsPerRank.Min(r => r.Length);
-        if (steps == 0) return double.NaN;
-        var slowest = Enumerable.Range(0, steps).Select(i => aloneStepsPerRank.Max(r => r[i])).Order().ToArray();
-        // The upper middle for an even count, as the ranks' own medians take it: never below any rank's own median.
-        return slowest[steps / 2];
+        return StepBenchmark.UpperMedian(Enumerable.Range(0, steps).Select(i => aloneStepsPerRank.Max(r => r[i])));
     }
 
     /// <summary>Steps per block of one mode before switching to the other.</summary>

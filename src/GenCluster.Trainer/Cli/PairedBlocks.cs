@@ -1,3 +1,5 @@
+using GenCluster.Trainer.Training;
+
 namespace GenCluster.Trainer.Cli;
 
 /// <summary>
@@ -21,8 +23,8 @@ public static class PairedBlocks
         var differences = new List<double>();
         for (var start = 0; start + block <= steps; start += block)
         {
-            var ring = UpperMedian(Enumerable.Range(start, block).Select(i => ringStepsPerRank.Max(r => r[i])));
-            var alone = aloneStepsPerRank.Max(r => UpperMedian(r.Skip(start).Take(block)));
+            var ring = StepBenchmark.UpperMedian(Enumerable.Range(start, block).Select(i => ringStepsPerRank.Max(r => r[i])));
+            var alone = aloneStepsPerRank.Max(r => StepBenchmark.UpperMedian(r.Skip(start).Take(block)));
             differences.Add(ring - alone);
         }
         var n = differences.Count;
@@ -46,11 +48,4 @@ public static class PairedBlocks
         2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
         2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
     ];
-
-    /// <summary>The middle value, the upper one of an even count (as the bench's other medians).</summary>
-    private static double UpperMedian(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted[sorted.Length / 2];
-    }
 }

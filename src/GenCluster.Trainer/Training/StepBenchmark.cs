@@ -123,8 +123,8 @@ public static class StepBenchmark
         /// <summary>Medians of <paramref name="timing"/>; for DCGAN, its FLOP/s against matmul's.</summary>
         public StepBenchmarkResult Result(Timing timing)
         {
-            var median = Median(timing.Steps);
-            var wait = Median(timing.Waits);
+            var median = UpperMedian(timing.Steps);
+            var wait = UpperMedian(timing.Waits);
             var cpu = timing.CpuSeconds / Math.Max(1, timing.Steps.Count);
             if (_spec.Model is not DcganOptions dcgan) return new StepBenchmarkResult(median, double.NaN, double.NaN, wait, cpu);
             var flops = DcganFlops.TrainingFlopsPerImage(dcgan.LatentDim, dcgan.Width) * _spec.PerWorkerBatch / median;
@@ -136,13 +136,16 @@ public static class StepBenchmark
             _recipe.Dispose();
             _noise.Dispose();
         }
+    }
 
-        private static double Median(List<double> values)
-        {
-            if (values.Count == 0) return double.NaN;
-            var sorted = values.Order().ToArray();
-            return sorted[sorted.Length / 2];
-        }
+    /// <summary>
+    /// The middle value, the upper one of an even count, as every figure of the step benches takes it (NaN for none). Of
+    /// pointwise larger values it is never smaller: the slowest rank's steps never have a lower median than any rank's.
+    /// </summary>
+    internal static double UpperMedian(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length == 0 ? double.NaN : sorted[sorted.Length / 2];
     }
 
     /// <summary>fp32 FLOP/s of a 1024×1024 matmul (median of 20).</summary>

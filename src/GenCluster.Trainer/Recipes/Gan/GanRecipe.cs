@@ -216,22 +216,13 @@ public sealed class GanRecipe : ITrainingRecipe
                 scaled.backward();
                 lossD += scaled.item<float>();
             }
-            bool updated;
-            if (_overlapD is not null && !last)
-            {
-                // D's buckets are all-reducing (launched during backward); G's forward for the next critic iteration
-                // needs neither D's gradients nor its weights, so it runs before the wait instead of after it.
-                var complete = context.BeginAverageGradients(_bucketsD, "discriminator", lossD);
-                ahead = Prepare(k + 1 == _options.DSteps - 1, accumulation == 1);
-                ForwardsOverlapped++;
-                updated = complete();
-                if (updated) _optimizerD!.step();
-            }
-            else
-            {
-                updated = Update(context, _bucketsD, _optimizerD, _shardedD, "discriminator", lossD);
-            }
-            if (!updated)
+            // With D's buckets in flight, G's forward for the next critic iteration, which needs neither D's gradients nor
+            // its weights, runs before the wait for them instead of after it.
+            var nextIsLast = k + 1 == _options.DSteps - 1;
+            Action? drawNext = _overlapD is not null && !last
+                ? () => { ahead = Prepare(nextIsLast, accumulation == 1); ForwardsOverlapped++; }
+                : null;
+            if (!Update(context, _bucketsD, _optimizerD, _shardedD, "discriminator", lossD, whileAveraging: drawNext))
             {
                 context.Report("loss_d", lossD);
                 return;
@@ -361,18 +352,22 @@ public sealed class GanRecipe : ITrainingRecipe
 
     /// <summary>
     /// One network's update, taken by every rank together: all-reduce and a replicated step, or the sharded step
-    /// (ZeRO-1). <paramref name="regularise"/> adds a weight-only term to the gradient. False when a rank's values were
-    /// not finite (the update is skipped everywhere).
+    /// (ZeRO-1). <paramref name="regularise"/> adds a weight-only term to the gradient. <paramref name="whileAveraging"/>
+    /// runs between launching the all-reduces and waiting for them, and must touch neither these gradients nor these
+    /// parameters. False when a rank's values were not finite (the update is skipped everywhere).
     /// </summary>
     private static bool Update(StepContext context, GradientBuckets buckets, OptimizerHelper? replicated, ShardedAdam? sharded,
-        string phase, double loss, Action? regularise = null)
+        string phase, double loss, Action? regularise = null, Action? whileAveraging = null)
     {
         if (sharded is not null)
         {
             regularise?.Invoke();
+            whileAveraging?.Invoke();
             return context.StepSharded(buckets, sharded, phase, loss);
         }
-        if (!context.AverageGradients(buckets, phase, loss)) return false;
+        var complete = context.BeginAverageGradients(buckets, phase, loss);
+        whileAveraging?.Invoke();
+        if (!complete()) return false;
         regularise?.Invoke();
         replicated!.step();
         return true;
