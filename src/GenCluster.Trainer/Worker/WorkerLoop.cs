@@ -50,6 +50,7 @@ public sealed partial class WorkerLoop : BackgroundService
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var period = TimeSpan.FromSeconds(_options.HeartbeatSeconds);
+        if (Hosting.OneDnnIsaCap.Applied is { } cap) LogOneDnnCapped(cap, Hosting.OneDnnIsaCap.Variable);
         HeartbeatReply? reply = null;
         while (reply is null && !stoppingToken.IsCancellationRequested)
         {
@@ -290,6 +291,9 @@ public sealed partial class WorkerLoop : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Registered as {WorkerId} (ring {RingEndpoint}); lease {LeaseSeconds} s")]
     private partial void LogRegistered(string workerId, string ringEndpoint, double leaseSeconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "oneDNN capped at {Cap}: its wider vector kernels gave non-finite results on this CPU (AMD family 26); set {Variable} to choose another")]
+    private partial void LogOneDnnCapped(string cap, string variable);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "The registry does not know {WorkerId}: registering again")]
     private partial void LogReRegistering(string workerId);

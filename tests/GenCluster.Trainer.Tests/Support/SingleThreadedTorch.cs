@@ -16,6 +16,11 @@ internal static class SingleThreadedTorch
 {
 #pragma warning disable CA2255 // A test assembly's own start-up, not a library's.
     [ModuleInitializer]
-    internal static void Initialize() => TorchSharp.torch.set_num_threads(1);
+    internal static void Initialize()
+    {
+        // Before the first tensor: tests touch libtorch directly, not only through the trainer's code.
+        GenCluster.Trainer.Hosting.OneDnnIsaCap.Apply();
+        TorchSharp.torch.set_num_threads(1);
+    }
 #pragma warning restore CA2255
 }
