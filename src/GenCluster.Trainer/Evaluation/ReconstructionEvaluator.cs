@@ -18,7 +18,8 @@ public static class ReconstructionEvaluator
     /// <summary>
     /// Runs <paramref name="recipe"/> over <paramref name="images"/> in batches; <paramref name="progress"/> gets images done.
     /// <paramref name="distance"/>, when given, measures the reconstructions as a set (<see cref="ReconstructionReport.Fid"/>):
-    /// a prior whose samples decode through the same decoder can come no closer to the data than that.
+    /// a prior whose samples decode through the same decoder can come no closer to the data than that. A recipe with an
+    /// evidence lower bound (<see cref="IElboRecipe"/>) gets its mean negative ELBO over the images too.
     /// </summary>
     public static ReconstructionReport Evaluate(IReconstructingRecipe recipe, ImageArray images, Func<ImageArray, double>? distance = null, int batchSize = 500, Action<int>? progress = null)
     {
@@ -26,6 +27,10 @@ public static class ReconstructionEvaluator
         var reconstructed = distance is null ? null : new byte[images.Pixels.Length];
         Dictionary<string, long[]> counts = [];
         var order = new List<string>();
+        // The VAE's bound: one z per image, from a stream fixed by the evaluation, so the figure repeats.
+        var elbo = recipe as IElboRecipe;
+        using var noise = elbo is null ? null : new torch.Generator(0);
+        double negativeElbo = 0;
         for (var start = 0; start < images.Count; start += batchSize)
         {
             using var scope = torch.NewDisposeScope();
@@ -36,6 +41,8 @@ public static class ReconstructionEvaluator
             squared += (reconstruction - batch).square().sum().item<float>() / 4;
             if (reconstructed is not null)
                 ImageArray.FromTensor(reconstruction).Pixels.CopyTo(reconstructed.AsSpan(start * images.ImageBytes));
+            if (elbo is not null)
+                negativeElbo += elbo.NegativeElboPerImage(batch, noise!).to(ScalarType.Float64).sum().item<double>();
             foreach (var (level, size, codes) in recipe.Codes(batch))
             {
                 if (!counts.TryGetValue(level, out var total))
@@ -53,6 +60,6 @@ public static class ReconstructionEvaluator
         var mse = squared / ((double)images.Count * images.ImageBytes);
         var codebooks = order.Select(level => CodebookUsage.From(level, counts[level].Select(n => (double)n).ToList())).ToList();
         var fid = reconstructed is null ? (double?)null : distance!(images with { Pixels = reconstructed });
-        return new ReconstructionReport(images.Count, mse, codebooks, fid);
+        return new ReconstructionReport(images.Count, mse, codebooks, fid, elbo is null ? null : negativeElbo / images.Count);
     }
 }

@@ -31,7 +31,11 @@ public sealed record CodebookUsage(string Level, int CodebookSize, int Used, dou
 /// Fréchet distance of the reconstructions to the test split, when measured: samples decoded by the same decoder are
 /// unlikely to come closer, so it bounds what a prior over the codes can reach.
 /// </param>
-public sealed record ReconstructionReport(int Images, double Mse, IReadOnlyList<CodebookUsage> Codebooks, double? Fid = null)
+/// <param name="NegElbo">
+/// The VAE's negative ELBO in nats per image on these images (one z per image, the KL in closed form): an upper bound
+/// on −log p(x) of held-out data; null for models without one.
+/// </param>
+public sealed record ReconstructionReport(int Images, double Mse, IReadOnlyList<CodebookUsage> Codebooks, double? Fid = null, double? NegElbo = null)
 {
     /// <summary>File written into the run directory by the end-of-job evaluation.</summary>
     public const string FileName = "reconstruction.json";
@@ -54,6 +58,8 @@ public sealed record ReconstructionReport(int Images, double Mse, IReadOnlyList<
             text.AppendLine(CultureInfo.InvariantCulture, $"codebook {c.Level,-7} {c.Used}/{c.CodebookSize} codes used ({c.Share:P1}), perplexity {c.Perplexity:F1}");
         if (Fid is { } fid)
             text.AppendLine(CultureInfo.InvariantCulture, $"reconstructions' FID {fid:F3} (the decoder's own distance from the data)");
+        if (NegElbo is { } elbo)
+            text.AppendLine(CultureInfo.InvariantCulture, $"negative ELBO {elbo:F2} nats per image over the {Images} test images (one z per image, the KL in closed form)");
         return text.ToString();
     }
 
@@ -63,6 +69,7 @@ public sealed record ReconstructionReport(int Images, double Mse, IReadOnlyList<
         var figures = new Dictionary<string, double> { ["reconstruction_mse"] = Mse };
         foreach (var c in Codebooks) figures[$"codebook_usage_{c.Level}"] = c.Share;
         if (Fid is { } fid) figures["reconstruction_fid"] = fid;
+        if (NegElbo is { } elbo) figures["neg_elbo_test"] = elbo;
         return figures;
     }
 }

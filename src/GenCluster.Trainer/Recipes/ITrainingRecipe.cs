@@ -128,3 +128,13 @@ public interface IReconstructingRecipe
     /// <summary>The code index of every position of every level (top first), for codebook usage; empty for continuous latents.</summary>
     IReadOnlyList<(string Level, int CodebookSize, Tensor Codes)> Codes(Tensor images);
 }
+
+/// <summary>An autoencoder with an evidence lower bound (the VAE), measured on held-out images.</summary>
+public interface IElboRecipe
+{
+    /// <summary>
+    /// Per image [N], in nats (eval mode, no gradients; on the CPU): the negative ELBO −log p(x|z) + KL(q(z|x) ‖ p(z)) of
+    /// images in [−1, 1], one z ~ q(z|x) per image drawn with <paramref name="noise"/>, the KL in closed form.
+    /// </summary>
+    Tensor NegativeElboPerImage(Tensor images, Generator noise);
+}

@@ -102,6 +102,43 @@ public class AutoencoderEvaluationTests(SmallEvaluationFixture fixture)
         Assert.Equal(1.5, withFid.Figures()["reconstruction_fid"]);
     }
 
+    /// <summary>The VAE's figure: the mean over images of the recipe's per-image bound, its noise from a stream seeded 0.</summary>
+    [Fact]
+    public void NegativeElboIsTheMeanOfThePerImageBoundOverAllBatches()
+    {
+        var images = new ImageArray(Enumerable.Range(0, 5 * 16).Select(i => (byte)(i * 3)).ToArray(), 5, 1, 4, 4);
+        Assert.Null(ReconstructionEvaluator.Evaluate(new Offset(), images, batchSize: 2).NegElbo);
+
+        var report = ReconstructionEvaluator.Evaluate(new Bounded(), images, batchSize: 2);
+
+        // Batches of 2, 2 and 1 draw 2, 2 and 1 normals from one stream seeded 0.
+        using var stream = new torch.Generator(0);
+        double expected = 0;
+        for (var start = 0; start < 5; start += 2)
+        {
+            var count = Math.Min(2, 5 - start);
+            var draws = torch.randn([count], generator: stream).data<float>().ToArray();
+            for (var i = 0; i < count; i++)
+                expected += images.Batch(start + i, 1).sum().item<float>() + draws[i];
+        }
+        Assert.Equal(expected / 5, report.NegElbo!.Value, 4);
+        Assert.Equal(report.NegElbo, ReconstructionEvaluator.Evaluate(new Bounded(), images, batchSize: 2).NegElbo);
+        Assert.Equal(report.NegElbo!.Value, report.Figures()["neg_elbo_test"]);
+        Assert.Contains("negative ELBO", report.ToText());
+        Assert.Contains("\"neg_elbo\"", report.ToJson());
+    }
+
+    /// <summary>A fake VAE whose bound is an image's pixel sum plus one draw of the evaluation's noise.</summary>
+    private sealed class Bounded : IReconstructingRecipe, IElboRecipe
+    {
+        public Tensor Reconstruct(Tensor images) => images.clone();
+
+        public IReadOnlyList<(string Level, int CodebookSize, Tensor Codes)> Codes(Tensor images) => [];
+
+        public Tensor NegativeElboPerImage(Tensor images, Generator noise) =>
+            images.flatten(1).sum(1) + torch.randn([images.shape[0]], generator: noise);
+    }
+
     private sealed class Offset : IReconstructingRecipe
     {
         public Tensor Reconstruct(Tensor images) => images + 0.2;

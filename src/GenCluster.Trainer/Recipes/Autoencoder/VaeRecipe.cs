@@ -15,7 +15,7 @@ namespace GenCluster.Trainer.Recipes.Autoencoder;
 /// in nats per image. Samples decode z ~ N(0, I) to the decoder's mean.
 /// </summary>
 /// <remarks>The noise ε comes from the step's latent stream, per image, so n workers × B and one worker × n·B compute the same update.</remarks>
-public sealed class VaeRecipe : ITrainingRecipe, IReconstructingRecipe
+public sealed class VaeRecipe : ITrainingRecipe, IReconstructingRecipe, IElboRecipe
 {
     private readonly VaeOptions _options;
     private readonly VaeNetwork _network;
@@ -130,6 +130,20 @@ public sealed class VaeRecipe : ITrainingRecipe, IReconstructingRecipe
 
     /// <inheritdoc />
     public IReadOnlyList<(string Level, int CodebookSize, Tensor Codes)> Codes(Tensor images) => [];
+
+    /// <inheritdoc />
+    public Tensor NegativeElboPerImage(Tensor images, Generator noise)
+    {
+        using var scope = NewDisposeScope();
+        var epsilon = torch.randn([images.shape[0], _network.LatentDim], generator: noise).to(Device);
+        return Evaluate(() =>
+        {
+            var x = images.to(Device);
+            var (mean, logVariance) = _network.Encode(x);
+            var z = Reparameterization.Sample(mean, logVariance, epsilon);
+            return ReconstructionNll(_network.Decode(z), x.add(1).div(2)) + GaussianKl.ToStandardNormal(mean, logVariance);
+        }).MoveToOuterDisposeScope();
+    }
 
     /// <summary>The decoder's mean image in [−1, 1].</summary>
     private Tensor Mean(Tensor decoded) =>
