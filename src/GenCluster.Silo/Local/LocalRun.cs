@@ -148,13 +148,10 @@ public sealed class LocalRun(LocalRunOptions options, TextWriter output, TimePro
             output.WriteLine($"evaluation   {reason}");
         if (status?.Evaluation is { Count: > 0 } e)
         {
-            double Figure(string name) => e.TryGetValue(name, out var v) ? v : double.NaN;
-            var accuracy = e.ContainsKey("label_accuracy") ? FormattableString.Invariant($", label accuracy {Figure("label_accuracy"):P1}") : "";
-            output.WriteLine(FormattableString.Invariant(
-                $"evaluation   FID {Figure("fid"):F3} (real-data floor {Figure("fid_floor"):F3}, {Figure("fid_ratio"):F1}x), {Figure("classes_present"):F0} of 10 classes present{accuracy}   ({Path.Combine(runDirectory, "evaluation.json")})"));
+            foreach (var line in RunSummary.EvaluationLines(e, runDirectory)) output.WriteLine(line);
         }
-        if (latestCheckpoint is not null)
-            output.WriteLine($"sample more  gencluster sample --checkpoint {latestCheckpoint} --count 10000 --out samples.npy --ema");
+        if (latestCheckpoint is not null && status is not null)
+            output.WriteLine($"sample more  {RunSummary.SampleCommand(status.Spec.Model, latestCheckpoint)}");
         output.WriteLine($"logs         {cluster.LogDirectory}");
     }
 }

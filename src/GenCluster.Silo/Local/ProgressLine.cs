@@ -1,4 +1,5 @@
 using System.Globalization;
+using GenCluster.Contracts.Jobs;
 
 namespace GenCluster.Silo.Local;
 
@@ -52,6 +53,14 @@ public static class ProgressLine
             return string.Create(inv, $"-ELBO {Get("neg_elbo"),7:F2} nats (rec {Get("reconstruction"):F2}, KL {Get("kl"):F2})");
         return null;
     }
+
+    /// <summary>
+    /// The state the display shows: <c>Evaluating</c> while a job that scores its final model (<paramref name="evaluates"/>)
+    /// is still running after its last step and has no figures yet (rank 0 samples and scores for a few minutes, with the
+    /// bar full); otherwise the job's state.
+    /// </summary>
+    public static string StateName(JobState state, long step, long totalSteps, bool evaluates, bool evaluated) =>
+        state == JobState.Running && step >= totalSteps && evaluates && !evaluated ? "Evaluating" : state.ToString();
 
     private static string Eta(ProgressSnapshot snapshot, double? stepsPerSecond)
     {

@@ -1,3 +1,4 @@
+using GenCluster.Contracts.Jobs;
 using GenCluster.Silo.Local;
 
 namespace GenCluster.Silo.Tests.Local;
@@ -27,6 +28,16 @@ public class ProgressLineTests
         Assert.Contains("100.0%", line);
         Assert.Contains("ETA 00:00", line);
     }
+
+    [Theory]
+    [InlineData(JobState.Running, 100, true, false, "Evaluating")]
+    [InlineData(JobState.Running, 99, true, false, "Running")]
+    [InlineData(JobState.Running, 100, false, false, "Running")]
+    [InlineData(JobState.Running, 100, true, true, "Running")]
+    [InlineData(JobState.Succeeded, 100, true, false, "Succeeded")]
+    [InlineData(JobState.Restarting, 100, true, false, "Restarting")]
+    public void AfterTheLastStepARunningJobThatScoresItsModelShowsEvaluating(JobState state, long step, bool evaluates, bool evaluated, string expected) =>
+        Assert.Equal(expected, ProgressLine.StateName(state, step, 100, evaluates, evaluated));
 
     [Fact]
     public void LongRunsShowHours()
