@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 
 namespace GenCluster.Trainer.Hosting;
@@ -39,32 +38,19 @@ public static partial class OneDnnIsaCap
             : null;
     }
 
-    /// <summary>Applies the cap this machine needs (Linux only; idempotent).</summary>
+    /// <summary>Applies the cap this machine needs, and MKL's reproducible mode (Linux only; idempotent).</summary>
     public static void Apply()
     {
-        if (!OperatingSystem.IsLinux() || Applied is not null) return;
-        string cpuinfo;
-        try
-        {
-            cpuinfo = File.ReadAllText("/proc/cpuinfo");
-        }
-        catch (IOException)
-        {
-            return;
-        }
+        MklReproducibility.Apply();
+        if (Applied is not null || NativeEnvironment.CpuInfo() is not { } cpuinfo) return;
         if (Decide(cpuinfo, Environment.GetEnvironmentVariable(Variable)) is not { } cap) return;
-        _ = SetNative(Variable, cap, 0);
-        Environment.SetEnvironmentVariable(Variable, cap);
-        Applied = cap;
+        if (NativeEnvironment.SetIfUnset(Variable, cap)) Applied = cap;
     }
 
 #pragma warning disable CA2255 // Must run before the first tensor of any code in or calling into this assembly.
     [ModuleInitializer]
     internal static void Initialize() => Apply();
 #pragma warning restore CA2255
-
-    [LibraryImport("libc", EntryPoint = "setenv", StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int SetNative(string name, string value, int overwrite);
 
     [GeneratedRegex(@"^vendor_id\s*:\s*(\S+)", RegexOptions.Multiline)]
     private static partial Regex Vendor();

@@ -51,6 +51,7 @@ public sealed partial class WorkerLoop : BackgroundService
     {
         var period = TimeSpan.FromSeconds(_options.HeartbeatSeconds);
         if (Hosting.OneDnnIsaCap.Applied is { } cap) LogOneDnnCapped(cap, Hosting.OneDnnIsaCap.Variable);
+        if (Hosting.MklReproducibility.Applied is { } mode) LogMklReproducible(mode, Hosting.MklReproducibility.Variable);
         HeartbeatReply? reply = null;
         while (reply is null && !stoppingToken.IsCancellationRequested)
         {
@@ -294,6 +295,9 @@ public sealed partial class WorkerLoop : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "oneDNN capped at {Cap}: its wider vector kernels gave non-finite results on this CPU (AMD family 26); set {Variable} to choose another")]
     private partial void LogOneDnnCapped(string cap, string variable);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "MKL in reproducible mode {Mode} (AVX-512 CPU: otherwise its sums depend on memory alignment); set {Variable} to choose another")]
+    private partial void LogMklReproducible(string mode, string variable);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "The registry does not know {WorkerId}: registering again")]
     private partial void LogReRegistering(string workerId);

@@ -47,3 +47,14 @@ public class OneDnnIsaCapTests
         Assert.True(bad.Count == 0, $"{bad.Count} of 300 calls non-finite or different from the second (e.g. {string.Join(", ", bad.Take(5))}); {OneDnnIsaCap.Variable}={Environment.GetEnvironmentVariable(OneDnnIsaCap.Variable)}");
     }
 }
+
+public class MklReproducibilityTests
+{
+    [Theory]
+    [InlineData("flags\t\t: fpu sse avx2 avx512f avx512dq\n", null, "AVX2")]
+    [InlineData("flags\t\t: fpu sse avx2 avx512f avx512dq\n", "COMPATIBLE", null)]
+    [InlineData("flags\t\t: fpu sse avx2 fma\n", null, null)]
+    [InlineData("", null, null)]
+    public void AskedForOnlyWhereMklHasAvx512PathsAndNeverOverridesTheOperator(string cpuinfo, string? current, string? expected) =>
+        Assert.Equal(expected, MklReproducibility.Decide(cpuinfo, current));
+}
