@@ -17,8 +17,10 @@ internal static partial class NativeEnvironment
         return true;
     }
 
-    /// <summary>The text of <c>/proc/cpuinfo</c>, or null where there is none.</summary>
-    public static string? CpuInfo()
+    /// <summary>The text of <c>/proc/cpuinfo</c>, or null where there is none; read once per process.</summary>
+    public static string? CpuInfo() => LazyCpuInfo.Value;
+
+    private static readonly Lazy<string?> LazyCpuInfo = new(() =>
     {
         try
         {
@@ -28,7 +30,7 @@ internal static partial class NativeEnvironment
         {
             return null;
         }
-    }
+    });
 
     [LibraryImport("libc", EntryPoint = "setenv", StringMarshalling = StringMarshalling.Utf8)]
     private static partial int SetNative(string name, string value, int overwrite);
