@@ -55,10 +55,16 @@ public sealed class PrometheusServer : IDisposable
 
     /// <summary>Runs an instant query; returns the result vector's series (labels and value), empty when none.</summary>
     /// <exception cref="InvalidOperationException">Prometheus answered with an error (a bad query names it).</exception>
+    /// <exception cref="HttpRequestException">Prometheus could not be reached or is not ready yet (it answered without JSON).</exception>
     public async Task<IReadOnlyList<(IReadOnlyDictionary<string, string> Labels, double Value)>> QueryAsync(string promql)
     {
         using var response = await _http.GetAsync("/api/v1/query?query=" + Uri.EscapeDataString(promql));
         var body = await response.Content.ReadAsStringAsync();
+        // Until its storage is open Prometheus answers 503 with a plain-text "Service Unavailable": not ready yet, not a
+        // bad query (those come back as JSON errors), so it is reported as a transient failure the caller may retry.
+        if (response.Content.Headers.ContentType?.MediaType != "application/json")
+            throw new HttpRequestException($"prometheus answered {(int)response.StatusCode} ({response.Content.Headers.ContentType?.MediaType ?? "no content type"}): {body.Trim()}",
+                null, response.StatusCode);
         using var json = JsonDocument.Parse(body);
         if (json.RootElement.GetProperty("status").GetString() != "success")
             throw new InvalidOperationException($"query '{promql}' failed: {body}");
