@@ -29,6 +29,7 @@ internal sealed class LocalRunFlags
     private readonly Option<string> _gradientTransfer;
     private readonly Option<string> _overlap;
     private readonly Option<int> _threads;
+    private readonly Option<string> _bindCores;
     private readonly Option<string> _runs;
     private readonly Option<string> _data;
     private readonly Option<string> _trainer;
@@ -63,6 +64,7 @@ internal sealed class LocalRunFlags
         _overlap = new("--overlap") { Description = "All-reduce gradients during backward: auto (where every trainer has a core beside its threads), on or off", DefaultValueFactory = _ => d.Overlap };
         _gradientTransfer = new("--gradient-transfer") { Description = "Gradients on the ring: fp32 (exact) or bf16 (half the bytes)", DefaultValueFactory = _ => d.GradientTransfer };
         _threads = new("--threads") { Description = "TorchSharp threads per trainer (0 = share the cores)", DefaultValueFactory = _ => d.Threads };
+        _bindCores = new("--bind-cores") { Description = "Bind each trainer's threads to its own cores: auto (when there are several trainers and a core for each), on or off", DefaultValueFactory = _ => d.BindCores };
         _runs = new("--runs-dir") { Description = "Where runs (checkpoints, samples) go", DefaultValueFactory = _ => d.RunsDirectory };
         _data = new("--data-dir") { Description = "Where data sets are kept (MNIST is fetched when missing)", DefaultValueFactory = _ => d.DataDirectory };
         _trainer = new("--trainer") { Description = "Path of gencluster-trainer.dll (default: found beside this build)", DefaultValueFactory = _ => d.TrainerPath };
@@ -72,7 +74,7 @@ internal sealed class LocalRunFlags
     /// <summary>Adds every flag to <paramref name="command"/>.</summary>
     public void AddTo(Command command)
     {
-        Option[] all = [_model, _set, _syncBn, _evaluate, _dataset, _imageSize, _channels, _workers, _steps, _batch, _globalBatch, _dSteps, _emaStart, _width, _limit, _checkpointEvery, _sampleEvery, _seed, _gradientTransfer, _overlap, _shardOptimizer, _threads, _runs, _data, _trainer, _grace];
+        Option[] all = [_model, _set, _syncBn, _evaluate, _dataset, _imageSize, _channels, _workers, _steps, _batch, _globalBatch, _dSteps, _emaStart, _width, _limit, _checkpointEvery, _sampleEvery, _seed, _gradientTransfer, _overlap, _shardOptimizer, _threads, _bindCores, _runs, _data, _trainer, _grace];
         foreach (var option in all) command.Options.Add(option);
     }
 
@@ -116,6 +118,7 @@ internal sealed class LocalRunFlags
         Overlap = result.GetValue(_overlap)!,
         ShardOptimizer = result.GetValue(_shardOptimizer),
         Threads = result.GetValue(_threads),
+        BindCores = result.GetValue(_bindCores)!,
         RunsDirectory = result.GetValue(_runs)!,
         DataDirectory = result.GetValue(_data)!,
         TrainerPath = result.GetValue(_trainer)!,

@@ -19,12 +19,14 @@ public sealed class LocalRun(LocalRunOptions options, TextWriter output, TimePro
         var state = Path.Combine(runs, ".local", time.GetUtcNow().ToString("yyyyMMdd-HHmmss", System.Globalization.CultureInfo.InvariantCulture));
         var trainerAssembly = TrainerExecutable.Locate(options.TrainerPath, AppContext.BaseDirectory);
         var threads = options.ThreadsPerTrainer(Environment.ProcessorCount);
-        output.WriteLine($"GenCluster local: silo + {options.Workers} trainer(s), {threads} thread(s) each; {options.Model} on {options.Dataset}, {options.Steps} steps");
+        var bound = options.CpuSlot(0, Environment.ProcessorCount) is null ? "" : " (bound to their own cores)";
+        output.WriteLine($"GenCluster local: silo + {options.Workers} trainer(s), {threads} thread(s) each{bound}; {options.Model} on {options.Dataset}, {options.Steps} steps");
         if (options.Evaluate && EvaluationScope.SkipReason(options.Dataset) is { } skipped) output.WriteLine($"evaluation: {skipped}");
 
         await using var cluster = await LocalCluster.StartSiloAsync(Path.Combine(AppContext.BaseDirectory, "gencluster.dll"), state, runs, cancellationToken);
         for (var i = 0; i < options.Workers; i++)
-            cluster.StartTrainer(trainerAssembly, threads, Path.GetFullPath(options.DataDirectory), options.GraceSeconds, "--overlap", options.Overlap);
+            cluster.StartTrainer(trainerAssembly, threads, Path.GetFullPath(options.DataDirectory), options.GraceSeconds,
+                ["--overlap", options.Overlap, .. options.CpuSlot(i, Environment.ProcessorCount) is { } slot ? (string[])["--cpu-slot", slot] : []]);
 
         var job = await cluster.Api.SubmitAsync(options.ToJobSpec(runs), cancellationToken);
         output.WriteLine($"job       {job.Id}");

@@ -60,6 +60,12 @@ public sealed record LocalRunOptions
     /// <summary>Seed (<c>--seed</c>).</summary>
     public long Seed { get; init; } = 1;
 
+    /// <summary>
+    /// Bind each trainer's threads to its own block of the cores (<c>--bind-cores</c>): auto (default: where there are
+    /// several trainers and a core for each, <see cref="CoreShare.BindsByDefault"/>), on or off.
+    /// </summary>
+    public string BindCores { get; init; } = "auto";
+
     /// <summary>TorchSharp threads per trainer, 0 = share this machine's cores (<c>--threads</c>).</summary>
     public int Threads { get; init; }
 
@@ -94,12 +100,17 @@ public sealed record LocalRunOptions
         if (CheckpointEvery < 0) errors.Add($"--checkpoint-every must be >= 0 (got {CheckpointEvery})");
         if (SampleEvery < 0) errors.Add($"--sample-every must be >= 0 (got {SampleEvery})");
         if (Threads < 0) errors.Add($"--threads must be >= 0 (got {Threads})");
+        if (BindCores is not ("auto" or "on" or "off")) errors.Add($"--bind-cores must be auto, on or off (got '{BindCores}')");
         if (GraceSeconds <= 0) errors.Add($"--grace-seconds must be > 0 (got {GraceSeconds})");
         return errors;
     }
 
     /// <summary>TorchSharp threads each trainer gets: the explicit value, or the cores shared out (at least 1).</summary>
     public int ThreadsPerTrainer(int processorCount) => Threads > 0 ? Threads : ThreadBudget.ComputeThreads(processorCount, Workers);
+
+    /// <summary>The <c>--cpu-slot</c> of trainer <paramref name="index"/> on <paramref name="processorCount"/> cores; null when trainers are not bound.</summary>
+    public string? CpuSlot(int index, int processorCount) =>
+        BindCores == "on" || (BindCores == "auto" && CoreShare.BindsByDefault(processorCount, Workers)) ? CoreShare.FormatSlot(index, Workers) : null;
 
     /// <summary>The job this run submits (gang of exactly <see cref="Workers"/>); a dataset path goes in absolute, as trainers run elsewhere.</summary>
     public JobSpec ToJobSpec(string runsDirectory)

@@ -4,6 +4,7 @@ using GenCluster.Contracts.Jobs;
 using GenCluster.Contracts.Models;
 using GenCluster.Contracts.Workers;
 using GenCluster.Trainer.Distributed;
+using GenCluster.Trainer.Hosting;
 using GenCluster.Trainer.Training;
 
 namespace GenCluster.Trainer.Cli;
@@ -35,9 +36,14 @@ public static class BenchOverheadCommand
             Description = "Run rank i in network namespace i, bound to its address: netns=ip,... one per rank (root; see scripts/netbed/netbed.sh).",
         };
         var transport = BenchTransport.NewOption();
+        var bindCores = new Option<string>("--bind-cores")
+        {
+            Description = "Bind rank i's threads to the i-th block of the cores, as gencluster local binds its trainers: auto (several ranks and a core for each), on or off",
+            DefaultValueFactory = _ => "auto",
+        };
         var command = new Command("overhead", "Step time with the ring vs the same processes without it (exposed communication per step); for DCGAN, training FLOP/s vs matmul FLOP/s. The two modes alternate in blocks after a warm-up of each, so drift (JIT tiers, other load) falls on both.")
         {
-            ranks, steps, warmup, threads, batch, width, model, overlap, hosts, transport,
+            ranks, steps, warmup, threads, batch, width, model, overlap, hosts, transport, bindCores,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -68,6 +74,11 @@ public static class BenchOverheadCommand
                 await Console.Error.WriteLineAsync($"--overlap: expected one of {string.Join(", ", OverlapPolicy.Modes)}, got '{parse.GetValue(overlap)}'.");
                 return 2;
             }
+            if (parse.GetValue(bindCores) is not ("auto" or "on" or "off"))
+            {
+                await Console.Error.WriteLineAsync($"--bind-cores: expected auto, on or off, got '{parse.GetValue(bindCores)}'.");
+                return 2;
+            }
             if (await BenchTransport.ParseAsync(parse.GetValue(transport)) is not { } sameHost)
             {
                 return 2;
@@ -81,6 +92,8 @@ public static class BenchOverheadCommand
                  "--batch", I(parse.GetValue(batch)), "--width", I(parse.GetValue(width)), "--model", parse.GetValue(model)!,
                  "--transport", sameHost.Label(),
                  .. (overlaps ? [] : (string[])["--no-overlap"]),
+                 .. (parse.GetValue(bindCores) == "on" || (parse.GetValue(bindCores) == "auto" && CoreShare.BindsByDefault(Environment.ProcessorCount, n))
+                     ? (string[])["--bind-cores"] : []),
                  // On one host, also time one trainer with all the ranks' threads and batch: is data parallelism worth it?
                  .. (placement is null && n > 1 ? (string[])["--one-trainer"] : [])], cancellationToken, placement);
         });
@@ -103,9 +116,10 @@ public static class BenchOverheadCommand
         var oneTrainer = new Option<bool>("--one-trainer");
         var bind = new Option<string?>("--bind");
         var transport = new Option<string>("--transport") { DefaultValueFactory = _ => "shm" };
+        var bindCores = new Option<bool>("--bind-cores");
         var command = new Command("overhead-worker", "One rank of bench overhead (started by it).")
         {
-            rank, ranks, job, steps, warmup, threads, batch, width, model, noOverlap, oneTrainer, bind, transport,
+            rank, ranks, job, steps, warmup, threads, batch, width, model, noOverlap, oneTrainer, bind, transport, bindCores,
         };
         command.Hidden = true;
         command.SetAction(async (parse, cancellationToken) =>
@@ -116,6 +130,10 @@ public static class BenchOverheadCommand
                 Model = ModelCatalog.WithWidth(ModelCatalog.Defaults(parse.GetValue(model)!), parse.GetValue(width)),
             };
             int s = parse.GetValue(steps), w = parse.GetValue(warmup), t = parse.GetValue(threads);
+            // Every core this process may use, and this rank's block of them when ranks are bound.
+            var allCores = CpuAffinity.Supported ? CpuAffinity.Allowed() : null;
+            var ownCores = parse.GetValue(bindCores) && allCores is not null ? CoreShare.Of(allCores, parse.GetValue(rank), parse.GetValue(ranks)) : null;
+            if (ownCores is not null) CpuAffinity.BindProcess(ownCores);
             await using var member = await BenchRanks.JoinAsync(parse.GetValue(rank), parse.GetValue(ranks), parse.GetValue(job)!,
                 o =>
                 {
@@ -133,7 +151,14 @@ public static class BenchOverheadCommand
             using var wide = parse.GetValue(oneTrainer) && ring.Rank == 0
                 ? StepBenchmark.Open(spec with { PerWorkerBatch = spec.PerWorkerBatch * ring.WorldSize }, t * ring.WorldSize, 1, 0, overlap: false)
                 : null;
-            wide?.Time(single, w);
+            // One trainer has every core, as it would alone on the host; the ranks' own blocks come back after it.
+            void Wide(Action time)
+            {
+                if (ownCores is not null) CpuAffinity.BindProcess(allCores!);
+                time();
+                if (ownCores is not null) CpuAffinity.BindProcess(ownCores);
+            }
+            if (wide is not null) Wide(() => wide.Time(single, w));
             var wideTiming = new StepBenchmark.Timing();
             // Alternate blocks of the two modes, every rank starting each block together, so that slow drift (the JIT
             // promoting hot code, other load on the machine) falls on both modes alike.
@@ -148,7 +173,7 @@ public static class BenchOverheadCommand
                 if (parse.GetValue(oneTrainer))
                 {
                     await ring.BarrierAsync(cancellationToken);
-                    if (wide is not null) wideTiming.Add(wide.Time(single, n));
+                    if (wide is not null) Wide(() => wideTiming.Add(wide.Time(single, n)));
                     await ring.BarrierAsync(cancellationToken);
                 }
             }
@@ -160,7 +185,8 @@ public static class BenchOverheadCommand
             if (ring.Rank == 0) Console.WriteLine(Report(all, ring.WorldSize, t, spec, LockstepStep(aloneSteps), PairedBlocks.ExposedPerStep(ringSteps, aloneSteps, Block)) + (parse.GetValue(noOverlap) ? " overlap=off" : " overlap=on") +
                 string.Create(CultureInfo.InvariantCulture, $" early_buckets={session.OverlapCounts.EarlyLaunches} redos={session.OverlapCounts.Redos}") +
                 (wide is null ? "" : OneTrainerReport(all, ring.WorldSize, t, spec, wide.Result(wideTiming).MedianStepSeconds)) +
-                $" transport={BenchTransport.Label([.. all.Select(r => r[7])])}");
+                $" transport={BenchTransport.Label([.. all.Select(r => r[7])])}" +
+                (ownCores is null ? " bind_cores=off" : " bind_cores=on"));
             await ring.BarrierAsync(cancellationToken);
             return 0;
         });

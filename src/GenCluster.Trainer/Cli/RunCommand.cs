@@ -50,6 +50,8 @@ public static class RunCommand
         Add("--grace-seconds", $"{S}:{nameof(TrainerOptions.GraceSeconds)}", trainer.GraceSeconds, "Seconds allowed to checkpoint and leave on SIGTERM.");
         Add("--threads", $"{TrainingEngineOptions.Section}:{nameof(TrainingEngineOptions.Threads)}", engine.Threads, "TorchSharp threads (0 = libtorch default).");
         Add("--device", $"{TrainingEngineOptions.Section}:{nameof(TrainingEngineOptions.Device)}", engine.Device, "cpu or cuda:N.");
+        Add("--cpu-slot", $"{TrainingEngineOptions.Section}:{nameof(TrainingEngineOptions.CpuSlot)}", "",
+            "i/n: this is trainer i of n sharing the host; its threads are bound to the i-th block of the cores (empty = unbound).");
         Add("--overlap", $"{TrainingEngineOptions.Section}:{nameof(TrainingEngineOptions.OverlapBackward)}", engine.OverlapBackward,
             "All-reduce gradients during backward: auto (where every trainer on the host has a spare core), on or off.");
         Add("--data-dir", $"{TrainingEngineOptions.Section}:{nameof(TrainingEngineOptions.DataDirectory)}", engine.DataDirectory, "Directory with (or receiving) data sets.");

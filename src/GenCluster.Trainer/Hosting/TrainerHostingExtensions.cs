@@ -75,6 +75,7 @@ public static class TrainerHostingExtensions
             sp.GetRequiredService<IOptions<RingOptions>>().Value));
         builder.Services.AddSingleton<IControlPlane, OrleansControlPlane>();
         builder.Services.AddSingleton<DatasetCache>();
+        builder.Services.AddSingleton<CoreBinding>();
         builder.Services.AddSingleton<IRoundRunner, TrainingRoundRunner>();
         builder.Services.AddSingleton<WorkerLoop>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<WorkerLoop>());
@@ -94,6 +95,8 @@ public static class TrainerHostingExtensions
         app.MapHealthChecks("/health").RequireHost(metricsHost);
         // Hosted services stop in reverse order, after the host's stopping signal: ask the running round to
         // checkpoint as soon as shutdown begins instead of training on until the worker loop is stopped.
+        // Before the first round: its threads (libtorch's pool, the ring's) start on this trainer's cores.
+        app.Services.GetRequiredService<CoreBinding>().Apply();
         var worker = app.Services.GetRequiredService<WorkerLoop>();
         app.Lifetime.ApplicationStopping.Register(worker.BeginLeaving);
         return app;

@@ -11,6 +11,12 @@ public sealed record TrainingEngineOptions
     /// <summary>TorchSharp intra-op threads (<c>Trainer:Threads</c>); 0 = leave libtorch's default. N trainers on one machine should share its cores.</summary>
     public int Threads { get; init; }
 
+    /// <summary>
+    /// This trainer's place among the trainers sharing its host, <c>i/n</c> (<c>Trainer:CpuSlot</c>): its threads are
+    /// bound to the i-th block of the cores (<see cref="GenCluster.Contracts.Workers.CoreShare"/>); null or empty = unbound.
+    /// </summary>
+    public string? CpuSlot { get; init; }
+
     /// <summary>Device (<c>Trainer:Device</c>): <c>cpu</c> or <c>cuda:N</c>.</summary>
     public string Device { get; init; } = "cpu";
 
@@ -44,6 +50,17 @@ public sealed class TrainingEngineOptionsValidator : IValidateOptions<TrainingEn
     {
         var errors = new List<string>();
         if (options.Threads < 0) errors.Add($"Trainer:Threads must be 0 (default) or positive, got {options.Threads}");
+        if (!string.IsNullOrEmpty(options.CpuSlot))
+        {
+            try
+            {
+                _ = GenCluster.Contracts.Workers.CoreShare.ParseSlot(options.CpuSlot, "Trainer:CpuSlot");
+            }
+            catch (FormatException e)
+            {
+                errors.Add(e.Message);
+            }
+        }
         if (!IsDevice(options.Device)) errors.Add($"Trainer:Device must be 'cpu' or 'cuda:N', got '{options.Device}'");
         if (string.IsNullOrWhiteSpace(options.DataDirectory)) errors.Add("Trainer:DataDirectory must be set");
         if (options.BucketBytes is < 0 or (> 0 and < 4096)) errors.Add($"Trainer:BucketBytes must be 0 (automatic) or at least 4096, got {options.BucketBytes}");

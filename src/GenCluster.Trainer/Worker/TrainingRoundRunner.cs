@@ -3,6 +3,7 @@ using GenCluster.Contracts.Workers;
 using GenCluster.Trainer.Checkpoints;
 using GenCluster.Trainer.Distributed;
 using GenCluster.Trainer.Evaluation;
+using GenCluster.Trainer.Hosting;
 using GenCluster.Trainer.Imaging;
 using GenCluster.Trainer.Training;
 using Microsoft.Extensions.Options;
@@ -22,7 +23,8 @@ public sealed partial class TrainingRoundRunner(
     IOptions<TrainingEngineOptions> engine,
     TrainerInstruments instruments,
     TimeProvider time,
-    ILogger<TrainingRoundRunner> logger) : IRoundRunner
+    ILogger<TrainingRoundRunner> logger,
+    CoreBinding cores) : IRoundRunner
 {
     /// <summary>The metric curves (losses, penalties) rank 0 redraws beside every sample grid.</summary>
     public const string LossChartFile = "losses.png";
@@ -131,6 +133,7 @@ public sealed partial class TrainingRoundRunner(
             using var log = new StringWriter();
             // The round's other ranks are done: their cores are free for the scoring (on one host, as locally).
             var threads = Math.Min(Environment.ProcessorCount, Math.Max(1, engine.Value.Threads) * assignment.WorldSize);
+            using var everyCore = cores.Widen();
             var result = await Task.Run(() =>
             {
                 torch.set_num_threads(threads);

@@ -5,9 +5,10 @@ public class LocalRunFlagsTests
     [Fact]
     public void LocalRejectsImpossibleFlagsNamingEach()
     {
-        var (code, output) = GenClusterCliTests.RunCli("local", "--workers", "0", "--batch", "0", "--width", "2", "--overlap", "maybe");
+        var (code, output) = GenClusterCliTests.RunCli("local", "--workers", "0", "--batch", "0", "--width", "2", "--overlap", "maybe", "--bind-cores", "always");
         Assert.Equal(2, code);
         Assert.Contains("--overlap must be auto, on or off (got 'maybe')", output);
+        Assert.Contains("--bind-cores must be auto, on or off (got 'always')", output);
         Assert.Contains("--workers must be 1..8 on one machine (got 0)", output);
         Assert.Contains("--batch must be >= 1 (got 0)", output);
         Assert.Contains("--width must be 0 (the model's default) or 4..512 (got 2)", output);
@@ -130,5 +131,21 @@ public class LocalRunFlagsTests
         {
             folder.Delete();
         }
+    }
+
+    [Theory]
+    [InlineData(new string[0], 2, "0/2,1/2")]                                  // two trainers on two cores: a core each
+    [InlineData(new[] { "--workers", "3" }, 2, "-,-,-")]                       // more trainers than cores: left to the scheduler
+    [InlineData(new[] { "--workers", "1" }, 2, "-")]                           // alone: every core anyway
+    [InlineData(new[] { "--workers", "3", "--bind-cores", "on" }, 2, "0/3,1/3,2/3")]
+    [InlineData(new[] { "--bind-cores", "off" }, 16, "-,-")]
+    public void TrainersAreBoundToTheirOwnCoresWhenThereIsACoreForEach(string[] arguments, int cores, string expected)
+    {
+        var flags = new GenCluster.Silo.Cli.LocalRunFlags(new GenCluster.Silo.Local.LocalRunOptions(), presets: true);
+        var bare = new System.CommandLine.Command("local");
+        flags.AddTo(bare);
+        var options = flags.Bind(bare.Parse(arguments));
+        Assert.Empty(options.Validate());
+        Assert.Equal(expected, string.Join(',', Enumerable.Range(0, options.Workers).Select(i => options.CpuSlot(i, cores) ?? "-")));
     }
 }

@@ -52,4 +52,19 @@ public class TrainingEngineOptionsTests
         Assert.Contains(ex.Failures, f => f.Contains("Trainer:MaxConsecutiveSkips"));
         Assert.NotNull(provider.GetRequiredService<TrainerInstruments>());
     }
+
+    [Theory]
+    [InlineData("2/2")]
+    [InlineData("1")]
+    [InlineData("-1/2")]
+    [InlineData("a/b")]
+    [InlineData("0/0")]
+    public void ACpuSlotIsIOfNAndAnythingElseIsRefusedByName(string slot)
+    {
+        var provider = Build(new() { ["Trainer:CpuSlot"] = slot });
+        var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<TrainingEngineOptions>>().Value);
+        Assert.Contains(ex.Failures, f => f.Contains("Trainer:CpuSlot") && f.Contains($"'{slot}'") && f.Contains("0 <= i < n"));
+        Assert.Equal("1/2", Build(new() { ["Trainer:CpuSlot"] = "1/2" }).GetRequiredService<IOptions<TrainingEngineOptions>>().Value.CpuSlot);
+        Assert.Null(Build([]).GetRequiredService<IOptions<TrainingEngineOptions>>().Value.CpuSlot);
+    }
 }

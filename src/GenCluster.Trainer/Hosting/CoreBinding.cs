@@ -1,0 +1,81 @@
+using GenCluster.Contracts.Workers;
+using GenCluster.Trainer.Training;
+using Microsoft.Extensions.Options;
+
+namespace GenCluster.Trainer.Hosting;
+
+/// <summary>
+/// This trainer's cores (<c>Trainer:CpuSlot</c>): bound at start to its block of the host's cores, widened to all of
+/// them while it alone works (the end-of-job evaluation, when the round's other ranks are done) and bound again after.
+/// </summary>
+public sealed partial class CoreBinding
+{
+    private readonly ILogger<CoreBinding> _logger;
+    private readonly object _gate = new();
+
+    /// <summary>Reads the slot; unbound where none is set or the platform cannot bind.</summary>
+    public CoreBinding(IOptions<TrainingEngineOptions> engine, ILogger<CoreBinding> logger)
+    {
+        _logger = logger;
+        if (string.IsNullOrEmpty(engine.Value.CpuSlot)) return;
+        if (!CpuAffinity.Supported)
+        {
+            LogUnsupported(engine.Value.CpuSlot);
+            return;
+        }
+        var (slot, slots) = CoreShare.ParseSlot(engine.Value.CpuSlot, "Trainer:CpuSlot");
+        All = CpuAffinity.Allowed();
+        Own = CoreShare.Of(All, slot, slots);
+        Slot = engine.Value.CpuSlot;
+    }
+
+    /// <summary>Every core the process could use at start; null when unbound.</summary>
+    public IReadOnlyList<int>? All { get; }
+
+    /// <summary>This trainer's block; null when unbound.</summary>
+    public IReadOnlyList<int>? Own { get; }
+
+    private string? Slot { get; }
+
+    /// <summary>Binds every thread to this trainer's block (nothing when unbound).</summary>
+    public void Apply()
+    {
+        if (Own is null) return;
+        lock (_gate) CpuAffinity.BindProcess(Own);
+        LogBound(string.Join(',', Own), Slot!, string.Join(',', All!));
+    }
+
+    /// <summary>Every core until the returned scope ends, then this trainer's block again (nothing when unbound).</summary>
+    public IDisposable Widen()
+    {
+        if (Own is null) return NoScope.Instance;
+        lock (_gate) CpuAffinity.BindProcess(All!);
+        return new Rebind(this);
+    }
+
+    private sealed class Rebind(CoreBinding binding) : IDisposable
+    {
+        private int _done;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _done, 1) == 1) return;
+            lock (binding._gate) CpuAffinity.BindProcess(binding.Own!);
+        }
+    }
+
+    private sealed class NoScope : IDisposable
+    {
+        public static readonly NoScope Instance = new();
+
+        public void Dispose()
+        {
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Bound to cores {Cores} (slot {Slot} of the host's cores {All}); the end-of-job evaluation uses them all")]
+    private partial void LogBound(string cores, string slot, string all);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Trainer:CpuSlot {Slot} ignored: binding threads to cores needs Linux")]
+    private partial void LogUnsupported(string slot);
+}
