@@ -94,8 +94,26 @@ internal static class BenchRanks
             throw new InvalidOperationException($"rank {rank}: expected {ranks} peer endpoints on stdin, got {peers.Length}.");
         }
         var ring = app.Services.GetRequiredService<RingCollectivesFactory>().Create(job, 1, rank, peers, secret);
+        LeaveWhenTheParentIsGone(rank);
         return new BenchRank(app, ring);
     }
+
+    /// <summary>
+    /// The parent holds this worker's stdin open until the worker exits; end of file means the parent is gone (killed, even
+    /// with SIGKILL, which runs none of its clean-up), and the worker leaves rather than train on, orphaned, on cores
+    /// other work needs.
+    /// </summary>
+    private static void LeaveWhenTheParentIsGone(int rank) => _ = Task.Run(async () =>
+    {
+        while (await Console.In.ReadLineAsync().ConfigureAwait(false) is not null)
+        {
+        }
+        await Console.Error.WriteLineAsync($"rank {rank}: the bench process that started it is gone (its stdin closed); leaving.").ConfigureAwait(false);
+        Environment.Exit(ParentGoneExitCode);
+    });
+
+    /// <summary>A worker's exit code when its parent went away.</summary>
+    internal const int ParentGoneExitCode = 3;
 
     /// <summary>The worker arguments every bench worker takes.</summary>
     public static IEnumerable<string> Common(int rank, int ranks, string job) =>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using GenCluster.Contracts.Jobs;
+using GenCluster.Contracts.Workers;
 using GenCluster.Trainer.Cli;
 using GenCluster.Trainer.Tests.Support;
 
@@ -17,7 +18,7 @@ public class BenchOverheadCommandTests
             @"^model=dcgan ranks=2 threads=1 batch=4 width=8 step_ms_ring=([\d.]+) step_ms_alone=([\d.]+) exposed_comm_ms=(-?[\d.]+) overhead_pct=(-?[\d.]+) " +
             @"step_ms_lockstep=([\d.]+) straggler_ms=(-?[\d.]+) comm_beyond_lockstep_ms=(-?[\d.]+) images_per_s_ring=\d+ " +
             @"comm_wait_ms=[\d.]+ cpu_ms_ring=[\d.]+ cpu_ms_alone=[\d.]+ train_gflops=([\d.]+) matmul_gflops=([\d.]+) efficiency_pct=(\d+) overlap=on early_buckets=(\d+) redos=(\d+) " +
-            @"one_trainer_threads=2 one_trainer_step_ms=([\d.]+) one_trainer_images_per_s=(\d+) ring_vs_one_trainer=([\d.]+) alone_vs_one_trainer=([\d.]+) transport=shm$");
+            @"one_trainer_threads=2 one_trainer_step_ms=([\d.]+) one_trainer_images_per_s=(\d+) ring_vs_one_trainer=([\d.]+) alone_vs_one_trainer=([\d.]+) transport=shm bind_cores=(on|off)$");
         Assert.True(match.Success, $"unexpected line: {line}");
         double Field(int i) => double.Parse(match.Groups[i].Value, CultureInfo.InvariantCulture);
         Assert.True(Field(1) > 0 && Field(2) > 0 && Field(9) > 0, line);
@@ -40,15 +41,17 @@ public class BenchOverheadCommandTests
         var (oneStep, oneImages, ratio) = (Field(13), Field(14), Field(15));
         Assert.InRange(oneImages, 8 / ((oneStep + 0.05) / 1e3) - 1, 8 / ((oneStep - 0.05) / 1e3) + 1);
         Assert.InRange(ratio, 8 / ((ring + 0.05) / 1e3) / (oneImages + 0.5) - 0.01, 8 / ((ring - 0.05) / 1e3) / (oneImages - 0.5) + 0.01);
+        // By default the ranks are bound to their own cores as gencluster local binds its trainers: where there is one each.
+        Assert.Equal(CoreShare.BindsByDefault(Environment.ProcessorCount, 2) ? "on" : "off", match.Groups[17].Value);
     }
 
     [Fact]
     public async Task WithoutOverlapNoBucketLaunchesDuringBackward()
     {
-        var output = await RunAsync(TimeSpan.FromSeconds(120), "--steps", "2", "--warmup", "1", "--batch", "4", "--width", "8", "--overlap", "off", "--transport", "unix");
+        var output = await RunAsync(TimeSpan.FromSeconds(120), "--steps", "2", "--warmup", "1", "--batch", "4", "--width", "8", "--overlap", "off", "--transport", "unix", "--bind-cores", "off");
         Assert.Matches(@" overlap=off early_buckets=0 redos=0 one_trainer_threads=2 ", output.Trim());
         // Set to the ring's Unix sockets, the two ranks of this host use them instead of shared memory.
-        Assert.EndsWith(" transport=unix", output.Trim(), StringComparison.Ordinal);
+        Assert.EndsWith(" transport=unix bind_cores=off", output.Trim(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -129,8 +132,77 @@ public class BenchOverheadCommandTests
     {
         var output = await RunAsync(TimeSpan.FromSeconds(180), "--steps", "1", "--warmup", "1", "--batch", "4", "--width", "16", "--model", kind, "--overlap", "on");
         Assert.Matches($@"^model={kind} ranks=2 threads=1 batch=4 width=16 step_ms_ring=[\d.]+ step_ms_alone=[\d.]+ exposed_comm_ms=-?[\d.]+ overhead_pct=-?[\d.]+ step_ms_lockstep=[\d.]+ straggler_ms=-?[\d.]+ comm_beyond_lockstep_ms=-?[\d.]+ images_per_s_ring=\d+ " +
-            @"comm_wait_ms=[\d.]+ cpu_ms_ring=[\d.]+ cpu_ms_alone=[\d.]+ overlap=on early_buckets=[1-9]\d* redos=0 one_trainer_threads=2 one_trainer_step_ms=[\d.]+ one_trainer_images_per_s=\d+ ring_vs_one_trainer=[\d.]+ alone_vs_one_trainer=[\d.]+ transport=shm$",
+            @"comm_wait_ms=[\d.]+ cpu_ms_ring=[\d.]+ cpu_ms_alone=[\d.]+ overlap=on early_buckets=[1-9]\d* redos=0 one_trainer_threads=2 one_trainer_step_ms=[\d.]+ one_trainer_images_per_s=\d+ ring_vs_one_trainer=[\d.]+ alone_vs_one_trainer=[\d.]+ transport=shm " +
+            // Bound as gencluster local binds two trainers: where there is a core for each.
+            $"bind_cores={(CoreShare.BindsByDefault(Environment.ProcessorCount, 2) ? "on" : "off")}$",
             output.Trim());
+    }
+
+    /// <summary>
+    /// A bench killed outright (SIGKILL: none of its clean-up runs) must not leave its ranks training on, orphaned: each
+    /// sees its stdin close and leaves within seconds.
+    /// </summary>
+    [Fact]
+    public async Task ItsRanksLeaveWhenTheBenchIsKilled()
+    {
+        var info = new System.Diagnostics.ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "gencluster-trainer"))
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        foreach (var arg in new[] { "bench", "overhead", "--ranks", "2", "--threads", "1", "--steps", "1000000", "--warmup", "1", "--batch", "4", "--width", "8" })
+            info.ArgumentList.Add(arg);
+        using var bench = System.Diagnostics.Process.Start(info)!;
+        var job = $"bench-overhead-{bench.Id}";
+        List<int> ranks = [];
+        try
+        {
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            while ((ranks = ProcessesWith(job)).Count < 2 && DateTime.UtcNow < deadline) await Task.Delay(200);
+            Assert.True(ranks.Count == 2, $"expected 2 ranks of {job}, found {ranks.Count}");
+            await Task.Delay(TimeSpan.FromSeconds(5)); // past the exchange of endpoints, training
+            bench.Kill(entireProcessTree: false);
+            await bench.WaitForExitAsync();
+            var gone = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (ProcessesWith(job).Count > 0 && DateTime.UtcNow < gone) await Task.Delay(200);
+            Assert.Empty(ProcessesWith(job));
+        }
+        finally
+        {
+            foreach (var pid in ranks)
+            {
+                try
+                {
+                    using var rank = System.Diagnostics.Process.GetProcessById(pid);
+                    rank.Kill();
+                }
+                catch (ArgumentException)
+                {
+                }
+            }
+        }
+    }
+
+    /// <summary>Live processes whose command line names <paramref name="job"/>.</summary>
+    private static List<int> ProcessesWith(string job)
+    {
+        var found = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid)) continue;
+            try
+            {
+                var cmdline = File.ReadAllText(Path.Combine(dir, "cmdline"));
+                var status = File.ReadAllText(Path.Combine(dir, "status"));
+                if (cmdline.Contains(job, StringComparison.Ordinal) && !status.Contains("State:\tZ", StringComparison.Ordinal)) found.Add(pid);
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+        return found;
     }
 
     /// <summary>Runs <c>bench overhead --ranks 2 --threads 1</c> with <paramref name="arguments"/>; asserts exit 0 and returns stdout.</summary>
