@@ -64,7 +64,7 @@ internal sealed class LocalRunFlags
         _overlap = new("--overlap") { Description = "All-reduce gradients during backward: auto (where every trainer has a core beside its threads), on or off", DefaultValueFactory = _ => d.Overlap };
         _gradientTransfer = new("--gradient-transfer") { Description = "Gradients on the ring: fp32 (exact) or bf16 (half the bytes)", DefaultValueFactory = _ => d.GradientTransfer };
         _threads = new("--threads") { Description = "TorchSharp threads per trainer (0 = share the cores)", DefaultValueFactory = _ => d.Threads };
-        _bindCores = new("--bind-cores") { Description = "Bind each trainer's threads to its own cores: auto (when there are several trainers and a core for each), on or off", DefaultValueFactory = _ => d.BindCores };
+        _bindCores = new("--bind-cores") { Description = "Bind each trainer's threads to its own cores: off, auto (when there are several trainers and a core for each) or on", DefaultValueFactory = _ => d.BindCores };
         _runs = new("--runs-dir") { Description = "Where runs (checkpoints, samples) go", DefaultValueFactory = _ => d.RunsDirectory };
         _data = new("--data-dir") { Description = "Where data sets are kept (MNIST is fetched when missing)", DefaultValueFactory = _ => d.DataDirectory };
         _trainer = new("--trainer") { Description = "Path of gencluster-trainer.dll (default: found beside this build)", DefaultValueFactory = _ => d.TrainerPath };

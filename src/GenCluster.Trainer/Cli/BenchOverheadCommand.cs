@@ -38,8 +38,8 @@ public static class BenchOverheadCommand
         var transport = BenchTransport.NewOption();
         var bindCores = new Option<string>("--bind-cores")
         {
-            Description = "Bind rank i's threads to the i-th block of the cores, as gencluster local binds its trainers: auto (several ranks and a core for each), on or off",
-            DefaultValueFactory = _ => "auto",
+            Description = "Bind rank i's threads to the i-th block of the cores, as gencluster local --bind-cores does: off, auto (several ranks and a core for each) or on",
+            DefaultValueFactory = _ => "off",
         };
         var command = new Command("overhead", "Step time with the ring vs the same processes without it (exposed communication per step); for DCGAN, training FLOP/s vs matmul FLOP/s. The two modes alternate in blocks after a warm-up of each, so drift (JIT tiers, other load) falls on both.")
         {

@@ -134,9 +134,10 @@ public class LocalRunFlagsTests
     }
 
     [Theory]
-    [InlineData(new string[0], 2, "0/2,1/2")]                                  // two trainers on two cores: a core each
-    [InlineData(new[] { "--workers", "3" }, 2, "-,-,-")]                       // more trainers than cores: left to the scheduler
-    [InlineData(new[] { "--workers", "1" }, 2, "-")]                           // alone: every core anyway
+    [InlineData(new string[0], 2, "-,-")]                                      // off unless asked for
+    [InlineData(new[] { "--bind-cores", "auto" }, 2, "0/2,1/2")]               // two trainers on two cores: a core each
+    [InlineData(new[] { "--bind-cores", "auto", "--workers", "3" }, 2, "-,-,-")] // more trainers than cores: left to the scheduler
+    [InlineData(new[] { "--bind-cores", "auto", "--workers", "1" }, 2, "-")]   // alone: every core anyway
     [InlineData(new[] { "--workers", "3", "--bind-cores", "on" }, 2, "0/3,1/3,2/3")]
     [InlineData(new[] { "--bind-cores", "off" }, 16, "-,-")]
     public void TrainersAreBoundToTheirOwnCoresWhenThereIsACoreForEach(string[] arguments, int cores, string expected)
