@@ -133,7 +133,7 @@ public static class BenchOverheadCommand
             // Every core this process may use, and this rank's block of them when ranks are bound.
             var allCores = CpuAffinity.Supported ? CpuAffinity.Allowed() : null;
             var ownCores = parse.GetValue(bindCores) && allCores is not null ? CoreShare.Of(allCores, parse.GetValue(rank), parse.GetValue(ranks)) : null;
-            if (ownCores is not null) CpuAffinity.BindProcess(ownCores);
+            if (ownCores is not null) CoreBinding.BindAfterLibtorchLoads(ownCores);
             await using var member = await BenchRanks.JoinAsync(parse.GetValue(rank), parse.GetValue(ranks), parse.GetValue(job)!,
                 o =>
                 {

@@ -41,8 +41,20 @@ public sealed partial class CoreBinding
     public void Apply()
     {
         if (Own is null) return;
-        lock (_gate) CpuAffinity.BindProcess(Own);
+        lock (_gate) BindAfterLibtorchLoads(Own);
         LogBound(string.Join(',', Own), Slot!, string.Join(',', All!));
+    }
+
+    /// <summary>
+    /// Binds every thread to <paramref name="cores"/> once libtorch and its OpenMP runtime are loaded. libgomp counts the
+    /// cores it may use once, when it loads; loaded into a process already bound to one core, it would treat a later
+    /// team of two threads on two cores as oversubscribed and put its threads to sleep at every barrier instead of
+    /// spinning, slowing the widened evaluation (and bench overhead's one trainer) for no reason.
+    /// </summary>
+    public static void BindAfterLibtorchLoads(IReadOnlyList<int> cores)
+    {
+        _ = TorchSharp.torch.get_num_threads();
+        CpuAffinity.BindProcess(cores);
     }
 
     /// <summary>Every core until the returned scope ends, then this trainer's block again (nothing when unbound).</summary>
