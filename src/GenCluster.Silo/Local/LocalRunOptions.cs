@@ -63,7 +63,7 @@ public sealed record LocalRunOptions
     /// <summary>
     /// Bind each trainer's threads to its own block of the cores (<c>--bind-cores</c>): off (default), auto (where there
     /// are several trainers and a core for each, <see cref="CoreShare.BindsByDefault"/>) or on. Off by default: on a 2-core
-    /// machine, bound ranks had the lower overhead at width 32 but the higher at width 64 (README, "Measured").
+    /// machine, bound ranks had the lower overhead at width 32, and at width 64 sometimes the higher (README, "Measured").
     /// </summary>
     public string BindCores { get; init; } = "off";
 

@@ -255,6 +255,9 @@ public static class BenchOverheadCommand
             // Where the ring's time goes: blocked in collectives, and CPU (all threads) per step with and without it.
             line += string.Create(CultureInfo.InvariantCulture,
                 $" comm_wait_ms={perRank.Average(r => r[4]) * 1e3:F1} cpu_ms_ring={perRank.Average(r => r[5]) * 1e3:F1} cpu_ms_alone={perRank.Average(r => r[6]) * 1e3:F1}");
+            // Each rank's own median step without the ring: one rank slower throughout (its core, its data) shows here,
+            // where stragglers that move from rank to rank leave the medians level and only raise step_ms_lockstep.
+            line += " step_ms_alone_by_rank=" + string.Join('/', perRank.Select(r => (r[1] * 1e3).ToString("F1", CultureInfo.InvariantCulture)));
         }
         return double.IsNaN(trainFlops) ? line : line + string.Create(CultureInfo.InvariantCulture,
             $" train_gflops={trainFlops / 1e9:F1} matmul_gflops={matmulFlops / 1e9:F1} efficiency_pct={trainFlops / matmulFlops * 100:F0}");

@@ -17,7 +17,7 @@ public class BenchOverheadCommandTests
         var match = Regex.Match(line,
             @"^model=dcgan ranks=2 threads=1 batch=4 width=8 step_ms_ring=([\d.]+) step_ms_alone=([\d.]+) exposed_comm_ms=(-?[\d.]+) overhead_pct=(-?[\d.]+) " +
             @"step_ms_lockstep=([\d.]+) straggler_ms=(-?[\d.]+) comm_beyond_lockstep_ms=(-?[\d.]+) images_per_s_ring=\d+ " +
-            @"comm_wait_ms=[\d.]+ cpu_ms_ring=[\d.]+ cpu_ms_alone=[\d.]+ train_gflops=([\d.]+) matmul_gflops=([\d.]+) efficiency_pct=(\d+) overlap=on early_buckets=(\d+) redos=(\d+) " +
+            @"comm_wait_ms=[\d.]+ cpu_ms_ring=[\d.]+ cpu_ms_alone=[\d.]+ step_ms_alone_by_rank=(?<rank0>[\d.]+)/(?<rank1>[\d.]+) train_gflops=([\d.]+) matmul_gflops=([\d.]+) efficiency_pct=(\d+) overlap=on early_buckets=(\d+) redos=(\d+) " +
             @"one_trainer_threads=2 one_trainer_step_ms=([\d.]+) one_trainer_images_per_s=(\d+) ring_vs_one_trainer=([\d.]+) alone_vs_one_trainer=([\d.]+) transport=shm bind_cores=(on|off)$");
         Assert.True(match.Success, $"unexpected line: {line}");
         double Field(int i) => double.Parse(match.Groups[i].Value, CultureInfo.InvariantCulture);
@@ -34,6 +34,9 @@ public class BenchOverheadCommandTests
         Assert.InRange(straggler, lockstep - alone - 0.15, lockstep - alone + 0.15);
         Assert.InRange(beyond, ring - lockstep - 0.15, ring - lockstep + 0.15);
         Assert.True(straggler >= -0.1, line);
+        // A step ends when the slowest rank ends it: the step alone is the larger of the ranks' own medians.
+        var byRank = new[] { match.Groups["rank0"], match.Groups["rank1"] }.Select(g => double.Parse(g.Value, CultureInfo.InvariantCulture)).ToArray();
+        Assert.Equal(alone, byRank.Max(), 0.05);
         // Rank 0 all-reduced buckets during backward (width 8 still splits G and D into several), none stale.
         Assert.True(Field(11) > 0, line);
         Assert.Equal(0, Field(12));
@@ -90,6 +93,15 @@ public class BenchOverheadCommandTests
     }
 
     [Fact]
+    public void ReportGivesTimeInCollectivesCpuAndEachRanksOwnStep()
+    {
+        // Per rank: ring step, alone step, two FLOP rates, blocked in collectives, CPU per step with and without the ring, transport.
+        var line = BenchOverheadCommand.Report([[0.110, 0.100, double.NaN, double.NaN, 0.012, 0.105, 0.098, 1], [0.120, 0.0805, double.NaN, double.NaN, 0.004, 0.090, 0.079, 1]], 2, 1,
+            new JobSpec { PerWorkerBatch = 32, Model = new GenCluster.Contracts.Models.DcganOptions { Width = 32 } });
+        Assert.EndsWith(" images_per_s_ring=533 comm_wait_ms=8.0 cpu_ms_ring=97.5 cpu_ms_alone=88.5 step_ms_alone_by_rank=100.0/80.5", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void LockstepStepIsTheMedianOverStepsOfTheSlowestRank()
     {
         // Each rank's own median is 80 ms, but the slow steps fall on different ranks: in lockstep, three of four steps
@@ -132,7 +144,7 @@ public class BenchOverheadCommandTests
     {
         var output = await RunAsync(TimeSpan.FromSeconds(180), "--steps", "1", "--warmup", "1", "--batch", "4", "--width", "16", "--model", kind, "--overlap", "on", "--bind-cores", "auto");
         Assert.Matches($@"^model={kind} ranks=2 threads=1 batch=4 width=16 step_ms_ring=[\d.]+ step_ms_alone=[\d.]+ exposed_comm_ms=-?[\d.]+ overhead_pct=-?[\d.]+ step_ms_lockstep=[\d.]+ straggler_ms=-?[\d.]+ comm_beyond_lockstep_ms=-?[\d.]+ images_per_s_ring=\d+ " +
-            @"comm_wait_ms=[\d.]+ cpu_ms_ring=[\d.]+ cpu_ms_alone=[\d.]+ overlap=on early_buckets=[1-9]\d* redos=0 one_trainer_threads=2 one_trainer_step_ms=[\d.]+ one_trainer_images_per_s=\d+ ring_vs_one_trainer=[\d.]+ alone_vs_one_trainer=[\d.]+ transport=shm " +
+            @"comm_wait_ms=[\d.]+ cpu_ms_ring=[\d.]+ cpu_ms_alone=[\d.]+ step_ms_alone_by_rank=[\d.]+/[\d.]+ overlap=on early_buckets=[1-9]\d* redos=0 one_trainer_threads=2 one_trainer_step_ms=[\d.]+ one_trainer_images_per_s=\d+ ring_vs_one_trainer=[\d.]+ alone_vs_one_trainer=[\d.]+ transport=shm " +
             // Bound where there is a core for each, as gencluster local --bind-cores auto binds two trainers.
             $"bind_cores={(CoreShare.BindsByDefault(Environment.ProcessorCount, 2) ? "on" : "off")}$",
             output.Trim());
