@@ -152,11 +152,10 @@ public static class BenchOverheadCommand
                 ? StepBenchmark.Open(spec with { PerWorkerBatch = spec.PerWorkerBatch * ring.WorldSize }, t * ring.WorldSize, 1, 0, overlap: false)
                 : null;
             // One trainer has every core, as it would alone on the host; the ranks' own blocks come back after it.
+            var gate = new object();
             void Wide(Action time)
             {
-                if (ownCores is not null) CpuAffinity.BindProcess(allCores!);
-                time();
-                if (ownCores is not null) CpuAffinity.BindProcess(ownCores);
+                using (ownCores is null ? null : CoreBinding.Widen(allCores!, ownCores, gate)) time();
             }
             if (wide is not null) Wide(() => wide.Time(single, w));
             var wideTiming = new StepBenchmark.Timing();

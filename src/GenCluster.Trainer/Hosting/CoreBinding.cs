@@ -58,21 +58,26 @@ public sealed partial class CoreBinding
     }
 
     /// <summary>Every core until the returned scope ends, then this trainer's block again (nothing when unbound).</summary>
-    public IDisposable Widen()
+    public IDisposable Widen() => Own is null ? NoScope.Instance : Widen(All!, Own, _gate);
+
+    /// <summary>
+    /// Binds every thread to <paramref name="all"/> until the returned scope ends, then to <paramref name="own"/> again;
+    /// both under <paramref name="gate"/>, so that concurrent binders do not interleave.
+    /// </summary>
+    internal static IDisposable Widen(IReadOnlyList<int> all, IReadOnlyList<int> own, object gate)
     {
-        if (Own is null) return NoScope.Instance;
-        lock (_gate) CpuAffinity.BindProcess(All!);
-        return new Rebind(this);
+        lock (gate) CpuAffinity.BindProcess(all);
+        return new Rebind(own, gate);
     }
 
-    private sealed class Rebind(CoreBinding binding) : IDisposable
+    private sealed class Rebind(IReadOnlyList<int> own, object gate) : IDisposable
     {
         private int _done;
 
         public void Dispose()
         {
             if (Interlocked.Exchange(ref _done, 1) == 1) return;
-            lock (binding._gate) CpuAffinity.BindProcess(binding.Own!);
+            lock (gate) CpuAffinity.BindProcess(own);
         }
     }
 
